@@ -1,6 +1,10 @@
 // One validated configuration for the whole process: flags > REDISPROXY_* env > defaults.
 // (The parsing and validation live in loadConfig below; the shape is shared by every station.)
 
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { Command, CommanderError, Option } from 'commander';
+
 export interface BackendAddress {
   host: string;
   port: number;
@@ -33,3 +37,414 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+// ---------------------------------------------------------------------------
+// Parsing and validation
+
+
+/**
+ * Thrown by loadConfig for --help and --version: not an error, the caller prints
+ * `output` to stdout and exits 0.
+ */
+export class ConfigExit extends Error {
+  constructor(
+    readonly kind: 'help' | 'version',
+    readonly output: string,
+  ) {
+    super(kind === 'help' ? 'help requested' : 'version requested');
+    this.name = 'ConfigExit';
+  }
+}
+
+export const DEFAULT_REDIS_PORT = 6379;
+
+/** Longest ttl accepted: ttl * 1000 must fit a Node timer (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TTL_SECONDS = 2_147_483;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const COHERENCE_MODES: readonly Config['coherence'][] = ['tracking', 'ttl'];
+
+/** A problem with one value; the caller prefixes the flag or env variable name. */
+class Problem extends Error {}
+
+/**
+ * Parses a backing Redis address: `localhost`, `host`, `host:port`, `[::1]:port`, a bare
+ * IPv6 literal, `redis://[user:password@]host[:port][/db]` or `rediss://...` (tls).
+ * Throws ConfigError with a one-line message (without a flag name) when it cannot.
+ */
+export function parseAddress(text: string): BackendAddress {
+  try {
+    return parseAddressOrThrow(text);
+  } catch (e) {
+    if (e instanceof Problem) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
+function parseAddressOrThrow(text: string): BackendAddress {
+  const quoted = JSON.stringify(text);
+  if (text.trim() === '') throw new Problem('empty address (expected host, host:port or redis://host:port)');
+  if (/\s/.test(text)) throw new Problem(`${quoted} is not an address (contains white space)`);
+
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
+  if (scheme) {
+    const name = scheme[1]!.toLowerCase();
+    if (name !== 'redis' && name !== 'rediss') {
+      throw new Problem(`${quoted}: unsupported scheme "${name}://" (use redis:// or rediss://)`);
+    }
+    return parseRedisUrl(text, name === 'rediss');
+  }
+
+  let host: string;
+  let portText: string | null = null;
+  if (text.startsWith('[')) {
+    const m = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+    if (!m) throw new Problem(`${quoted} is not an address (expected [ipv6]:port)`);
+    host = m[1]!;
+    portText = m[2] ?? null;
+    if (isIP(host) !== 6) throw new Problem(`${quoted}: "${host}" is not an IPv6 address`);
+  } else if ((text.match(/:/g) ?? []).length > 1) {
+    // several colons and no brackets: a bare IPv6 literal, default port
+    if (isIP(text) !== 6) throw new Problem(`${quoted} is not an address (write IPv6 with a port as [addr]:port)`);
+    host = text;
+  } else {
+    const colon = text.indexOf(':');
+    host = colon < 0 ? text : text.slice(0, colon);
+    portText = colon < 0 ? null : text.slice(colon + 1);
+  }
+  checkHost(host, quoted);
+  const port = portText === null ? DEFAULT_REDIS_PORT : parsePortIn(portText, quoted);
+  return makeAddress(host, port, false, null, null, 0);
+}
+
+function parseRedisUrl(text: string, tls: boolean): BackendAddress {
+  const quoted = JSON.stringify(text);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Problem(`${quoted} is not a valid redis:// URL`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new Problem(`${quoted}: query strings and fragments are not supported`);
+  }
+  let host = url.hostname;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host === '') throw new Problem(`${quoted}: no host`);
+  checkHost(host, quoted);
+
+  // URL drops a port equal to the scheme default; redis:// has none, so url.port is what was written
+  const port = url.port === '' ? DEFAULT_REDIS_PORT : parsePortIn(url.port, quoted);
+
+  let db = 0;
+  const path = url.pathname;
+  if (path !== '' && path !== '/') {
+    const m = /^\/(\d+)$/.exec(path);
+    if (!m) throw new Problem(`${quoted}: "${path.slice(1)}" is not a database number`);
+    db = Number(m[1]);
+    if (!Number.isSafeInteger(db)) throw new Problem(`${quoted}: "${m[1]}" is not a database number`);
+  }
+
+  const username = decodeUserInfo(url.username, 'user name', quoted);
+  const password = decodeUserInfo(url.password, 'password', quoted);
+  return makeAddress(host, port, tls, username, password, db);
+}
+
+function decodeUserInfo(raw: string, what: string, quoted: string): string | null {
+  if (raw === '') return null;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new Problem(`${quoted}: bad percent-encoding in the ${what}`);
+  }
+}
+
+function checkHost(host: string, quoted: string): void {
+  if (host === '') throw new Problem(`${quoted}: no host`);
+  if (/[\/@?#\[\]]/.test(host)) throw new Problem(`${quoted}: "${host}" is not a host name`);
+}
+
+function parsePortIn(portText: string, quoted: string): number {
+  const port = toPort(portText);
+  if (port === null) throw new Problem(`${quoted}: "${portText}" is not a port number (1-65535)`);
+  return port;
+}
+
+function toPort(text: string): number | null {
+  if (!/^\d{1,5}$/.test(text)) return null;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : null;
+}
+
+function makeAddress(
+  host: string,
+  port: number,
+  tls: boolean,
+  username: string | null,
+  password: string | null,
+  db: number,
+): BackendAddress {
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const userPart = username !== null ? `${username}@` : '';
+  const display = `${tls ? 'rediss://' : ''}${userPart}${hostPart}:${port}${db !== 0 ? `/${db}` : ''}`;
+  return { host, port, tls, username, password, db, display };
+}
+
+// --- per-flag value parsers: return the value or throw Problem -----------------
+
+function parsePort(text: string): number {
+  const port = toPort(text);
+  if (port === null) throw new Problem(`${JSON.stringify(text)} is not a port number (1-65535)`);
+  return port;
+}
+
+function parseAdminPort(text: string): number | null {
+  if (text.toLowerCase() === 'off') return null;
+  const port = toPort(text);
+  if (port === null) throw new Problem(`${JSON.stringify(text)} is not a port number (1-65535) or "off"`);
+  return port;
+}
+
+function parseBind(text: string): string {
+  if (text === '' || /\s/.test(text)) throw new Problem(`${JSON.stringify(text)} is not an address to listen on`);
+  return text;
+}
+
+function parseTtl(text: string): number {
+  const n = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new Problem(`${JSON.stringify(text)} is not a number of seconds > 0`);
+  }
+  if (n > MAX_TTL_SECONDS) {
+    throw new Problem(`${JSON.stringify(text)} is too long (at most ${MAX_TTL_SECONDS} seconds, about 24 days)`);
+  }
+  return n;
+}
+
+function parseCapacity(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new Problem(`${JSON.stringify(text)} is not a whole number of keys >= 0 (0 turns the cache off)`);
+  }
+  return n;
+}
+
+function parseCoherence(text: string): Config['coherence'] {
+  const v = text.toLowerCase();
+  if (!(COHERENCE_MODES as readonly string[]).includes(v)) {
+    throw new Problem(`${JSON.stringify(text)} is not a coherence mode (tracking or ttl)`);
+  }
+  return v as Config['coherence'];
+}
+
+function parseLogLevel(text: string): LogLevel {
+  const v = text.toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(v)) {
+    throw new Problem(`${JSON.stringify(text)} is not a log level (${LOG_LEVELS.join(', ')})`);
+  }
+  return v as LogLevel;
+}
+
+function parseBoolean(text: string): boolean {
+  const v = text.trim().toLowerCase();
+  if (v === '1' || v === 'true' || v === 'yes') return true;
+  if (v === '0' || v === 'false' || v === 'no') return false;
+  throw new Problem(`${JSON.stringify(text)} is not a boolean (1/0, true/false, yes/no)`);
+}
+
+function parseAddrFlag(text: string): BackendAddress {
+  return parseAddressOrThrow(text);
+}
+
+// --- the flag table ----------------------------------------------------------
+
+export interface FlagSpec<K extends keyof Config = keyof Config> {
+  /** long flag name without dashes; also gives the env variable name */
+  name: string;
+  key: K;
+  /** placeholder in help; absent for boolean flags */
+  arg?: string;
+  help: string;
+  /** default as text, run through `parse` like any other value */
+  default: string;
+  /** shown in help/README when the text default is not self-explanatory */
+  defaultLabel?: string;
+  parse: (text: string) => Config[K];
+}
+
+function flag<K extends keyof Config>(spec: FlagSpec<K>): FlagSpec {
+  return spec as unknown as FlagSpec;
+}
+
+export const FLAGS: readonly FlagSpec[] = [
+  flag({
+    name: 'addr', key: 'addr', arg: '<address>', default: 'localhost:6379', parse: parseAddrFlag,
+    help: 'backing Redis: host, host:port, [::1]:port, redis://[user:password@]host:port[/db], or rediss://... for TLS',
+  }),
+  flag({ name: 'port', key: 'port', arg: '<port>', default: '9999', parse: parsePort, help: 'port the proxy listens on (1-65535)' }),
+  flag({ name: 'bind', key: 'bind', arg: '<address>', default: '127.0.0.1', parse: parseBind, help: 'address the proxy listens on (0.0.0.0 or :: for all)' }),
+  flag({ name: 'ttl', key: 'ttl', arg: '<seconds>', default: '7200', parse: parseTtl, help: 'how long a cached GET reply may be served, in seconds (fractions allowed, > 0)' }),
+  flag({ name: 'capacity', key: 'capacity', arg: '<keys>', default: '1000', parse: parseCapacity, help: 'most keys kept in the cache (least recently used go first); 0 turns the cache off' }),
+  flag({
+    name: 'coherence', key: 'coherence', arg: '<mode>', default: 'tracking', parse: parseCoherence,
+    help: 'tracking: Redis tells the proxy when a cached key changes (CLIENT TRACKING). ttl: weaker, no invalidation; writes made directly on Redis (not through this proxy) are seen only after the ttl',
+  }),
+  flag({ name: 'log-level', key: 'logLevel', arg: '<level>', default: 'info', parse: parseLogLevel, help: `log level: ${LOG_LEVELS.join(', ')}` }),
+  flag({ name: 'admin-port', key: 'adminPort', arg: '<port>', default: 'off', parse: parseAdminPort, help: 'port of the admin HTTP listener (metrics, health, stats), or off' }),
+  flag({ name: 'admin-bind', key: 'adminBind', arg: '<address>', default: '127.0.0.1', parse: parseBind, help: 'address the admin HTTP listener binds to' }),
+  flag({
+    name: 'spawn-redis', key: 'spawnRedis', default: 'false', defaultLabel: 'off', parse: parseBoolean,
+    help: 'when nothing answers at --addr, start a private redis-server there (needs redis-server on PATH); --no-spawn-redis turns it off',
+  }),
+];
+
+/** `REDISPROXY_ADMIN_PORT` for `admin-port`. */
+export function envName(flagName: string): string {
+  return `REDISPROXY_${flagName.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function optionKey(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+let cachedVersion: string | undefined;
+/** The version in package.json (one directory above src/ and dist/). */
+export function packageVersion(): string {
+  if (cachedVersion === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+      cachedVersion = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+    } catch {
+      cachedVersion = '0.0.0';
+    }
+  }
+  return cachedVersion;
+}
+
+function buildProgram(out: { text: string }): Command {
+  const program = new Command('redisproxy')
+    .description('A transparent Redis proxy that caches GET replies.')
+    .usage('[options]')
+    .helpOption('-h, --help', 'show this help and exit')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => {
+        out.text += s;
+      },
+      writeErr: () => {}, // errors are rethrown as ConfigError
+    })
+    .configureHelp({ helpWidth: 100 });
+
+  for (const f of FLAGS) {
+    const label = f.defaultLabel ?? f.default;
+    const desc = `${f.help} [default: ${label}] [env: ${envName(f.name)}]`;
+    program.addOption(new Option(f.arg ? `--${f.name} ${f.arg}` : `--${f.name}`, desc));
+    if (!f.arg) program.addOption(new Option(`--no-${f.name}`).hideHelp());
+  }
+
+  program.version(packageVersion(), '-v, --version', 'print the version and exit');
+
+  program.addHelpText(
+    'after',
+    [
+      '',
+      'Every option can also be set in the environment as REDISPROXY_<NAME> (upper case, dashes',
+      'as underscores, e.g. REDISPROXY_ADMIN_PORT=9100); options given on the command line win.',
+      'Boolean variables accept 1/0, true/false, yes/no. An empty variable counts as unset.',
+      '',
+      'Note: --coherence ttl is weaker than tracking: a write made directly on Redis (not through',
+      'this proxy) is seen only after the ttl expires.',
+    ].join('\n'),
+  );
+  return program;
+}
+
+/** Commander's messages rewritten as `--flag: problem`, one line. */
+function commanderProblem(err: CommanderError, argv: readonly string[]): string {
+  const firstLine = err.message.split('\n')[0]!.replace(/^error:\s*/, '');
+  const quotedFlag = /'([^']+)'/.exec(firstLine)?.[1];
+  switch (err.code) {
+    case 'commander.unknownOption': {
+      const raw = quotedFlag ?? firstLine;
+      const eq = raw.indexOf('=');
+      if (raw.startsWith('--') && eq > 0) {
+        const name = raw.slice(2, eq);
+        const spec = FLAGS.find((f) => f.name === name && !f.arg);
+        if (spec) return `--${name}: takes no value (write --${name} or --no-${name})`;
+      }
+      const hint = /\(Did you mean (.+)\?\)/.exec(err.message)?.[1];
+      return `${raw}: unknown option${hint ? ` (did you mean ${hint}?)` : ''}`;
+    }
+    case 'commander.optionMissingArgument': {
+      const name = quotedFlag?.split(/\s+/)[0] ?? 'option';
+      return `${name}: missing value`;
+    }
+    case 'commander.excessArguments': {
+      const stray = argv.find((a) => !a.startsWith('-')) ?? '';
+      return `unexpected argument ${JSON.stringify(stray)} (options are written --name value or --name=value)`;
+    }
+    default:
+      return firstLine;
+  }
+}
+
+/**
+ * Builds the process configuration: flags beat REDISPROXY_* environment variables,
+ * which beat defaults. Throws ConfigError (one-line message naming the flag or
+ * variable) on any bad value, and ConfigExit for --help / --version.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const out = { text: '' };
+  const program = buildProgram(out);
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') throw new ConfigExit('help', out.text);
+      if (e.code === 'commander.version') throw new ConfigExit('version', out.text);
+      throw new ConfigError(commanderProblem(e, argv));
+    }
+    throw e;
+  }
+
+  const opts = program.opts<Record<string, string | boolean | undefined>>();
+  const result: Partial<Record<keyof Config, unknown>> = {};
+  for (const f of FLAGS) {
+    const key = optionKey(f.name);
+    const fromCli = program.getOptionValueSource(key) === 'cli' ? opts[key] : undefined;
+    const variable = envName(f.name);
+    const fromEnv = env[variable];
+    let text: string;
+    let where: string;
+    if (fromCli !== undefined) {
+      text = typeof fromCli === 'boolean' ? String(fromCli) : fromCli;
+      where = `--${f.name}`;
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      text = fromEnv;
+      where = variable;
+    } else {
+      text = f.default;
+      where = `default of --${f.name}`;
+    }
+    try {
+      result[f.key] = f.parse(text);
+    } catch (e) {
+      if (e instanceof Problem) throw new ConfigError(`${where}: ${e.message}`);
+      throw e;
+    }
+  }
+  return result as Config;
+}
+
+export type RedactedConfig = Omit<Config, 'addr'> & {
+  addr: Omit<BackendAddress, 'password'> & { password: '***' | null };
+};
+
+/** A plain copy of the config fit for logs: the backend password is replaced by "***". */
+export function redactedConfig(c: Config): RedactedConfig {
+  return {
+    ...c,
+    addr: { ...c.addr, password: c.addr.password === null ? null : '***' },
+  };
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// Process entry: parse the configuration, then hand over to the proxy.
+// Exit status: 0 after --help/--version, 2 on a configuration error, 1 when the proxy fails to start.
+
+import { ConfigError, ConfigExit, loadConfig, type Config } from './config.js';
+
+/** What cli.ts needs from proxy.ts. */
+interface ProxyModule {
+  startProxy(config: Config): Promise<unknown>;
+}
+
+/** One line for stderr, whatever was thrown (AggregateError from a dual-stack connect has no message). */
+function oneLineMessage(err: unknown): string {
+  let text: string;
+  if (err instanceof AggregateError && err.message === '' && err.errors.length > 0) {
+    text = err.errors.map((e) => oneLineMessage(e)).join('; ');
+  } else if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    text = err.message !== '' ? err.message : typeof code === 'string' ? code : err.name;
+  } else {
+    text = String(err);
+  }
+  return text.replace(/\s*\n\s*/g, ' ').trim() || 'unknown error';
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigExit) {
+      process.stdout.write(err.output);
+      process.exitCode = 0;
+      return;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`redisproxy: ${oneLineMessage(err)}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+
+  try {
+    // Loaded only now so that --help and configuration errors never pay for (or trip on) the proxy.
+    // The specifier is a variable so this file type-checks on its own; ProxyModule states the contract.
+    const proxyPath = './proxy.js';
+    const proxy = (await import(proxyPath)) as Partial<ProxyModule>;
+    if (typeof proxy.startProxy !== 'function') throw new Error('proxy.js does not export startProxy');
+    await proxy.startProxy(config);
+  } catch (err) {
+    process.stderr.write(`redisproxy: ${oneLineMessage(err)}\n`);
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`redisproxy: ${oneLineMessage(err)}\n`);
+  process.exit(1);
+});
