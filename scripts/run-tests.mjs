@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// Test runner behind `npm test` (which builds first).
+// Finds every *.test.ts under test/ (recursively, sorted) and runs them with node's test runner.
+//
+//   npm test                      all test files
+//   npm test -- cache resp        only files whose path contains "cache" or "resp"
+//   npm test -- --test-name-pattern=ttl cache
+//                                 arguments starting with "-" go to `node --test` unchanged
+
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const testDir = join(root, 'test');
+
+/** @returns {string[]} paths relative to the repo root, with forward slashes */
+function findTests(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...findTests(full));
+    else if (entry.isFile() && entry.name.endsWith('.test.ts')) found.push(relative(root, full).split(sep).join('/'));
+  }
+  return found;
+}
+
+const args = process.argv.slice(2);
+const nodeOptions = args.filter((a) => a.startsWith('-'));
+const filters = args.filter((a) => !a.startsWith('-'));
+
+const all = findTests(testDir).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+const files = filters.length === 0 ? all : all.filter((f) => filters.some((s) => f.includes(s)));
+
+if (files.length === 0) {
+  console.error(
+    filters.length === 0
+      ? 'run-tests: no *.test.ts files under test/'
+      : `run-tests: no test file matches ${filters.map((f) => JSON.stringify(f)).join(' or ')}`,
+  );
+  process.exit(1);
+}
+
+const nodeArgs = [
+  '--import', 'tsx',
+  '--test', '--test-concurrency=2', '--test-timeout=120000',
+  ...nodeOptions,
+  ...files,
+];
+const child = spawn(process.execPath, nodeArgs, { cwd: root, stdio: 'inherit' });
+
+// Ctrl-C reaches the child through the terminal's process group: only outlive it to report its status.
+// A SIGTERM sent to this process alone is passed on.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+
+child.on('error', (err) => {
+  console.error(`run-tests: could not start node: ${err.message}`);
+  process.exit(1);
+});
+child.on('exit', (code, signal) => {
+  if (signal) console.error(`run-tests: test run ended by ${signal}`);
+  process.exit(code ?? 1);
+});
