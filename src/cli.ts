@@ -4,11 +4,6 @@
 
 import { ConfigError, ConfigExit, loadConfig, type Config } from './config.js';
 
-/** What cli.ts needs from proxy.ts. */
-interface ProxyModule {
-  startProxy(config: Config): Promise<unknown>;
-}
-
 /** One line for stderr, whatever was thrown (AggregateError from a dual-stack connect has no message). */
 function oneLineMessage(err: unknown): string {
   let text: string;
@@ -43,11 +38,8 @@ async function main(): Promise<void> {
 
   try {
     // Loaded only now so that --help and configuration errors never pay for (or trip on) the proxy.
-    // The specifier is a variable so this file type-checks on its own; ProxyModule states the contract.
-    const proxyPath = './proxy.js';
-    const proxy = (await import(proxyPath)) as Partial<ProxyModule>;
-    if (typeof proxy.startProxy !== 'function') throw new Error('proxy.js does not export startProxy');
-    await proxy.startProxy(config);
+    const { startProxy } = await import('./proxy.js');
+    await startProxy(config);
   } catch (err) {
     process.stderr.write(`redisproxy: ${oneLineMessage(err)}\n`);
     process.exit(1);

@@ -1,0 +1,184 @@
+import type { Logger } from 'pino';
+import type { BackendAddress } from '../config.js';
+import type { ReplyCache } from '../cache/reply-cache.js';
+import { CommandTable } from '../commands/command-table.js';
+import { ControlConnection } from './control-connection.js';
+import type { TlsClientOptions } from './connect.js';
+import { RedisErrorReply, asString, type RespValue } from '../resp/reply-value.js';
+
+// The proxy's own connection to Redis that keeps the cache coherent with writes
+// made by anyone (other applications, other proxies, scripts, expiry, eviction).
+//
+// Mode: CLIENT TRACKING ON BCAST, on this one RESP3 connection. Why BCAST rather than
+// default tracking with REDIRECT from the connections that fill:
+//  - the clients' own connections are left untouched, so a client that turns on its
+//    own CLIENT TRACKING (or RESETs) through the proxy keeps working exactly as on
+//    Redis: there is no REDIRECT of ours for it to clobber;
+//  - Redis keeps no per-key table of what we read (default mode remembers every key
+//    read, up to tracking-table-max-keys, then invalidates keys it forgets);
+//  - invalidations do not depend on which connection filled an entry.
+// The price: Redis tells us about every key written, cached or not, batched into one
+// push per event-loop turn. The fill race (a reply that arrives after its key was
+// invalidated) is handled by the cache's guards; losing this link empties the cache
+// and stops serving from it until tracking is on again.
+
+export type LinkState = 'connecting' | 'up' | 'down' | 'ttl-only';
+
+export interface InvalidationLinkOptions {
+  addr: BackendAddress;
+  tls?: TlsClientOptions;
+  cache: ReplyCache | null;
+  coherence: 'tracking' | 'ttl';
+  log: Logger;
+  onCommands(table: CommandTable): void;
+}
+
+const PING_INTERVAL_MS = 1000;
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 5000;
+
+export class InvalidationLink {
+  state: LinkState = 'connecting';
+  /** number of times the link was (re)established */
+  connects = 0;
+  lastError = '';
+  private conn: ControlConnection | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private backoff = BACKOFF_MIN_MS;
+  private stopped = false;
+  private warnedNoTracking = false;
+  private loggedDown = false;
+  private readonly opts: InvalidationLinkOptions;
+
+  constructor(opts: InvalidationLinkOptions) {
+    this.opts = opts;
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.conn?.close();
+  }
+
+  /** true when the backing Redis answered on this link and (if tracking) tracking is on */
+  get healthy(): boolean {
+    return this.state === 'up' || this.state === 'ttl-only';
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const { addr, log } = this.opts;
+    let conn: ControlConnection | null = null;
+    try {
+      conn = await ControlConnection.open(addr, this.opts.tls);
+      this.conn = conn;
+      conn.on('push', (v: RespValue) => this.onPush(v));
+      conn.on('close', (err: Error) => this.onClose(conn as ControlConnection, err));
+      const resp3 = await this.handshake(conn);
+      await conn.send(['CLIENT', 'SETNAME', 'redisproxy-invalidation']).catch(() => undefined);
+      const reply = await conn.send(['COMMAND']);
+      this.opts.onCommands(CommandTable.fromCommandReply(reply));
+      let tracking = false;
+      if (this.opts.coherence === 'tracking' && resp3) {
+        const r = await conn.send(['CLIENT', 'TRACKING', 'ON', 'BCAST']);
+        if (r instanceof RedisErrorReply) {
+          this.warnNoTracking(`CLIENT TRACKING failed: ${r.message}`);
+        } else {
+          tracking = true;
+        }
+      } else if (this.opts.coherence === 'tracking') {
+        this.warnNoTracking('Redis does not speak RESP3 (before 6.0)');
+      }
+      this.state = tracking ? 'up' : 'ttl-only';
+      this.connects++;
+      this.backoff = BACKOFF_MIN_MS;
+      this.loggedDown = false;
+      this.opts.cache?.setReady(true);
+      log.info({ redis: addr.display, coherence: tracking ? 'tracking' : 'ttl' }, tracking ? 'invalidation link up: tracking on' : 'link to Redis up (TTL-only coherence)');
+      this.schedulePing(conn);
+    } catch (err) {
+      conn?.close();
+      this.onClose(conn, err as Error);
+    }
+  }
+
+  private async handshake(conn: ControlConnection): Promise<boolean> {
+    const { addr } = this.opts;
+    const hello: string[] = ['HELLO', '3'];
+    if (addr.password !== null) hello.push('AUTH', addr.username ?? 'default', addr.password);
+    const r = await conn.send(hello);
+    if (!(r instanceof RedisErrorReply)) return true;
+    if (!/unknown command/i.test(r.message)) throw new Error(`HELLO failed: ${redact(r.message, addr)}`);
+    // Redis before 6: RESP2 only, no tracking
+    if (addr.password !== null) {
+      const a = await conn.send(addr.username ? ['AUTH', addr.username, addr.password] : ['AUTH', addr.password]);
+      if (a instanceof RedisErrorReply) throw new Error(`AUTH failed: ${a.message}`);
+    }
+    return false;
+  }
+
+  private warnNoTracking(why: string): void {
+    if (this.warnedNoTracking) return;
+    this.warnedNoTracking = true;
+    this.opts.log.warn(
+      { reason: why },
+      'Redis cannot track keys for the proxy: falling back to TTL-only coherence (writes made directly on Redis are seen only after --ttl)',
+    );
+  }
+
+  private schedulePing(conn: ControlConnection): void {
+    // Keeps the link alive through Redis's `timeout` and notices a dead peer.
+    this.timer = setTimeout(() => {
+      if (this.conn !== conn || this.stopped) return;
+      conn.send(['PING']).then(
+        () => this.schedulePing(conn),
+        () => undefined,
+      );
+    }, PING_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  private onPush(v: RespValue): void {
+    if (!Array.isArray(v) || v.length < 2 || asString(v[0]) !== 'invalidate') return;
+    const cache = this.opts.cache;
+    if (!cache) return;
+    const keys = v[1];
+    if (keys === null) {
+      cache.invalidateAll(); // FLUSHALL / FLUSHDB
+      return;
+    }
+    if (Array.isArray(keys)) {
+      for (const k of keys) cache.invalidate(Buffer.isBuffer(k) ? k.toString('latin1') : String(k));
+    }
+  }
+
+  private onClose(conn: ControlConnection | null, err: Error): void {
+    if (conn !== null && conn !== this.conn) return;
+    this.conn = null;
+    if (this.timer) clearTimeout(this.timer);
+    const wasUp = this.state === 'up' || this.state === 'ttl-only';
+    this.state = 'down';
+    this.opts.cache?.setReady(false);
+    this.lastError = redact(err.message, this.opts.addr);
+    if (this.stopped) return;
+    if (wasUp) {
+      this.opts.log.warn({ redis: this.opts.addr.display, reason: this.lastError }, 'invalidation link lost: cache emptied and bypassed until it is back');
+    } else if (!this.loggedDown) {
+      this.opts.log.warn({ redis: this.opts.addr.display, reason: this.lastError }, 'cannot reach Redis; retrying');
+    }
+    this.loggedDown = true;
+    // capped exponential backoff with jitter
+    const delay = Math.min(BACKOFF_MAX_MS, this.backoff) * (0.5 + Math.random() / 2);
+    this.backoff = Math.min(BACKOFF_MAX_MS, this.backoff * 2);
+    this.timer = setTimeout(() => void this.connect(), delay);
+    this.timer.unref();
+  }
+}
+
+function redact(message: string, addr: BackendAddress): string {
+  return addr.password ? message.split(addr.password).join('***') : message;
+}

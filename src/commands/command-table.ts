@@ -1,0 +1,205 @@
+import { asString, RedisErrorReply, type RespValue } from '../resp/reply-value.js';
+import { parseRedisInt } from '../resp/redis-int.js';
+
+// What each command reads and writes, taken from the backing Redis's own COMMAND
+// reply (flags and key specs), so that new commands, modules and version
+// differences are handled by data rather than by a hard-coded list.
+
+type BeginSearch =
+  | { type: 'index'; index: number }
+  | { type: 'keyword'; keyword: string; startfrom: number }
+  | { type: 'unknown' };
+type FindKeys =
+  | { type: 'range'; lastkey: number; step: number; limit: number }
+  | { type: 'keynum'; keynumidx: number; firstkey: number; step: number }
+  | { type: 'unknown' };
+
+export interface KeySpec {
+  bs: BeginSearch;
+  fk: FindKeys;
+}
+
+export interface CommandInfo {
+  name: string;
+  arity: number;
+  flags: Set<string>;
+  /** may change data: the `write` flag, or a script/function call that is not read-only */
+  writes: boolean;
+  /** runs before authentication (AUTH, HELLO, ...): its success proves nothing about the user */
+  noAuth: boolean;
+  keySpecs: KeySpec[];
+  /** legacy first/last/step, used only when key specs are absent (Redis 6) */
+  first: number;
+  last: number;
+  step: number;
+  movable: boolean;
+  subcommands: Map<string, CommandInfo> | null;
+}
+
+// Scripts and functions are not flagged `write` (the flag is known only at run time),
+// but they may write; their read-only variants may not.
+const SCRIPT_CALLS = new Set(['eval', 'evalsha', 'fcall']);
+
+function num(v: RespValue | undefined): number {
+  return typeof v === 'number' ? v : Number(asString(v ?? ''));
+}
+
+/** Flat [k, v, ...] array (RESP2 map form) to a lookup. */
+function asMap(v: RespValue | undefined): Map<string, RespValue> {
+  const m = new Map<string, RespValue>();
+  if (Array.isArray(v)) for (let i = 0; i + 1 < v.length; i += 2) m.set(asString(v[i]), v[i + 1]);
+  return m;
+}
+
+function parseKeySpec(raw: RespValue): KeySpec {
+  const m = asMap(raw);
+  const bsm = asMap(m.get('begin_search'));
+  const bsSpec = asMap(bsm.get('spec'));
+  let bs: BeginSearch = { type: 'unknown' };
+  switch (asString(bsm.get('type') ?? '')) {
+    case 'index':
+      bs = { type: 'index', index: num(bsSpec.get('index')) };
+      break;
+    case 'keyword':
+      bs = { type: 'keyword', keyword: asString(bsSpec.get('keyword') ?? '').toLowerCase(), startfrom: num(bsSpec.get('startfrom')) };
+      break;
+  }
+  const fkm = asMap(m.get('find_keys'));
+  const fkSpec = asMap(fkm.get('spec'));
+  let fk: FindKeys = { type: 'unknown' };
+  switch (asString(fkm.get('type') ?? '')) {
+    case 'range':
+      fk = { type: 'range', lastkey: num(fkSpec.get('lastkey')), step: num(fkSpec.get('keystep')), limit: num(fkSpec.get('limit')) };
+      break;
+    case 'keynum':
+      fk = {
+        type: 'keynum',
+        keynumidx: num(fkSpec.get('keynumidx')),
+        firstkey: num(fkSpec.get('firstkey')),
+        step: num(fkSpec.get('keystep')),
+      };
+      break;
+  }
+  return { bs, fk };
+}
+
+function parseCommand(raw: RespValue): CommandInfo | null {
+  if (!Array.isArray(raw) || raw.length < 6) return null;
+  const name = asString(raw[0]).toLowerCase();
+  const flags = new Set<string>(Array.isArray(raw[2]) ? raw[2].map((f) => asString(f).toLowerCase()) : []);
+  const keySpecs = Array.isArray(raw[8]) ? raw[8].map(parseKeySpec) : [];
+  let subcommands: Map<string, CommandInfo> | null = null;
+  if (Array.isArray(raw[9]) && raw[9].length > 0) {
+    subcommands = new Map();
+    for (const sub of raw[9]) {
+      const info = parseCommand(sub);
+      // subcommand names come as "container|sub"
+      if (info) subcommands.set(info.name.slice(info.name.indexOf('|') + 1), info);
+    }
+  }
+  return {
+    name,
+    arity: num(raw[1]),
+    flags,
+    writes: flags.has('write') || SCRIPT_CALLS.has(name),
+    noAuth: flags.has('no_auth'),
+    keySpecs,
+    first: num(raw[3]),
+    last: num(raw[4]),
+    step: num(raw[5]),
+    movable: flags.has('movablekeys'),
+    subcommands,
+  };
+}
+
+export class CommandTable {
+  private readonly commands = new Map<string, CommandInfo>();
+
+  /** Build from the reply to `COMMAND` (RESP2 or RESP3 shape). */
+  static fromCommandReply(reply: RespValue): CommandTable {
+    if (reply instanceof RedisErrorReply) throw reply;
+    if (!Array.isArray(reply)) throw new Error('COMMAND did not return an array');
+    const table = new CommandTable();
+    for (const raw of reply) {
+      const info = parseCommand(raw);
+      if (info) table.commands.set(info.name, info);
+    }
+    return table;
+  }
+
+  get size(): number {
+    return this.commands.size;
+  }
+
+  /** The command, resolved to its subcommand when it has them (`CLIENT TRACKING` → client|tracking). */
+  lookup(name: string, args: Buffer[]): CommandInfo | undefined {
+    const info = this.commands.get(name);
+    if (info?.subcommands && args.length > 1) {
+      return info.subcommands.get(args[1].toString('latin1').toLowerCase()) ?? info;
+    }
+    return info;
+  }
+
+  /**
+   * Keys a command names, following Redis's own key-spec walk (getKeysUsingKeySpecs).
+   * null when they cannot be told (an `unknown` spec, a bad numkeys): the caller
+   * must then assume any key may be touched.
+   */
+  static keysOf(info: CommandInfo, args: Buffer[]): Buffer[] | null {
+    const argc = args.length;
+    const keys: Buffer[] = [];
+    if (info.keySpecs.length === 0) {
+      if (info.movable) return null;
+      if (info.first <= 0) return keys;
+      const last = info.last < 0 ? argc + info.last : info.last;
+      for (let i = info.first; i <= last && i < argc; i += info.step || 1) keys.push(args[i]);
+      return keys;
+    }
+    for (const spec of info.keySpecs) {
+      let first: number;
+      const bs = spec.bs;
+      if (bs.type === 'index') {
+        first = bs.index;
+      } else if (bs.type === 'keyword') {
+        const start = bs.startfrom > 0 ? bs.startfrom : argc + bs.startfrom;
+        const end = bs.startfrom > 0 ? argc - 1 : 0;
+        first = -1;
+        for (let i = start; i !== end; i = start <= end ? i + 1 : i - 1) {
+          if (i >= argc || i < 1) break;
+          if (args[i].length === bs.keyword.length && args[i].toString('latin1').toLowerCase() === bs.keyword) {
+            first = i + 1;
+            break;
+          }
+        }
+        if (first < 0) continue; // keyword absent: this spec names no key
+      } else {
+        return null;
+      }
+      let last: number;
+      let step: number;
+      const fk = spec.fk;
+      if (fk.type === 'range') {
+        if (fk.lastkey >= 0) last = first + fk.lastkey;
+        else if (!fk.limit) last = argc + fk.lastkey;
+        else last = first + Math.floor((argc - first) / fk.limit) + fk.lastkey;
+        step = fk.step;
+      } else if (fk.type === 'keynum') {
+        const idx = first + fk.keynumidx;
+        if (idx >= argc) return null;
+        const n = parseRedisInt(args[idx], 0, args[idx].length);
+        if (Number.isNaN(n) || n < 0) return null;
+        first += fk.firstkey;
+        last = first + n - 1;
+        step = fk.step;
+      } else {
+        return null;
+      }
+      if (step <= 0) return null;
+      for (let i = first; i <= last; i += step) {
+        if (i >= argc || i < first) break; // too few arguments: Redis replies with an arity error
+        keys.push(args[i]);
+      }
+    }
+    return keys;
+  }
+}

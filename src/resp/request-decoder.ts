@@ -1,0 +1,198 @@
+import { parseRedisInt } from './redis-int.js';
+import { splitInlineArgs } from './inline-split.js';
+
+// Finds request boundaries in a client's byte stream and decodes the arguments,
+// mirroring Redis's processMultibulkBuffer / processInlineBuffer so that the
+// proxy accepts and rejects exactly what Redis does. The original bytes of each
+// request stay in `buffer` between `start` and `end`, so they can be forwarded as they came.
+//
+// It is a cursor that resumes where it stopped: a multibulk cut in the middle keeps
+// the arguments decoded so far (as offsets from the request's start), and a large
+// bulk is waited for by collecting chunks, not by concatenating on every packet.
+
+/** Redis's PROTO_INLINE_MAX_SIZE: the longest inline line or length header. */
+export const INLINE_MAX = 64 * 1024;
+
+export const enum DecodeStatus {
+  Incomplete = 0,
+  Request = 1,
+  ProtocolError = 2,
+}
+
+export interface DecoderLimits {
+  /** proto-max-bulk-len: a bulk longer than this is "invalid bulk length" */
+  maxBulkLen: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** Redis looks for the header's '\r' with strchr, which also stops at a NUL byte. */
+function findHeaderCR(buf: Buffer, from: number): number {
+  for (let i = from; i < buf.length; i++) {
+    const c = buf[i];
+    if (c === CR) return i;
+    if (c === 0) return -1;
+  }
+  return -1;
+}
+
+export class RequestDecoder {
+  /** current buffer; the request in progress starts at `start` */
+  buffer: Buffer = EMPTY;
+  /** start of the request being decoded (unconsumed bytes begin here) */
+  start = 0;
+  /** the request just returned is buffer[requestStart, end) */
+  requestStart = 0;
+  end = 0;
+  /** arguments of the last decoded request (subarrays of `buffer`) */
+  args: Buffer[] = [];
+  inline = false;
+  /** message (without "-ERR ") of the last protocol error */
+  error = '';
+
+  private cursor = 0;
+  private argsLeft = -1; // -1: no multibulk header read yet
+  private bulkLen = -1; // -1: next thing is a bulk header
+  private spans: number[] = []; // [offset from start, length] pairs
+  private waiting: Buffer[] = [];
+  private waitingBytes = 0;
+  private needBytes = 0; // bytes (from `start`) that must be present before parsing resumes
+  private limits: DecoderLimits;
+
+  constructor(limits: DecoderLimits) {
+    this.limits = limits;
+  }
+
+  /** bytes held for a request not yet complete */
+  get buffered(): number {
+    return this.buffer.length - this.start + this.waitingBytes;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.start >= this.buffer.length && this.waitingBytes === 0) {
+      this.buffer = chunk;
+      this.cursor -= this.start;
+      this.start = 0;
+      return;
+    }
+    if (this.needBytes > 0) {
+      this.waiting.push(chunk);
+      this.waitingBytes += chunk.length;
+      if (this.buffer.length - this.start + this.waitingBytes < this.needBytes) return;
+    } else {
+      this.waiting.push(chunk);
+      this.waitingBytes += chunk.length;
+    }
+    this.compact();
+  }
+
+  private compact(): void {
+    const parts = [this.buffer.subarray(this.start), ...this.waiting];
+    this.buffer = Buffer.concat(parts, this.buffer.length - this.start + this.waitingBytes);
+    this.cursor -= this.start;
+    this.start = 0;
+    this.waiting = [];
+    this.waitingBytes = 0;
+    this.needBytes = 0;
+  }
+
+  /** Decode the next request. After Request, read buffer/start/end/args/inline. */
+  next(): DecodeStatus {
+    const buf = this.buffer;
+    if (this.waitingBytes > 0) return DecodeStatus.Incomplete;
+    // A new request: skip nothing, decide its type from its first byte as Redis does.
+    if (this.argsLeft === -1) {
+      this.cursor = this.start;
+      if (this.start >= buf.length) return DecodeStatus.Incomplete;
+      if (buf[this.start] !== 0x2a /* '*' */) return this.nextInline();
+      const cr = findHeaderCR(buf, this.start + 1);
+      if (cr < 0) {
+        if (buf.length - this.start > INLINE_MAX) return this.fail('too big mbulk count string');
+        return DecodeStatus.Incomplete;
+      }
+      if (cr + 1 >= buf.length) return DecodeStatus.Incomplete; // need the '\n' too
+      const n = parseRedisInt(buf, this.start + 1, cr);
+      if (Number.isNaN(n) || n > 2147483647) return this.fail('invalid multibulk length');
+      this.cursor = cr + 2;
+      if (n <= 0) {
+        // "*0\r\n" and "*-1\r\n" are empty requests that Redis skips without a reply
+        this.start = this.cursor;
+        return this.next();
+      }
+      this.argsLeft = n;
+      this.bulkLen = -1;
+      this.spans.length = 0;
+    }
+    while (this.argsLeft > 0) {
+      if (this.bulkLen === -1) {
+        const cr = findHeaderCR(buf, this.cursor);
+        if (cr < 0) {
+          if (buf.length - this.cursor > INLINE_MAX) return this.fail('too big bulk count string');
+          return DecodeStatus.Incomplete;
+        }
+        if (cr + 1 >= buf.length) return DecodeStatus.Incomplete;
+        if (buf[this.cursor] !== 0x24 /* '$' */) {
+          return this.fail(`expected '$', got '${String.fromCharCode(buf[this.cursor])}'`);
+        }
+        const len = parseRedisInt(buf, this.cursor + 1, cr);
+        if (Number.isNaN(len) || len < 0 || len > this.limits.maxBulkLen) return this.fail('invalid bulk length');
+        this.bulkLen = len;
+        this.cursor = cr + 2;
+      }
+      if (buf.length - this.cursor < this.bulkLen + 2) {
+        // wait for the whole bulk without concatenating on every packet
+        this.needBytes = this.cursor - this.start + this.bulkLen + 2;
+        return DecodeStatus.Incomplete;
+      }
+      this.spans.push(this.cursor - this.start, this.bulkLen);
+      // like Redis, the two bytes after the bulk are skipped, not checked
+      this.cursor += this.bulkLen + 2;
+      this.bulkLen = -1;
+      this.argsLeft--;
+    }
+    const args = new Array<Buffer>(this.spans.length >> 1);
+    for (let i = 0, j = 0; i < this.spans.length; i += 2, j++) {
+      const off = this.start + this.spans[i];
+      args[j] = buf.subarray(off, off + this.spans[i + 1]);
+    }
+    this.args = args;
+    this.inline = false;
+    this.requestStart = this.start;
+    this.end = this.cursor;
+    this.argsLeft = -1;
+    this.needBytes = 0;
+    this.start = this.cursor;
+    return DecodeStatus.Request;
+  }
+
+  private nextInline(): DecodeStatus {
+    const buf = this.buffer;
+    const lf = buf.indexOf(LF, this.start);
+    if (lf < 0) {
+      if (buf.length - this.start > INLINE_MAX) return this.fail('too big inline request');
+      return DecodeStatus.Incomplete;
+    }
+    let lineEnd = lf;
+    if (lf > this.start && buf[lf - 1] === CR) lineEnd--;
+    const args = splitInlineArgs(buf.subarray(this.start, lineEnd));
+    if (args === null) return this.fail('unbalanced quotes in request');
+    const from = this.start;
+    this.start = lf + 1;
+    this.cursor = this.start;
+    if (args.length === 0) return this.next(); // an empty line is no request
+    this.args = args;
+    this.inline = true;
+    this.requestStart = from;
+    this.end = lf + 1;
+    return DecodeStatus.Request;
+  }
+
+  private fail(message: string): DecodeStatus {
+    this.error = message;
+    // Nothing after a protocol error is ever read: Redis closes the connection.
+    this.argsLeft = -1;
+    return DecodeStatus.ProtocolError;
+  }
+}

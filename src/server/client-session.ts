@@ -1,0 +1,936 @@
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import { RequestDecoder, DecodeStatus } from '../resp/request-decoder.js';
+import { ReplyScanner, ReplyProtocolError } from '../resp/reply-scanner.js';
+import { encodeError, NIL_RESP2, NIL_RESP3 } from '../resp/encode.js';
+import { parseRedisInt } from '../resp/redis-int.js';
+import { CommandTable } from '../commands/command-table.js';
+import {
+  StateCommand,
+  SubscriptionKind,
+  stateCommandOf,
+  subscriptionKindOf,
+  CONFIRMATIONS,
+  MESSAGES,
+} from '../commands/session-commands.js';
+import type { ReplyCache, KeyGuard } from '../cache/reply-cache.js';
+import { PendingQueue } from './pending-queue.js';
+import type { BackendAddress } from '../config.js';
+import { connectToRedis, describeConnectError, type TlsClientOptions } from '../backend/connect.js';
+
+// One client of the proxy. Each session owns one connection to Redis, opened when the
+// client connects and closed when it leaves, so SELECT, AUTH, MULTI, subscriptions and
+// every other piece of connection state stay the client's own.
+//
+//   client ──bytes──▶ RequestDecoder ──▶ route ──┬─ forwarded bytes ──▶ Redis
+//                                               └─ cache hit (no Redis)
+//   client ◀── replies in request order ◀── pending queue ◀── ReplyScanner ◀── Redis
+//
+// The pending queue pairs each reply with its request by position (twemproxy's rule):
+// a cache hit waits in the queue behind earlier requests so it can never overtake them.
+// A reply that arrives with nothing pending is a protocol fault and ends the session.
+//
+// Connection state (user, database, protocol, transaction, subscriptions) is learnt
+// from what Redis *replied*, never from what the client asked. GETs are served from
+// or filled into the cache only while that state is known: no state-changing command
+// in flight, not in MULTI, not watching, no own CLIENT TRACKING, no subscriptions.
+// A client that does something whose replies cannot be paired any more (MONITOR,
+// CLIENT REPLY OFF/SKIP, state changes queued inside MULTI) turns its session into a
+// plain byte relay for the rest of its life: always correct, just never cached.
+
+export interface SessionContext {
+  addr: BackendAddress;
+  tls?: TlsClientOptions;
+  cache: ReplyCache | null;
+  /** loaded from the backing Redis's COMMAND reply; null until then */
+  commands(): CommandTable | null;
+  maxBulkLen: number;
+  log: Logger;
+  onClose(session: ClientSession): void;
+}
+
+const enum Kind {
+  /** `count` replies to forward as they are */
+  Pass,
+  /** a write: forward, then release its keys in the cache */
+  Write,
+  /** a write that may touch any key: forward, then release the whole cache */
+  WriteAll,
+  /** a GET that may fill the cache, followed by the PTTL the proxy added */
+  Fill,
+  /** a command whose success changes connection state */
+  State,
+  /** (un)subscribe: one confirmation per channel */
+  Subscribe,
+  /** a reply the proxy already has (cache hit, or its own error); needs no Redis reply */
+  Ready,
+  /** from here on the replies cannot be paired: relay bytes */
+  Raw,
+}
+
+class Pending {
+  kind: Kind;
+  count = 1;
+  /** a non-error reply proves the connection is authenticated (as "default" if no AUTH) */
+  proves = true;
+  keys: string[] | null = null;
+  reply: Buffer | null = null;
+  closeAfter = false;
+  state = StateCommand.None;
+  num = 0;
+  flag = false;
+  user: string | null = null;
+  // Fill
+  key = '';
+  guard: KeyGuard | null = null;
+  gen = 0;
+  epoch = 0;
+  sentAt = 0;
+  gotValue = false;
+  value: Buffer | null = null;
+  valueOk = false;
+  // Subscribe
+  subKind = SubscriptionKind.Channel;
+
+  constructor(kind: Kind) {
+    this.kind = kind;
+  }
+}
+
+const OK = Buffer.from('+OK\r\n');
+const RESET_REPLY = Buffer.from('+RESET\r\n');
+const MAX_BULK_CACHED = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+const HALF_CLOSE_GRACE_MS = 10_000;
+
+function pttlCommand(key: Buffer): Buffer {
+  const head = Buffer.from(`*2\r\n$4\r\nPTTL\r\n$${key.length}\r\n`);
+  return Buffer.concat([head, key, Buffer.from('\r\n')]);
+}
+
+function isError(frame: Buffer): boolean {
+  return frame[0] === 0x2d || frame[0] === 0x21;
+}
+
+/** Lower-cased name of an aggregate's first element when it is a short bulk string ("message", "subscribe"). */
+function firstName(frame: Buffer): string {
+  let p = frame.indexOf(0x0a) + 1;
+  if (p <= 0 || frame[p] !== 0x24) return '';
+  const cr = frame.indexOf(0x0d, p);
+  const len = parseRedisInt(frame, p + 1, cr);
+  if (!(len > 0 && len <= 16)) return '';
+  p = cr + 2;
+  return frame.toString('latin1', p, p + len).toLowerCase();
+}
+
+/** The bulk payload of a 3-element (un)subscribe confirmation's second element, or null. */
+function confirmationChannel(frame: Buffer): string | null {
+  let p = frame.indexOf(0x0a) + 1; // after "*3"
+  p = frame.indexOf(0x0a, p) + 1; // after "$n" of the kind
+  p = frame.indexOf(0x0a, p) + 1; // after the kind
+  if (frame[p] !== 0x24) return null; // null channel ("_" or not a bulk)
+  const cr = frame.indexOf(0x0d, p);
+  const len = parseRedisInt(frame, p + 1, cr);
+  if (!(len >= 0)) return null;
+  return frame.toString('latin1', cr + 2, cr + 2 + len);
+}
+
+function lower(b: Buffer): string {
+  return b.toString('latin1').toLowerCase();
+}
+
+export class ClientSession {
+  readonly client: net.Socket;
+  readonly remote: string;
+  private readonly ctx: SessionContext;
+  private readonly decoder: RequestDecoder;
+  private readonly scanner = new ReplyScanner();
+  private readonly pending = new PendingQueue<Pending>();
+  private backend: net.Socket | null = null;
+  private backendUp = false;
+  private backendEverUp = false;
+  private backendError = '';
+  private reconnectAt = 0;
+  private closed = false;
+
+  // connection state, as Redis confirmed it
+  private user: string | null = null;
+  private db = 0;
+  private proto = 2;
+  private watching = false;
+  private tracking = false;
+  private readonly subs: [Set<string>, Set<string>, Set<string>] = [new Set(), new Set(), new Set()];
+  private subCount = 0;
+  /** state-changing commands sent whose replies have not come back yet */
+  private stateInFlight = 0;
+  // transaction as predicted from what was sent (a superset of the real one)
+  private inMulti = false;
+  private multiKeys: string[] = [];
+  private multiAllKeys = false;
+  private multiChangesState = false;
+  /** requests are relayed without pairing (see above) */
+  private rawRequests = false;
+  private rawReplies = false;
+  private inputStopped = false;
+  private clientEnded = false;
+
+  // reply assembly
+  private partial: Buffer[] = [];
+  private runBuf: Buffer = EMPTY;
+  private runStart = 0;
+  private runEnd = 0;
+  // request forwarding
+  private fwdBuf: Buffer = EMPTY;
+  private fwdStart = 0;
+  private fwdEnd = 0;
+
+  constructor(client: net.Socket, ctx: SessionContext) {
+    this.client = client;
+    this.ctx = ctx;
+    this.remote = `${client.remoteAddress}:${client.remotePort}`;
+    this.decoder = new RequestDecoder({ maxBulkLen: ctx.maxBulkLen });
+    client.setNoDelay(true);
+    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    client.on('drain', () => this.backend?.resume());
+    client.on('error', () => this.close());
+    client.on('close', () => this.close());
+    // A client that half-closes after sending (`printf 'PING\r\n' | nc`) still gets its
+    // replies, as Redis, which answers what it read before it sees the end, would give them.
+    client.on('end', () => this.onClientEnd());
+    this.openBackend();
+  }
+
+  private openBackend(): void {
+    const socket = connectToRedis(this.ctx.addr, this.ctx.tls);
+    this.backend = socket;
+    this.backendUp = true; // writes before 'connect' are buffered by the socket
+    socket.on(this.ctx.addr.tls ? 'secureConnect' : 'connect', () => {
+      this.backendEverUp = true;
+    });
+    socket.on('data', (chunk: Buffer) => this.onBackendData(chunk));
+    socket.on('drain', () => {
+      if (!this.inputStopped) this.client.resume();
+    });
+    socket.on('error', (err: Error & { code?: string }) => {
+      this.backendError = this.backendEverUp
+        ? `connection to Redis lost (${err.code ?? err.message})`
+        : describeConnectError(this.ctx.addr, err);
+    });
+    socket.on('close', () => this.onBackendClose(socket));
+  }
+
+  // ───────────────────────────── requests ─────────────────────────────
+
+  private onClientData(chunk: Buffer): void {
+    if (this.inputStopped || this.closed) return;
+    if (!this.backendUp) this.maybeReconnect();
+    const d = this.decoder;
+    d.push(chunk);
+    const backend = this.backend;
+    backend?.cork();
+    this.client.cork();
+    try {
+      for (;;) {
+        const st = d.next();
+        if (st === DecodeStatus.Incomplete) break;
+        if (st === DecodeStatus.ProtocolError) {
+          this.flushForward();
+          this.enqueueReady(encodeError(`ERR Protocol error: ${d.error}`), true);
+          this.stopInput();
+          break;
+        }
+        this.route(d.args, d.buffer, d.requestStart, d.end);
+      }
+      this.flushForward();
+    } finally {
+      backend?.uncork();
+      this.client.uncork();
+    }
+    if (backend && backend.writableNeedDrain && !this.inputStopped) this.client.pause();
+  }
+
+  /** Forward request bytes [start, end) of `buf`, merging adjacent requests into one write. */
+  private forward(buf: Buffer, start: number, end: number): void {
+    if (this.fwdBuf === buf && this.fwdEnd === start) {
+      this.fwdEnd = end;
+      return;
+    }
+    this.flushForward();
+    this.fwdBuf = buf;
+    this.fwdStart = start;
+    this.fwdEnd = end;
+  }
+
+  private flushForward(): void {
+    if (this.fwdEnd > this.fwdStart && this.backend) {
+      this.backend.write(this.fwdBuf.subarray(this.fwdStart, this.fwdEnd));
+    }
+    this.fwdBuf = EMPTY;
+    this.fwdStart = this.fwdEnd = 0;
+  }
+
+  private route(args: Buffer[], buf: Buffer, start: number, end: number): void {
+    if (!this.backendUp) {
+      // Redis is unreachable: every command gets an error, in order, and nothing is lost silently.
+      this.enqueueReady(encodeError(`ERR RedisProxy: ${this.backendError || 'Redis is unreachable'}`), false);
+      return;
+    }
+    const cache = this.ctx.cache;
+    const name = lower(args[0]);
+    if (this.rawRequests) {
+      if (cache) this.invalidateNow(name, args, cache);
+      this.forward(buf, start, end);
+      return;
+    }
+    if (name === 'get' && args.length === 2) {
+      this.routeGet(args[1], buf, start, end, cache);
+      return;
+    }
+    const sc = stateCommandOf(name);
+    if (sc !== StateCommand.None) {
+      this.routeState(sc, name, args, buf, start, end);
+      return;
+    }
+    const table = cache ? this.ctx.commands() : null;
+    const info = table?.lookup(name, args);
+    if (cache && info?.writes) {
+      const keys = CommandTable.keysOf(info, args);
+      if (this.inMulti) {
+        // queued: it runs at EXEC, whose send and reply drop these keys again
+        if (keys === null) this.multiAllKeys = true;
+        else for (const k of keys) this.multiKeys.push(k.toString('latin1'));
+      }
+      this.forward(buf, start, end);
+      if (keys === null) {
+        cache.beginWriteAll();
+        this.push(new Pending(Kind.WriteAll));
+      } else {
+        const ks = keys.map((k) => k.toString('latin1'));
+        cache.beginWrite(ks);
+        const p = new Pending(Kind.Write);
+        p.keys = ks;
+        this.push(p);
+      }
+      return;
+    }
+    this.forward(buf, start, end);
+    this.pushPass(info ? !info.noAuth : true);
+  }
+
+  private cacheUsable(cache: ReplyCache | null): cache is ReplyCache {
+    return (
+      cache !== null &&
+      this.stateInFlight === 0 &&
+      this.user !== null &&
+      !this.inMulti &&
+      !this.watching &&
+      !this.tracking &&
+      this.subCount === 0 &&
+      cache.isReady()
+    );
+  }
+
+  private routeGet(keyBuf: Buffer, buf: Buffer, start: number, end: number, cache: ReplyCache | null): void {
+    if (!this.cacheUsable(cache)) {
+      this.forward(buf, start, end);
+      this.pushPass(true);
+      return;
+    }
+    const key = keyBuf.toString('latin1');
+    const user = this.user as string;
+    const hit = cache.lookup(key, user, this.db);
+    if (hit !== undefined) {
+      this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false);
+      return;
+    }
+    const guard = cache.beginFill(key);
+    this.forward(buf, start, end);
+    if (guard === null) {
+      this.pushPass(true);
+      return;
+    }
+    // PTTL rides in the same write: the key's expiry in Redis bounds the entry.
+    this.flushForward();
+    this.backend?.write(pttlCommand(keyBuf));
+    const p = new Pending(Kind.Fill);
+    p.key = key;
+    p.guard = guard;
+    p.gen = guard.gen;
+    p.epoch = cache.currentEpoch;
+    p.sentAt = cache.now();
+    p.user = user;
+    p.num = this.db;
+    this.push(p);
+  }
+
+  private routeState(sc: StateCommand, name: string, args: Buffer[], buf: Buffer, start: number, end: number): void {
+    const cache = this.ctx.cache;
+    switch (sc) {
+      case StateCommand.Client: {
+        const sub = args.length > 1 ? lower(args[1]) : '';
+        if (sub === 'reply') return this.routeUnpairable(buf, start, end);
+        if (sub === 'tracking' && args.length > 2) {
+          const p = this.stateEntry(sc);
+          p.flag = lower(args[2]) === 'on';
+          this.forward(buf, start, end);
+          return this.pushState(p);
+        }
+        this.forward(buf, start, end);
+        return this.pushPass(true);
+      }
+      case StateCommand.Monitor:
+        return this.routeUnpairable(buf, start, end);
+      case StateCommand.Quit:
+        this.forward(buf, start, end);
+        return this.pushPass(false);
+      case StateCommand.Subscribe:
+      case StateCommand.Unsubscribe: {
+        this.forward(buf, start, end);
+        if (this.inMulti) {
+          this.multiChangesState = true;
+          return this.pushPass(true);
+        }
+        const p = new Pending(Kind.Subscribe);
+        p.subKind = subscriptionKindOf(name);
+        // SUBSCRIBE a b → 2 confirmations; UNSUBSCRIBE with no channel → one per
+        // subscribed channel, counted when it reaches the head (0 marks "count then").
+        p.count = args.length > 1 ? args.length - 1 : sc === StateCommand.Subscribe ? 1 : 0;
+        this.stateInFlight++;
+        this.push(p);
+        return;
+      }
+      case StateCommand.Exec: {
+        this.forward(buf, start, end);
+        if (!this.inMulti) {
+          return this.pushState(this.stateEntry(sc));
+        }
+        this.inMulti = false;
+        if (this.multiChangesState) {
+          this.multiChangesState = false;
+          this.releaseMultiKeys(cache, true);
+          return this.goRaw();
+        }
+        const p = this.stateEntry(sc);
+        if (cache) {
+          if (this.multiAllKeys) {
+            cache.beginWriteAll();
+            p.flag = true;
+          } else if (this.multiKeys.length > 0) {
+            cache.beginWrite(this.multiKeys);
+            p.keys = this.multiKeys;
+          }
+        }
+        this.multiKeys = [];
+        this.multiAllKeys = false;
+        return this.pushState(p);
+      }
+      default:
+        break;
+    }
+    const p = this.stateEntry(sc);
+    switch (sc) {
+      case StateCommand.Select:
+        p.num = args.length === 2 ? parseRedisInt(args[1], 0, args[1].length) : NaN;
+        break;
+      case StateCommand.Auth:
+        p.user = args.length === 3 ? args[1].toString('latin1') : 'default';
+        p.proves = false;
+        break;
+      case StateCommand.Hello: {
+        p.num = args.length > 1 ? parseRedisInt(args[1], 0, args[1].length) : 0;
+        for (let i = 2; i < args.length; i++) {
+          const opt = lower(args[i]);
+          if (opt === 'auth' && i + 2 < args.length) {
+            p.user = args[i + 1].toString('latin1');
+            i += 2;
+          } else if (opt === 'setname') {
+            i += 1;
+          }
+        }
+        p.proves = false;
+        break;
+      }
+      case StateCommand.Multi:
+        if (!this.inMulti) {
+          this.inMulti = true;
+          this.multiKeys = [];
+          this.multiAllKeys = false;
+          this.multiChangesState = false;
+        }
+        break;
+      case StateCommand.Discard:
+        if (this.inMulti) {
+          this.inMulti = false;
+          this.multiKeys = [];
+          this.multiAllKeys = false;
+          this.multiChangesState = false;
+        }
+        break;
+      case StateCommand.Reset:
+        // RESET is never queued: it ends a transaction at once
+        this.inMulti = false;
+        this.multiKeys = [];
+        this.multiAllKeys = false;
+        this.multiChangesState = false;
+        p.proves = false;
+        break;
+      default:
+        break;
+    }
+    if (this.inMulti && (sc === StateCommand.Select || sc === StateCommand.Auth || sc === StateCommand.Hello)) {
+      // queued: takes effect at EXEC, where we can no longer tell what it did
+      this.multiChangesState = true;
+    }
+    this.forward(buf, start, end);
+    this.pushState(p);
+  }
+
+  /** MONITOR, CLIENT REPLY: replies stop matching requests one to one. */
+  private routeUnpairable(buf: Buffer, start: number, end: number): void {
+    this.forward(buf, start, end);
+    if (this.inMulti) {
+      this.multiChangesState = true;
+      this.pushPass(true);
+      return;
+    }
+    this.goRaw();
+  }
+
+  private goRaw(): void {
+    this.rawRequests = true;
+    this.push(new Pending(Kind.Raw));
+    this.ctx.log.debug({ client: this.remote }, 'session relays raw bytes from now on (unpairable replies)');
+  }
+
+  /** In raw mode there are no replies to wait for: drop a write's keys as it is sent. */
+  private invalidateNow(name: string, args: Buffer[], cache: ReplyCache): void {
+    const info = this.ctx.commands()?.lookup(name, args);
+    if (!info?.writes && stateCommandOf(name) !== StateCommand.Exec) return;
+    const keys = info?.writes ? CommandTable.keysOf(info, args) : null;
+    if (keys === null) cache.invalidateAll();
+    else for (const k of keys) cache.invalidate(k.toString('latin1'));
+  }
+
+  private releaseMultiKeys(cache: ReplyCache | null, now: boolean): void {
+    if (cache && now) {
+      if (this.multiAllKeys) cache.invalidateAll();
+      for (const k of this.multiKeys) cache.invalidate(k);
+    }
+    this.multiKeys = [];
+    this.multiAllKeys = false;
+  }
+
+  private stateEntry(sc: StateCommand): Pending {
+    const p = new Pending(Kind.State);
+    p.state = sc;
+    return p;
+  }
+
+  private pushState(p: Pending): void {
+    this.stateInFlight++;
+    this.push(p);
+  }
+
+  private pushPass(proves: boolean): void {
+    const last = this.pending.last();
+    if (last !== undefined && last.kind === Kind.Pass && last.proves === proves) {
+      last.count++;
+      return;
+    }
+    const p = new Pending(Kind.Pass);
+    p.proves = proves;
+    this.pending.push(p);
+  }
+
+  private push(p: Pending): void {
+    this.pending.push(p);
+  }
+
+  /** A reply the proxy already has: written now if nothing is ahead of it, else queued. */
+  private enqueueReady(reply: Buffer, closeAfter: boolean): void {
+    if (this.pending.length === 0) {
+      this.flushRun();
+      this.toClient(reply);
+      if (closeAfter) this.finish();
+      return;
+    }
+    const p = new Pending(Kind.Ready);
+    p.reply = reply;
+    p.closeAfter = closeAfter;
+    this.pending.push(p);
+  }
+
+  private onClientEnd(): void {
+    this.inputStopped = true;
+    if (this.pending.length === 0) {
+      this.finish();
+      return;
+    }
+    this.clientEnded = true;
+    // a blocked command may never answer: do not keep the session for it
+    setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS).unref();
+  }
+
+  private stopInput(): void {
+    this.inputStopped = true;
+    this.client.pause();
+  }
+
+  // ───────────────────────────── replies ─────────────────────────────
+
+  private onBackendData(chunk: Buffer): void {
+    if (this.closed) return;
+    const client = this.client;
+    client.cork();
+    try {
+      let pos = 0;
+      while (pos < chunk.length) {
+        if (this.rawReplies) {
+          this.emitRun(chunk, pos, chunk.length);
+          break;
+        }
+        const end = this.scanner.scan(chunk, pos);
+        if (end < 0) {
+          this.partial.push(pos === 0 ? chunk : chunk.subarray(pos));
+          break;
+        }
+        if (this.partial.length > 0) {
+          this.partial.push(chunk.subarray(pos, end));
+          const frame = Buffer.concat(this.partial);
+          this.partial = [];
+          this.onReply(frame, null, 0, 0);
+        } else {
+          this.onReply(chunk.subarray(pos, end), chunk, pos, end);
+        }
+        pos = end;
+        if (this.closed) return;
+      }
+      this.flushRun();
+    } catch (err) {
+      this.fault(err instanceof ReplyProtocolError ? `bad reply from Redis: ${err.message}` : String(err));
+      return;
+    } finally {
+      client.uncork();
+    }
+    if (client.writableNeedDrain) this.backend?.pause();
+  }
+
+  /** Send a reply frame to the client; frames adjacent in one chunk go out as one slice. */
+  private emit(frame: Buffer, chunk: Buffer | null, start: number, end: number): void {
+    if (chunk !== null) this.emitRun(chunk, start, end);
+    else {
+      this.flushRun();
+      this.toClient(frame);
+    }
+  }
+
+  private emitRun(chunk: Buffer, start: number, end: number): void {
+    if (this.runBuf === chunk && this.runEnd === start) {
+      this.runEnd = end;
+      return;
+    }
+    this.flushRun();
+    this.runBuf = chunk;
+    this.runStart = start;
+    this.runEnd = end;
+  }
+
+  private toClient(bytes: Buffer): void {
+    if (!this.client.writableEnded) this.client.write(bytes);
+  }
+
+  private flushRun(): void {
+    if (this.runEnd > this.runStart) this.toClient(this.runBuf.subarray(this.runStart, this.runEnd));
+    this.runBuf = EMPTY;
+    this.runStart = this.runEnd = 0;
+  }
+
+  private onReply(frame: Buffer, chunk: Buffer | null, start: number, end: number): void {
+    const t = frame[0];
+    // Out-of-band: RESP3 pushes (pub/sub messages, the client's own invalidations) and
+    // RESP2 messages on a subscribed connection belong to no request.
+    if (t === 0x3e) {
+      const head = this.pending.peek();
+      if (head === undefined || head.kind !== Kind.Subscribe || !CONFIRMATIONS.has(firstName(frame))) {
+        this.emit(frame, chunk, start, end);
+        return;
+      }
+    } else if (t === 0x2a && this.subCount > 0 && this.proto === 2 && MESSAGES.has(firstName(frame))) {
+      this.emit(frame, chunk, start, end);
+      return;
+    }
+    const p = this.pending.peek();
+    if (p === undefined) {
+      this.fault('a reply arrived with no request pending');
+      return;
+    }
+    const cache = this.ctx.cache;
+    switch (p.kind) {
+      case Kind.Pass:
+        this.emit(frame, chunk, start, end);
+        this.proveAuth(p, frame);
+        if (--p.count > 0) return;
+        break;
+      case Kind.Write:
+        this.emit(frame, chunk, start, end);
+        this.proveAuth(p, frame);
+        cache?.endWrite(p.keys as string[]);
+        p.keys = null;
+        break;
+      case Kind.WriteAll:
+        this.emit(frame, chunk, start, end);
+        this.proveAuth(p, frame);
+        cache?.endWriteAll();
+        p.flag = true;
+        break;
+      case Kind.Fill:
+        if (!p.gotValue) {
+          this.emit(frame, chunk, start, end);
+          this.proveAuth(p, frame);
+          p.gotValue = true;
+          if (t === 0x24 && frame[1] !== 0x2d) {
+            // copy: a slice would keep the whole socket chunk alive in the cache
+            p.value = frame.length <= MAX_BULK_CACHED ? Buffer.from(frame) : null;
+            p.valueOk = p.value !== null;
+          } else if (t === 0x5f || (t === 0x24 && frame[1] === 0x2d)) {
+            p.value = null;
+            p.valueOk = true;
+          }
+          return;
+        }
+        // the PTTL the proxy added: never shown to the client
+        this.completeFill(p, frame, cache);
+        break;
+      case Kind.State:
+        this.emit(frame, chunk, start, end);
+        this.applyState(p, frame, cache);
+        this.stateInFlight--;
+        break;
+      case Kind.Subscribe:
+        this.emit(frame, chunk, start, end);
+        if (this.onConfirmation(p, frame)) return;
+        this.stateInFlight--;
+        break;
+      default:
+        this.fault(`reply arrived for a request that expects none (kind ${p.kind})`);
+        return;
+    }
+    this.pending.shift();
+    this.drainReady();
+    if (this.clientEnded && this.pending.length === 0) this.finish();
+  }
+
+  private proveAuth(p: Pending, frame: Buffer): void {
+    if (this.user === null && p.proves && !isError(frame)) this.user = 'default';
+  }
+
+  private completeFill(p: Pending, frame: Buffer, cache: ReplyCache | null): void {
+    const guard = p.guard as KeyGuard;
+    p.guard = null;
+    if (!cache) return;
+    let ttl = NaN;
+    if (frame[0] === 0x3a) ttl = parseRedisInt(frame, 1, frame.length - 2);
+    // A value needs a live key (-1: no expiry, >= 0: ms left); a nil needs a missing key (-2).
+    const consistent = p.valueOk && (p.value !== null ? ttl === -1 || ttl >= 0 : ttl === -2);
+    if (!consistent) {
+      cache.abortFill(p.key, guard);
+      return;
+    }
+    cache.completeFill(p.key, guard, p.gen, p.epoch, p.sentAt, p.user as string, p.num, p.value, ttl >= 0 ? ttl : null);
+  }
+
+  /** Returns true while the subscribe entry still waits for more confirmations. */
+  private onConfirmation(p: Pending, frame: Buffer): boolean {
+    if (isError(frame)) return false; // one error answers the whole command
+    const set = this.subs[p.subKind];
+    // at the head, every earlier confirmation is in: the set is what Redis will unsubscribe
+    if (p.count === 0) p.count = Math.max(1, set.size);
+    const kind = firstName(frame);
+    const channel = confirmationChannel(frame);
+    if (kind.startsWith('un')) {
+      if (channel !== null) set.delete(channel);
+    } else if (channel !== null) {
+      set.add(channel);
+    }
+    this.subCount = this.subs[0].size + this.subs[1].size + this.subs[2].size;
+    return --p.count > 0;
+  }
+
+  private applyState(p: Pending, frame: Buffer, cache: ReplyCache | null): void {
+    const ok = frame.equals(OK);
+    switch (p.state) {
+      case StateCommand.Select:
+        if (ok) this.db = p.num;
+        break;
+      case StateCommand.Auth:
+        if (ok) this.user = p.user;
+        break;
+      case StateCommand.Hello:
+        // success is the server's map (RESP3) or array (RESP2)
+        if (frame[0] === 0x25 || frame[0] === 0x2a) {
+          if (p.num === 2 || p.num === 3) this.proto = p.num;
+          if (p.user !== null) this.user = p.user;
+          else if (this.user === null) this.user = 'default';
+        }
+        break;
+      case StateCommand.Reset:
+        if (frame.equals(RESET_REPLY)) {
+          this.user = null; // the default user, if it needs no password; proven again by the next reply
+          this.db = 0;
+          this.proto = 2;
+          this.watching = false;
+          this.tracking = false;
+          for (const s of this.subs) s.clear();
+          this.subCount = 0;
+        }
+        break;
+      case StateCommand.Multi:
+        if (isError(frame) && !frame.includes('nested')) {
+          // MULTI was refused: nothing is queued after all
+          this.inMulti = false;
+          this.multiChangesState = false;
+          this.multiKeys = [];
+          this.multiAllKeys = false;
+        }
+        break;
+      case StateCommand.Exec:
+        if (p.keys) cache?.endWrite(p.keys);
+        if (p.flag) cache?.endWriteAll();
+        if (!(isError(frame) && frame.includes('without MULTI'))) this.watching = false;
+        break;
+      case StateCommand.Discard:
+        if (ok) this.watching = false;
+        break;
+      case StateCommand.Watch:
+        if (ok) this.watching = true;
+        break;
+      case StateCommand.Unwatch:
+        if (ok) this.watching = false;
+        break;
+      case StateCommand.Client:
+        if (ok) this.tracking = p.flag;
+        break;
+      default:
+        break;
+    }
+    if (ok && p.proves) this.proveAuth(p, frame);
+  }
+
+  /** Write out every reply that is ready at the head of the queue. */
+  private drainReady(): void {
+    for (;;) {
+      const head = this.pending.peek();
+      if (head === undefined) return;
+      if (head.kind === Kind.Ready) {
+        this.pending.shift();
+        this.flushRun();
+        this.toClient(head.reply as Buffer);
+        if (head.closeAfter) {
+          this.finish();
+          return;
+        }
+      } else if (head.kind === Kind.Raw) {
+        this.pending.shift();
+        this.rawReplies = true;
+      } else {
+        return;
+      }
+    }
+  }
+
+  // ───────────────────────────── lifecycle ─────────────────────────────
+
+  private maybeReconnect(): void {
+    const now = Date.now();
+    if (this.backendEverUp || now < this.reconnectAt || this.closed) return;
+    this.reconnectAt = now + 250;
+    this.openBackend();
+  }
+
+  private onBackendClose(socket: net.Socket): void {
+    if (socket !== this.backend || this.closed) return;
+    this.backendUp = false;
+    const reason = this.backendError || 'connection to Redis closed';
+    // Everything in flight gets its reply: the ones we hold, an error for the rest.
+    this.flushRun();
+    this.partial = [];
+    const err = encodeError(`ERR RedisProxy: ${reason}`);
+    let closeAfter = false;
+    for (const p of this.pending.drain()) {
+      this.releaseEntry(p);
+      switch (p.kind) {
+        case Kind.Ready:
+          this.toClient(p.reply as Buffer);
+          closeAfter ||= p.closeAfter;
+          break;
+        case Kind.Raw:
+          break;
+        case Kind.Fill:
+          if (!p.gotValue) this.toClient(err);
+          break;
+        default:
+          for (let i = 0; i < Math.max(1, p.count); i++) this.toClient(err);
+      }
+    }
+    if (this.backendEverUp || closeAfter || this.rawReplies) {
+      // its state (db, MULTI, subscriptions) died with the connection: so does the client's
+      this.finish();
+      return;
+    }
+    // never connected: the client has no state yet, so a later command may retry
+    this.reconnectAt = Date.now() + 250;
+  }
+
+  /** Release whatever the cache holds for an entry that will never get its reply. */
+  private releaseEntry(p: Pending): void {
+    const cache = this.ctx.cache;
+    if (!cache) return;
+    if (p.kind === Kind.Fill && p.guard) {
+      cache.abortFill(p.key, p.guard);
+      p.guard = null;
+    } else if (p.kind === Kind.Write && p.keys) {
+      cache.endWrite(p.keys);
+      p.keys = null;
+    } else if (p.kind === Kind.WriteAll && !p.flag) {
+      cache.endWriteAll();
+      p.flag = true;
+    } else if (p.kind === Kind.State && p.state === StateCommand.Exec) {
+      if (p.keys) cache.endWrite(p.keys);
+      if (p.flag) cache.endWriteAll();
+      p.keys = null;
+      p.flag = false;
+    }
+  }
+
+  private fault(reason: string): void {
+    this.ctx.log.warn({ client: this.remote, reason }, 'closing client after a protocol fault');
+    this.client.destroy();
+    this.close();
+  }
+
+  /** Flush what was written, then close both sides. */
+  private finish(): void {
+    this.inputStopped = true;
+    this.flushRun();
+    this.client.end();
+    this.backend?.destroy();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.drain()) this.releaseEntry(p);
+    this.backend?.destroy();
+    if (!this.client.destroyed) this.client.destroy();
+    this.ctx.onClose(this);
+  }
+
+  /** Graceful shutdown: stop reading new requests; resolve once nothing is in flight. */
+  get idle(): boolean {
+    return this.pending.length === 0;
+  }
+
+  stopReading(): void {
+    this.stopInput();
+  }
+}
