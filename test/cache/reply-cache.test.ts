@@ -1,0 +1,226 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ReplyCache } from '../../src/cache/reply-cache.js';
+
+// The cache on a fake clock: no sleeping, exact TTL edges.
+
+function makeCache(capacity = 3, ttlMs = 1000) {
+  const clock = { t: 1000 };
+  const cache = new ReplyCache({ capacity, ttlMs, now: () => clock.t });
+  cache.setReady(true);
+  return { cache, clock };
+}
+
+const bulk = (s: string) => Buffer.from(`$${Buffer.byteLength(s)}\r\n${s}\r\n`);
+
+/** Fill `key` the way a session does: beginFill when the GET is sent, completeFill when its PTTL reply is in. */
+function fill(cache: ReplyCache, key: string, value: string | null, opts: { user?: string; db?: number; pttl?: number | null } = {}) {
+  const guard = cache.beginFill(key);
+  assert.ok(guard, 'fill allowed');
+  return cache.completeFill(key, guard, guard.gen, cache.currentEpoch, cache.now(), opts.user ?? 'default', opts.db ?? 0, value === null ? null : bulk(value), opts.pttl ?? null);
+}
+
+test('a filled GET is served until its ttl passes, then it is a miss as if never there', () => {
+  const { cache, clock } = makeCache(3, 1000);
+  assert.equal(cache.lookup('k', 'default', 0), undefined);
+  assert.ok(fill(cache, 'k', 'v'));
+  assert.deepEqual(cache.lookup('k', 'default', 0), bulk('v'));
+  clock.t += 999;
+  assert.deepEqual(cache.lookup('k', 'default', 0), bulk('v'));
+  clock.t += 1;
+  assert.equal(cache.lookup('k', 'default', 0), undefined);
+  assert.equal(cache.stats.expirations, 1);
+  assert.equal(cache.size, 0);
+});
+
+test("a key's remaining time in Redis caps the entry's life", () => {
+  const { cache, clock } = makeCache(3, 60_000);
+  assert.ok(fill(cache, 'k', 'v', { pttl: 200 }));
+  clock.t += 199;
+  assert.deepEqual(cache.lookup('k', 'default', 0), bulk('v'));
+  clock.t += 1;
+  assert.equal(cache.lookup('k', 'default', 0), undefined);
+});
+
+test('a missing key is cached as nil (null), distinct from a miss (undefined)', () => {
+  const { cache } = makeCache();
+  assert.ok(fill(cache, 'absent', null));
+  assert.equal(cache.lookup('absent', 'default', 0), null);
+});
+
+test('the least recently used key is evicted when capacity is full', () => {
+  const { cache } = makeCache(3);
+  fill(cache, 'a', '1');
+  fill(cache, 'b', '2');
+  fill(cache, 'c', '3');
+  cache.lookup('a', 'default', 0); // a is now most recent; b is the oldest
+  fill(cache, 'd', '4');
+  assert.equal(cache.size, 3);
+  assert.equal(cache.lookup('b', 'default', 0), undefined);
+  assert.deepEqual(cache.lookup('a', 'default', 0), bulk('1'));
+  assert.deepEqual(cache.lookup('d', 'default', 0), bulk('4'));
+  assert.equal(cache.stats.evictions, 1);
+});
+
+test('capacity 1 holds exactly the last key', () => {
+  const { cache } = makeCache(1);
+  fill(cache, 'a', '1');
+  fill(cache, 'b', '2');
+  assert.equal(cache.lookup('a', 'default', 0), undefined);
+  assert.deepEqual(cache.lookup('b', 'default', 0), bulk('2'));
+});
+
+test('entries are partitioned by user and database', () => {
+  const { cache } = makeCache();
+  fill(cache, 'k', 'db0', { db: 0 });
+  fill(cache, 'k', 'db1', { db: 1 });
+  fill(cache, 'k', 'alice', { user: 'alice', db: 0 });
+  assert.deepEqual(cache.lookup('k', 'default', 0), bulk('db0'));
+  assert.deepEqual(cache.lookup('k', 'default', 1), bulk('db1'));
+  assert.deepEqual(cache.lookup('k', 'alice', 0), bulk('alice'));
+  assert.equal(cache.lookup('k', 'bob', 0), undefined);
+  assert.equal(cache.lookup('k', 'alice', 1), undefined);
+  assert.equal(cache.size, 1, 'capacity counts keys');
+});
+
+test('an invalidation drops the key in every partition', () => {
+  const { cache } = makeCache();
+  fill(cache, 'k', 'a', { db: 0 });
+  fill(cache, 'k', 'b', { db: 5 });
+  cache.invalidate('k');
+  assert.equal(cache.lookup('k', 'default', 0), undefined);
+  assert.equal(cache.lookup('k', 'default', 5), undefined);
+});
+
+test('a fill whose key was invalidated while its GET was in flight is discarded', () => {
+  const { cache } = makeCache();
+  const guard = cache.beginFill('k');
+  assert.ok(guard);
+  const gen = guard.gen;
+  cache.invalidate('k'); // a write elsewhere, reported by tracking before the GET's reply
+  const stored = cache.completeFill('k', guard, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null);
+  assert.equal(stored, false);
+  assert.equal(cache.lookup('k', 'default', 0), undefined);
+  assert.equal(cache.stats.fillsDiscarded, 1);
+});
+
+test('a fill that raced with a flush or a link loss is discarded', () => {
+  const { cache } = makeCache();
+  const guard = cache.beginFill('k')!;
+  const epoch = cache.currentEpoch;
+  cache.invalidateAll();
+  assert.equal(cache.completeFill('k', guard, guard.gen, epoch, cache.now(), 'default', 0, bulk('old'), null), false);
+  const g2 = cache.beginFill('k')!;
+  const e2 = cache.currentEpoch;
+  cache.setReady(false);
+  cache.setReady(true);
+  assert.equal(cache.completeFill('k', g2, g2.gen, e2, cache.now(), 'default', 0, bulk('old'), null), false);
+});
+
+test('while a write to a key is in flight, that key is neither served nor filled', () => {
+  const { cache } = makeCache();
+  fill(cache, 'k', 'old');
+  cache.beginWrite(['k']);
+  assert.equal(cache.lookup('k', 'default', 0), undefined);
+  assert.equal(cache.beginFill('k'), null);
+  // a GET sent before the write, answered before the write's reply: must not store
+  cache.endWrite(['k']);
+  assert.ok(fill(cache, 'k', 'new'));
+  assert.deepEqual(cache.lookup('k', 'default', 0), bulk('new'));
+});
+
+test('a fill started before a write and finished during it is discarded', () => {
+  const { cache } = makeCache();
+  const guard = cache.beginFill('k')!;
+  cache.beginWrite(['k']);
+  assert.equal(cache.completeFill('k', guard, guard.gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null), false);
+  cache.endWrite(['k']);
+  assert.equal(cache.lookup('k', 'default', 0), undefined);
+});
+
+test('a write with unknown keys blocks every key until it is answered', () => {
+  const { cache } = makeCache();
+  fill(cache, 'a', '1');
+  cache.beginWriteAll();
+  assert.equal(cache.size, 0);
+  assert.equal(cache.lookup('a', 'default', 0), undefined);
+  assert.equal(cache.beginFill('b'), null);
+  cache.endWriteAll();
+  assert.ok(fill(cache, 'b', '2'));
+});
+
+test('nothing is served or filled while the cache is not ready (link down)', () => {
+  const { cache } = makeCache();
+  fill(cache, 'a', '1');
+  cache.setReady(false);
+  assert.equal(cache.size, 0);
+  assert.equal(cache.lookup('a', 'default', 0), undefined);
+  assert.equal(cache.beginFill('a'), null);
+});
+
+test('guards do not leak: after any mix of fills and writes, none remain', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.constantFrom('fill', 'write', 'inv', 'all'), fc.constantFrom('a', 'b', 'c')), { maxLength: 40 }),
+      (ops) => {
+        const { cache } = makeCache(2);
+        for (const [op, key] of ops) {
+          if (op === 'fill') {
+            const g = cache.beginFill(key);
+            if (g) cache.completeFill(key, g, g.gen, cache.currentEpoch, cache.now(), 'u', 0, bulk(key), null);
+          } else if (op === 'write') {
+            cache.beginWrite([key]);
+            cache.endWrite([key]);
+          } else if (op === 'inv') {
+            cache.invalidate(key);
+          } else {
+            cache.beginWriteAll();
+            cache.endWriteAll();
+          }
+        }
+        assert.equal((cache as unknown as { guards: Map<string, unknown> }).guards.size, 0);
+        assert.ok(cache.size <= 2);
+      },
+    ),
+  );
+});
+
+test('model: the cache never returns a value other than the last one stored for that key since its last invalidation', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.record({ op: fc.constant('set' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), v: fc.string({ maxLength: 3 }) }),
+          fc.record({ op: fc.constant('inv' as const), key: fc.constantFrom('a', 'b', 'c', 'd') }),
+          fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 600 }) }),
+          fc.record({ op: fc.constant('get' as const), key: fc.constantFrom('a', 'b', 'c', 'd') }),
+        ),
+        { maxLength: 60 },
+      ),
+      (ops) => {
+        const { cache, clock } = makeCache(3, 1000);
+        const model = new Map<string, { v: string; exp: number }>();
+        for (const o of ops) {
+          if (o.op === 'set') {
+            fill(cache, o.key, o.v);
+            model.set(o.key, { v: o.v, exp: clock.t + 1000 });
+          } else if (o.op === 'inv') {
+            cache.invalidate(o.key);
+            model.delete(o.key);
+          } else if (o.op === 'tick') {
+            clock.t += o.ms;
+          } else {
+            const got = cache.lookup(o.key, 'default', 0);
+            const m = model.get(o.key);
+            if (got !== undefined) {
+              assert.ok(m, `served ${o.key} that was never stored or was invalidated`);
+              assert.ok(clock.t < m.exp, 'served after ttl');
+              assert.deepEqual(got, bulk(m.v));
+            }
+          }
+        }
+      },
+    ),
+  );
+});
