@@ -294,7 +294,9 @@ export class ClientSession {
     const table = cache ? this.ctx.commands() : null;
     const info = table?.lookup(name, args);
     if (cache && info?.writes) {
-      const keys = CommandTable.keysOf(info, args);
+      // a write that names no key (FLUSHDB, SWAPDB, EVAL with numkeys 0, ...) may touch any key
+      let keys = CommandTable.keysOf(info, args);
+      if (keys !== null && keys.length === 0) keys = null;
       if (this.inMulti) {
         // queued: it runs at EXEC, whose send and reply drop these keys again
         if (keys === null) this.multiAllKeys = true;
@@ -507,7 +509,7 @@ export class ClientSession {
     const info = this.ctx.commands()?.lookup(name, args);
     if (!info?.writes && stateCommandOf(name) !== StateCommand.Exec) return;
     const keys = info?.writes ? CommandTable.keysOf(info, args) : null;
-    if (keys === null) cache.invalidateAll();
+    if (keys === null || keys.length === 0) cache.invalidateAll();
     else for (const k of keys) cache.invalidate(k.toString('latin1'));
   }
 
