@@ -713,6 +713,12 @@ export class ClientSession {
         if (this.onConfirmation(p, frame)) return;
         this.stateInFlight--;
         break;
+      case Kind.Raw:
+        // everything from here on is relayed as it comes
+        this.pending.shift();
+        this.rawReplies = true;
+        this.emit(frame, chunk, start, end);
+        return;
       default:
         this.fault(`reply arrived for a request that expects none (kind ${p.kind})`);
         return;
