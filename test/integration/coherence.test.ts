@@ -1,0 +1,282 @@
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { startRedis, startProxy, getFreePort, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { stats, client, whileFrozen, eventually } from './cache-helpers.js';
+
+// Writes made by anyone else reach the cache through Redis's CLIENT TRACKING.
+
+async function proxyFor(redis: RedisServer, args: string[] = [], addr?: string): Promise<{ proxy: ProxyProcess; admin: number }> {
+  const admin = await getFreePort();
+  const proxy = await startProxy({
+    redisPort: redis.port,
+    args: ['--admin-port', String(admin), '--ttl', '3600', ...(addr ? ['--addr', addr] : []), ...args],
+  });
+  await eventually(async () => ['up', 'ttl-only'].includes((await stats(admin)).link.state), 5000, 20);
+  return { proxy, admin };
+}
+
+/** Cache `key` through c and prove it is served from the cache. */
+async function cached(redis: RedisServer, c: Redis, key: string): Promise<void> {
+  const v = await c.get(key);
+  await c.get(key);
+  assert.equal(await whileFrozen(redis, () => c.get(key)), v, `${key} is cached`);
+}
+
+describe('foreign writes', () => {
+  let redis: RedisServer;
+  let proxy: ProxyProcess;
+  let admin: number;
+  let c: Redis;
+  let direct: Redis;
+  const windows: number[] = [];
+  before(async () => {
+    redis = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+    ({ proxy, admin } = await proxyFor(redis));
+    c = client(proxy.port);
+    direct = client(redis.port);
+    await Promise.all([c.ping(), direct.ping()]);
+  });
+  after(async () => {
+    console.log(`# staleness window for foreign writes (ms): ${windows.map((w) => w.toFixed(2)).join(' ')}`);
+    c.disconnect();
+    direct.disconnect();
+    await proxy.stop();
+    await redis.stop();
+  });
+
+  const cases: [string, (d: Redis) => Promise<unknown>, string | null][] = [
+    ['SET', (d) => d.set('f', 'new'), 'new'],
+    ['DEL', (d) => d.del('f'), null],
+    ['EXPIRE 0', (d) => d.expire('f', 0), null],
+    ['RENAME away', (d) => d.rename('f', 'g'), null],
+    ['FLUSHDB', (d) => d.flushdb(), null],
+    ['FLUSHALL', (d) => d.flushall(), null],
+    ['a Lua script', (d) => d.eval("return redis.call('SET', KEYS[1], 'lua')", 1, 'f'), 'lua'],
+    ['MULTI/EXEC', (d) => d.multi().set('f', 'tx').exec(), 'tx'],
+  ];
+  for (const [name, write, expected] of cases) {
+    test(`a direct ${name} is seen through the proxy within a bounded window`, async () => {
+      await direct.set('f', 'old');
+      await cached(redis, c, 'f');
+      await write(direct);
+      const ms = await eventually(async () => (await c.get('f')) === expected, 1000, 0);
+      windows.push(ms);
+    });
+  }
+
+  test('a write in another database invalidates the key name in every database', async () => {
+    await direct.set('x', 'db0');
+    await cached(redis, c, 'x');
+    const before = (await stats(admin)).cache.invalidations;
+    await direct.select(3);
+    await direct.set('x', 'db3');
+    await direct.select(0);
+    // tracking has one key namespace: the db 0 entry is dropped too (conservative, never wrong)
+    await eventually(async () => (await stats(admin)).cache.invalidations > before, 1000, 1);
+    assert.equal(await c.get('x'), 'db0');
+  });
+
+  test('a key set with PX 200 is never served after it expired, even with active expiry off', async () => {
+    await direct.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+    try {
+      await direct.set('px', 'short', 'PX', 200);
+      await cached(redis, c, 'px');
+      const t0 = Date.now();
+      while (Date.now() - t0 < 400) {
+        const v = await c.get('px');
+        const elapsed = Date.now() - t0;
+        if (elapsed >= 200) assert.equal(v, null, `served ${elapsed} ms after a 200 ms expiry`);
+        await sleep(5);
+      }
+    } finally {
+      await direct.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+    }
+  });
+
+  test('a key without expiry costs no extra round trip: its GET hit is served', async () => {
+    await direct.set('noexp', 'v');
+    await cached(redis, c, 'noexp');
+  });
+});
+
+describe('losing the invalidation link', () => {
+  let redis: RedisServer;
+  let proxy: ProxyProcess;
+  let admin: number;
+  let direct: Redis;
+  before(async () => {
+    redis = await startRedis();
+    ({ proxy, admin } = await proxyFor(redis));
+    direct = client(redis.port);
+    await direct.ping();
+  });
+  after(async () => {
+    direct.disconnect();
+    await proxy.stop();
+    await redis.stop();
+  });
+
+  test('CLIENT KILL of the link empties the cache; a write meanwhile is never served stale', async () => {
+    const c = client(proxy.port);
+    await direct.set('l', 'old');
+    await cached(redis, c, 'l');
+    const list = (await direct.call('CLIENT', 'LIST')) as string;
+    const line = list.split('\n').find((l) => l.includes('name=redisproxy-invalidation'));
+    assert.ok(line, 'the link names itself');
+    const id = /id=(\d+)/.exec(line)![1];
+    await direct.call('CLIENT', 'KILL', 'ID', id);
+    await direct.set('l', 'new');
+    assert.equal(await c.get('l'), 'new');
+    await proxy.waitForOutput(/invalidation link lost/);
+    await eventually(async () => (await stats(admin)).link.state === 'up', 5000, 20);
+    await cached(redis, c, 'l');
+    await direct.set('l', 'newer');
+    await eventually(async () => (await c.get('l')) === 'newer', 1000, 1);
+    c.disconnect();
+  });
+
+  test('a Redis restart (data gone) never lets the old value be served', async () => {
+    const c = client(proxy.port);
+    await direct.set('r', 'before-restart');
+    await cached(redis, c, 'r');
+    c.disconnect();
+    await redis.kill();
+    await redis.restart();
+    await eventually(async () => (await stats(admin)).link.state === 'up', 10_000, 50);
+    const c2 = client(proxy.port);
+    assert.equal(await c2.get('r'), null);
+    c2.disconnect();
+    await direct.ping().catch(() => undefined);
+  });
+});
+
+describe('two proxies, one Redis', () => {
+  let redis: RedisServer;
+  let p1: ProxyProcess;
+  let p2: ProxyProcess;
+  before(async () => {
+    redis = await startRedis();
+    ({ proxy: p1 } = await proxyFor(redis));
+    ({ proxy: p2 } = await proxyFor(redis));
+  });
+  after(async () => {
+    await p1.stop();
+    await p2.stop();
+    await redis.stop();
+  });
+
+  test('a write through one proxy is seen through the other', async () => {
+    const a = client(p1.port);
+    const b = client(p2.port);
+    await a.set('two', 'old');
+    await cached(redis, b, 'two');
+    await a.set('two', 'new');
+    await eventually(async () => (await b.get('two')) === 'new', 1000, 0);
+    a.disconnect();
+    b.disconnect();
+  });
+});
+
+describe('stress: readers through the proxy, writers directly on Redis', () => {
+  let redis: RedisServer;
+  let proxy: ProxyProcess;
+  let admin: number;
+  before(async () => {
+    redis = await startRedis();
+    ({ proxy, admin } = await proxyFor(redis, ['--capacity', '50']));
+  });
+  after(async () => {
+    await proxy.stop();
+    await redis.stop();
+  });
+
+  test('after writers stop and a short quiet period, every key read through the proxy equals Redis', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `hot:${i}`);
+    const readers = Array.from({ length: 6 }, () => client(proxy.port));
+    const writers = Array.from({ length: 3 }, () => client(redis.port));
+    await Promise.all([...readers, ...writers].map((r) => r.ping()));
+    let running = true;
+    const deadline = Date.now() + 3000;
+    const readLoops = readers.map(async (r) => {
+      while (running) await r.get(keys[Math.floor(Math.random() * keys.length)]);
+    });
+    let writes = 0;
+    const writeLoops = writers.map(async (w, wi) => {
+      while (Date.now() < deadline) {
+        const k = keys[Math.floor(Math.random() * keys.length)];
+        const roll = Math.random();
+        if (roll < 0.7) await w.set(k, `${wi}:${writes}`);
+        else if (roll < 0.85) await w.del(k);
+        else await w.incr(`${k}:n`).then(() => w.append(k, 'x'), () => undefined);
+        writes++;
+      }
+    });
+    await Promise.all(writeLoops);
+    await sleep(200); // quiet period: invalidations in flight arrive
+    running = false;
+    await Promise.all(readLoops);
+    const direct = writers[0];
+    let stale = 0;
+    for (const k of keys) {
+      const want = await direct.get(k);
+      for (const r of readers) if ((await r.get(k)) !== want) stale++;
+    }
+    const s = (await stats(admin)).cache;
+    console.log(`# stress: ${writes} direct writes, cache hits ${s.hits}, fills ${s.fills}, discarded fills ${s.fillsDiscarded}`);
+    assert.equal(stale, 0, 'no stale entry survives');
+    assert.ok(s.hits > 100, 'the cache was serving during the stress');
+    [...readers, ...writers].forEach((r) => r.disconnect());
+  });
+});
+
+describe('fallback when Redis will not track for the proxy', () => {
+  let redis: RedisServer;
+  let proxy: ProxyProcess;
+  before(async () => {
+    redis = await startRedis();
+    await redis.cli('ACL', 'SETUSER', 'notrack', 'on', '>pw', '~*', '&*', '+@all', '-client');
+    ({ proxy } = await proxyFor(redis, [], `redis://notrack:pw@127.0.0.1:${redis.port}`));
+  });
+  after(async () => {
+    await proxy.stop();
+    await redis.stop();
+  });
+
+  test('warns once, falls back to TTL-only coherence, and keeps serving', async () => {
+    await proxy.waitForOutput(/falling back to TTL-only coherence/);
+    assert.ok(!proxy.output().includes(':pw@'), 'the password never appears in logs');
+    const c = client(proxy.port);
+    await c.set('fb', 'v');
+    await cached(redis, c, 'fb');
+    c.disconnect();
+  });
+});
+
+describe('the link survives Redis timeout', () => {
+  let redis: RedisServer;
+  let proxy: ProxyProcess;
+  let admin: number;
+  before(async () => {
+    redis = await startRedis({ args: ['--timeout', '1'] });
+    ({ proxy, admin } = await proxyFor(redis));
+  });
+  after(async () => {
+    await proxy.stop();
+    await redis.stop();
+  });
+
+  test('with timeout 1 the link stays up and keeps invalidating', async () => {
+    await sleep(2500);
+    assert.equal((await stats(admin)).link.state, 'up');
+    assert.ok(!proxy.output().includes('invalidation link lost'));
+    const c = client(proxy.port);
+    const direct = client(redis.port);
+    await direct.set('to', 'old');
+    await cached(redis, c, 'to');
+    await direct.set('to', 'new');
+    await eventually(async () => (await c.get('to')) === 'new', 1000, 1);
+    c.disconnect();
+    direct.disconnect();
+  });
+});
