@@ -27,6 +27,8 @@ export interface ProxyProcess {
 
 export interface StartProxyOptions {
   redisPort: number;
+  /** --addr value to use instead of 127.0.0.1:<redisPort>, e.g. redis://:password@127.0.0.1:<port> */
+  addr?: string;
   /** extra CLI arguments, appended after the defaults (so they can override --log-level) */
   args?: string[];
   /** extra environment variables */
@@ -46,7 +48,7 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyProcess>
   const argv = [
     CLI_PATH,
     '--addr',
-    `127.0.0.1:${opts.redisPort}`,
+    opts.addr ?? `127.0.0.1:${opts.redisPort}`,
     '--port',
     String(port),
     '--log-level',
@@ -73,7 +75,8 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyProcess>
   const running = () => child.exitCode === null && child.signalCode === null;
   const describe = () => `node ${argv.map((a) => path.relative(REPO_ROOT, a) || a).join(' ')}`;
 
-  // wait until the port accepts and answers an inline PING with +PONG
+  // wait until the port accepts and answers an inline PING with +PONG (or with -NOAUTH: a
+  // requirepass Redis answers unauthenticated clients so, and that reply came through the proxy)
   const deadline = Date.now() + timeoutMs;
   let last = 'nothing tried';
   await holdOpen(
@@ -87,7 +90,7 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyProcess>
         }
         try {
           const line = await pingLine(port, 1000);
-          if (line === '+PONG') return;
+          if (line === '+PONG' || line.startsWith('-NOAUTH ')) return;
           last = `replied ${JSON.stringify(line)}`;
         } catch (e) {
           last = (e as Error).message;
