@@ -28,6 +28,16 @@ const EMPTY = Buffer.alloc(0);
 const CR = 0x0d;
 const LF = 0x0a;
 
+/** Redis finds an inline line's '\n' with strchr, which also stops at a NUL byte. */
+function findInlineLF(buf: Buffer, from: number): number {
+  for (let i = from; i < buf.length; i++) {
+    const c = buf[i];
+    if (c === LF) return i;
+    if (c === 0) return -1;
+  }
+  return -1;
+}
+
 /** Redis looks for the header's '\r' with strchr, which also stops at a NUL byte. */
 function findHeaderCR(buf: Buffer, from: number): number {
   for (let i = from; i < buf.length; i++) {
@@ -54,6 +64,7 @@ export class RequestDecoder {
 
   private cursor = 0;
   private argsLeft = -1; // -1: no multibulk header read yet
+  private argc = 0;
   private bulkLen = -1; // -1: next thing is a bulk header
   private spans: number[] = []; // [offset from start, length] pairs
   private waiting: Buffer[] = [];
@@ -98,6 +109,29 @@ export class RequestDecoder {
     this.needBytes = 0;
   }
 
+  /** Argument count of the multibulk request in progress, or -1 when none is. */
+  get partialArgc(): number {
+    return this.argsLeft === -1 ? -1 : this.argc;
+  }
+
+  /** The first argument (command name) of the request in progress, once it is in. */
+  partialName(): Buffer | null {
+    if (this.argsLeft === -1 || this.spans.length < 2) return null;
+    const off = this.start + this.spans[0];
+    return this.buffer.subarray(off, off + this.spans[1]);
+  }
+
+  /** Bytes received so far for the request in progress, from `offset` (relative to its start). */
+  partialBytes(offset: number): Buffer[] {
+    const out: Buffer[] = [];
+    let skip = offset;
+    for (const part of [this.buffer.subarray(this.start), ...this.waiting]) {
+      if (skip < part.length) out.push(skip === 0 ? part : part.subarray(skip));
+      skip = Math.max(0, skip - part.length);
+    }
+    return out;
+  }
+
   /** Decode the next request. After Request, read buffer/start/end/args/inline. */
   next(): DecodeStatus {
     const buf = this.buffer;
@@ -122,6 +156,7 @@ export class RequestDecoder {
         return this.next();
       }
       this.argsLeft = n;
+      this.argc = n;
       this.bulkLen = -1;
       this.spans.length = 0;
     }
@@ -169,7 +204,7 @@ export class RequestDecoder {
 
   private nextInline(): DecodeStatus {
     const buf = this.buffer;
-    const lf = buf.indexOf(LF, this.start);
+    const lf = findInlineLF(buf, this.start);
     if (lf < 0) {
       if (buf.length - this.start > INLINE_MAX) return this.fail('too big inline request');
       return DecodeStatus.Incomplete;

@@ -173,6 +173,8 @@ export class ClientSession {
   private rawReplies = false;
   private inputStopped = false;
   private clientEnded = false;
+  /** bytes of the unfinished request already forwarded */
+  private streamed = 0;
 
   // reply assembly
   private partial: Buffer[] = [];
@@ -239,14 +241,42 @@ export class ClientSession {
           this.stopInput();
           break;
         }
-        this.route(d.args, d.buffer, d.requestStart, d.end);
+        let start = d.requestStart;
+        if (this.streamed > 0) {
+          // the head of this request already went out (see streamPartial)
+          start += this.streamed;
+          this.streamed = 0;
+        }
+        this.route(d.args, d.buffer, start, d.end);
+        if (this.inputStopped) break;
       }
       this.flushForward();
+      if (!this.inputStopped) this.streamPartial();
     } finally {
       backend?.uncork();
       this.client.uncork();
     }
     if (backend && backend.writableNeedDrain && !this.inputStopped) this.client.pause();
+  }
+
+  /**
+   * Send what has arrived of an unfinished request that can never be a cacheable GET
+   * (not 2 arguments, or not named GET), so Redis sees the bytes as they come: it
+   * checks headers before the arguments arrive (an unauthenticated client's oversized
+   * multibulk is refused at once), and a large value is not held back in the proxy.
+   */
+  private streamPartial(): void {
+    const d = this.decoder;
+    const argc = d.partialArgc;
+    if (argc < 0 || !this.backendUp || !this.backend) return;
+    if (argc === 2) {
+      const name = d.partialName();
+      if (name === null || (name.length === 3 && lower(name) === 'get')) return;
+    }
+    for (const part of d.partialBytes(this.streamed)) {
+      this.backend.write(part);
+      this.streamed += part.length;
+    }
   }
 
   /** Forward request bytes [start, end) of `buf`, merging adjacent requests into one write. */
@@ -383,8 +413,11 @@ export class ClientSession {
       case StateCommand.Monitor:
         return this.routeUnpairable(buf, start, end);
       case StateCommand.Quit:
+        // Redis answers +OK, closes, and reads nothing after QUIT
         this.forward(buf, start, end);
-        return this.pushPass(false);
+        this.pushPass(false);
+        this.stopInput();
+        return;
       case StateCommand.Subscribe:
       case StateCommand.Unsubscribe: {
         this.forward(buf, start, end);
@@ -662,6 +695,11 @@ export class ClientSession {
       return;
     }
     const p = this.pending.peek();
+    if (p === undefined && this.streamed > 0) {
+      // Redis refused the unfinished request it was streamed (a protocol error): pass it on
+      this.emit(frame, chunk, start, end);
+      return;
+    }
     if (p === undefined) {
       this.fault('a reply arrived with no request pending');
       return;
