@@ -1,7 +1,7 @@
 // One validated configuration for the whole process: flags > REDISPROXY_* env > defaults.
 // (The parsing and validation live in loadConfig below; the shape is shared by every station.)
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
 
@@ -34,6 +34,36 @@ export interface Config {
   adminBind: string;
   /** start a private redis-server at --addr when nothing answers there */
   spawnRedis: boolean;
+  /** bytes of cached keys and values; 0 = no byte bound (the key bound always holds) */
+  maxMemory: number;
+  maxClients: number;
+  /** seconds a silent client is kept (0 = forever), like Redis's `timeout` */
+  idleTimeout: number;
+  /** seconds Redis may take to answer a non-blocking command (0 = no limit) */
+  backendTimeout: number;
+  /** seconds in-flight commands get to finish on SIGTERM/SIGINT */
+  shutdownGrace: number;
+  /** Redis's client-output-buffer-limit, per class */
+  outputLimitNormal: OutputLimitConfig;
+  outputLimitPubsub: OutputLimitConfig;
+  /** bytes held for one unfinished request (client-query-buffer-limit) */
+  queryBufferLimit: number;
+  /** longest bulk argument accepted (proto-max-bulk-len) */
+  protoMaxBulkLen: number;
+  /** TLS towards clients: certificate and key files, and optionally a CA to require client certificates */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  tlsCa: string | null;
+  /** TLS towards Redis (rediss://): CA to verify it, optional client certificate and key */
+  redisCa: string | null;
+  redisCert: string | null;
+  redisKey: string | null;
+}
+
+export interface OutputLimitConfig {
+  hardBytes: number;
+  softBytes: number;
+  softSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -252,6 +282,43 @@ function parseBoolean(text: string): boolean {
   throw new Problem(`${JSON.stringify(text)} is not a boolean (1/0, true/false, yes/no)`);
 }
 
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1024, m: 1000 ** 2, mb: 1024 ** 2, g: 1000 ** 3, gb: 1024 ** 3 };
+
+/** "64mb", "1gb", "512k", "1000" (bytes), as Redis writes memory sizes. */
+export function parseBytes(text: string): number {
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new Problem(`${JSON.stringify(text)} is not a size (e.g. 0, 4096, 64mb, 1gb)`);
+  const n = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(n)) throw new Problem(`${JSON.stringify(text)} is too large`);
+  return n;
+}
+
+function parseSeconds(text: string): number {
+  const n = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > MAX_TTL_SECONDS) throw new Problem(`${JSON.stringify(text)} is not a number of seconds >= 0`);
+  return n;
+}
+
+function parseCount(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Problem(`${JSON.stringify(text)} is not a whole number >= 1`);
+  return n;
+}
+
+/** "<hard> <soft> <seconds>", as in Redis's client-output-buffer-limit. */
+function parseOutputLimit(text: string): OutputLimitConfig {
+  const parts = text.trim().split(/\s+/);
+  if (parts.length !== 3) throw new Problem(`${JSON.stringify(text)} is not "<hard> <soft> <seconds>" (e.g. "32mb 8mb 60")`);
+  return { hardBytes: parseBytes(parts[0]!), softBytes: parseBytes(parts[1]!), softSeconds: parseSeconds(parts[2]!) };
+}
+
+function parsePath(text: string): string | null {
+  if (text === '') return null;
+  if (!existsSync(text)) throw new Problem(`${JSON.stringify(text)}: no such file`);
+  return text;
+}
+
 function parseAddrFlag(text: string): BackendAddress {
   return parseAddressOrThrow(text);
 }
@@ -296,6 +363,21 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'spawn-redis', key: 'spawnRedis', default: 'false', defaultLabel: 'off', parse: parseBoolean,
     help: 'when nothing answers at --addr, start a private redis-server there (needs redis-server on PATH); --no-spawn-redis turns it off',
   }),
+  flag({ name: 'max-memory', key: 'maxMemory', arg: '<bytes>', default: '0', parse: parseBytes, help: 'most bytes of cached keys and values (e.g. 64mb); 0 = bounded by --capacity alone' }),
+  flag({ name: 'max-clients', key: 'maxClients', arg: '<n>', default: '10000', parse: parseCount, help: 'most clients at once; the next one gets -ERR max number of clients reached' }),
+  flag({ name: 'idle-timeout', key: 'idleTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, help: "close a client silent this long (0 = never), like Redis's timeout" }),
+  flag({ name: 'backend-timeout', key: 'backendTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, help: 'a command Redis has not answered in this long fails with an error (blocking commands excepted; 0 = wait forever)' }),
+  flag({ name: 'shutdown-grace', key: 'shutdownGrace', arg: '<seconds>', default: '10', parse: parseSeconds, help: 'on SIGTERM/SIGINT, how long in-flight commands get to finish' }),
+  flag({ name: 'output-limit-normal', key: 'outputLimitNormal', arg: '<limits>', default: '0 0 0', parse: parseOutputLimit, help: 'client-output-buffer-limit for normal clients: "<hard> <soft> <seconds>"' }),
+  flag({ name: 'output-limit-pubsub', key: 'outputLimitPubsub', arg: '<limits>', default: '32mb 8mb 60', parse: parseOutputLimit, help: 'client-output-buffer-limit for subscribed clients' }),
+  flag({ name: 'query-buffer-limit', key: 'queryBufferLimit', arg: '<bytes>', default: '1gb', parse: parseBytes, help: 'most bytes held for one unfinished request (client-query-buffer-limit)' }),
+  flag({ name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', arg: '<bytes>', default: '512mb', parse: parseBytes, help: 'longest bulk argument accepted (proto-max-bulk-len)' }),
+  flag({ name: 'tls-cert', key: 'tlsCert', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'serve clients over TLS with this certificate (PEM); needs --tls-key' }),
+  flag({ name: 'tls-key', key: 'tlsKey', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'private key of --tls-cert (PEM)' }),
+  flag({ name: 'tls-ca', key: 'tlsCa', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'require client certificates signed by this CA (PEM)' }),
+  flag({ name: 'redis-ca', key: 'redisCa', arg: '<file>', default: '', defaultLabel: 'system CAs', parse: parsePath, help: 'CA that signed the Redis server certificate (rediss://)' }),
+  flag({ name: 'redis-cert', key: 'redisCert', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'client certificate the proxy shows to Redis (rediss://)' }),
+  flag({ name: 'redis-key', key: 'redisKey', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'private key of --redis-cert' }),
 ];
 
 /** `REDISPROXY_ADMIN_PORT` for `admin-port`. */
@@ -434,7 +516,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       throw e;
     }
   }
-  return result as Config;
+  const config = result as Config;
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    throw new ConfigError(`--tls-cert and --tls-key: give both or neither`);
+  }
+  if (config.tlsCa !== null && config.tlsCert === null) throw new ConfigError('--tls-ca: needs --tls-cert and --tls-key');
+  if ((config.redisCert === null) !== (config.redisKey === null)) {
+    throw new ConfigError(`--redis-cert and --redis-key: give both or neither`);
+  }
+  return config;
 }
 
 export type RedactedConfig = Omit<Config, 'addr'> & {

@@ -79,11 +79,17 @@ export class InvalidationLink {
       conn.on('push', (v: RespValue) => this.onPush(v));
       conn.on('close', (err: Error) => this.onClose(conn as ControlConnection, err));
       const resp3 = await this.handshake(conn);
-      await conn.send(['CLIENT', 'SETNAME', 'redisproxy-invalidation']).catch(() => undefined);
-      const reply = await conn.send(['COMMAND']);
-      this.opts.onCommands(CommandTable.fromCommandReply(reply));
+      const cache = this.opts.cache;
+      // Without a cache this connection only tells whether Redis is reachable (/readyz, logs).
+      await conn.send(['CLIENT', 'SETNAME', cache ? 'redisproxy-invalidation' : 'redisproxy-health']).catch(() => undefined);
+      if (cache) {
+        const reply = await conn.send(['COMMAND']);
+        this.opts.onCommands(CommandTable.fromCommandReply(reply));
+      }
       let tracking = false;
-      if (this.opts.coherence === 'tracking' && resp3) {
+      if (!cache) {
+        tracking = false;
+      } else if (this.opts.coherence === 'tracking' && resp3) {
         const r = await conn.send(['CLIENT', 'TRACKING', 'ON', 'BCAST']);
         if (r instanceof RedisErrorReply) {
           this.warnNoTracking(`CLIENT TRACKING failed: ${r.message}`);
@@ -93,12 +99,13 @@ export class InvalidationLink {
       } else if (this.opts.coherence === 'tracking') {
         this.warnNoTracking('Redis does not speak RESP3 (before 6.0)');
       }
-      this.state = tracking ? 'up' : 'ttl-only';
+      this.state = tracking || !cache ? 'up' : 'ttl-only';
       this.connects++;
       this.backoff = BACKOFF_MIN_MS;
       this.loggedDown = false;
       this.opts.cache?.setReady(true);
-      log.info({ redis: addr.display, coherence: tracking ? 'tracking' : 'ttl' }, tracking ? 'invalidation link up: tracking on' : 'link to Redis up (TTL-only coherence)');
+      if (!cache) log.info({ redis: addr.display }, 'Redis is reachable');
+      else log.info({ redis: addr.display, coherence: tracking ? 'tracking' : 'ttl' }, tracking ? 'invalidation link up: tracking on' : 'link to Redis up (TTL-only coherence)');
       this.schedulePing(conn);
     } catch (err) {
       conn?.close();
@@ -165,7 +172,9 @@ export class InvalidationLink {
     this.opts.cache?.setReady(false);
     this.lastError = redact(err.message, this.opts.addr);
     if (this.stopped) return;
-    if (wasUp) {
+    if (wasUp && !this.opts.cache) {
+      this.opts.log.warn({ redis: this.opts.addr.display, reason: this.lastError }, 'lost the connection to Redis; retrying');
+    } else if (wasUp) {
       this.opts.log.warn({ redis: this.opts.addr.display, reason: this.lastError }, 'invalidation link lost: cache emptied and bypassed until it is back');
     } else if (!this.loggedDown) {
       this.opts.log.warn({ redis: this.opts.addr.display, reason: this.lastError }, 'cannot reach Redis; retrying');

@@ -38,13 +38,29 @@ import { connectToRedis, describeConnectError, type TlsClientOptions } from '../
 // CLIENT REPLY OFF/SKIP, state changes queued inside MULTI) turns its session into a
 // plain byte relay for the rest of its life: always correct, just never cached.
 
+/** Like Redis's client-output-buffer-limit: 0 turns a bound off. */
+export interface OutputLimit {
+  hardBytes: number;
+  softBytes: number;
+  softSeconds: number;
+}
+
+export interface SessionLimits {
+  /** proto-max-bulk-len: a longer bulk is a protocol error */
+  maxBulkLen: number;
+  /** client-query-buffer-limit: bytes held for one unfinished request before the client is dropped */
+  queryBufferLimit: number;
+  outputNormal: OutputLimit;
+  outputPubsub: OutputLimit;
+}
+
 export interface SessionContext {
   addr: BackendAddress;
   tls?: TlsClientOptions;
   cache: ReplyCache | null;
   /** loaded from the backing Redis's COMMAND reply; null until then */
   commands(): CommandTable | null;
-  maxBulkLen: number;
+  limits: SessionLimits;
   log: Logger;
   onClose(session: ClientSession): void;
 }
@@ -91,6 +107,8 @@ class Pending {
   valueOk = false;
   // Subscribe
   subKind = SubscriptionKind.Channel;
+  /** BLPOP, XREAD BLOCK, WAIT...: may legitimately wait for a long time */
+  blocking = false;
 
   constructor(kind: Kind) {
     this.kind = kind;
@@ -173,6 +191,11 @@ export class ClientSession {
   private rawReplies = false;
   private inputStopped = false;
   private clientEnded = false;
+  private softSince = 0;
+  outputLimitHits = 0;
+  /** when the client last sent bytes, and when Redis last answered (ms since epoch) */
+  lastInput = Date.now();
+  private lastReply = Date.now();
   /** bytes of the unfinished request already forwarded */
   private streamed = 0;
 
@@ -190,10 +213,15 @@ export class ClientSession {
     this.client = client;
     this.ctx = ctx;
     this.remote = `${client.remoteAddress}:${client.remotePort}`;
-    this.decoder = new RequestDecoder({ maxBulkLen: ctx.maxBulkLen });
+    this.decoder = new RequestDecoder({ maxBulkLen: ctx.limits.maxBulkLen });
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    client.on('drain', () => this.backend?.resume());
+    client.on('drain', () => {
+      // the client caught up: let both directions flow again
+      this.backend?.resume();
+      if (!this.inputStopped && !this.backend?.writableNeedDrain) this.client.resume();
+      this.softSince = 0;
+    });
     client.on('error', () => this.close());
     client.on('close', () => this.close());
     // A client that half-closes after sending (`printf 'PING\r\n' | nc`) still gets its
@@ -225,9 +253,15 @@ export class ClientSession {
 
   private onClientData(chunk: Buffer): void {
     if (this.inputStopped || this.closed) return;
+    this.lastInput = Date.now();
     if (!this.backendUp) this.maybeReconnect();
     const d = this.decoder;
     d.push(chunk);
+    if (d.buffered > this.ctx.limits.queryBufferLimit) {
+      this.ctx.log.warn({ client: this.remote, bytes: d.buffered }, 'closing client that reached the query buffer limit');
+      this.close();
+      return;
+    }
     const backend = this.backend;
     backend?.cork();
     this.client.cork();
@@ -256,7 +290,31 @@ export class ClientSession {
       backend?.uncork();
       this.client.uncork();
     }
-    if (backend && backend.writableNeedDrain && !this.inputStopped) this.client.pause();
+    // Backpressure: stop reading requests while Redis or this client cannot keep up
+    // (cache hits are produced without Redis, so the client's own buffer counts too).
+    if (!this.inputStopped && ((backend && backend.writableNeedDrain) || this.client.writableNeedDrain)) this.client.pause();
+    this.checkOutputLimit();
+  }
+
+  /** Disconnect a client whose unread replies pass its class's limit, as Redis does. */
+  private checkOutputLimit(): void {
+    const len = this.client.writableLength;
+    if (len === 0) return;
+    const lim = this.subCount > 0 ? this.ctx.limits.outputPubsub : this.ctx.limits.outputNormal;
+    let over = lim.hardBytes > 0 && len > lim.hardBytes;
+    if (!over && lim.softBytes > 0 && len > lim.softBytes) {
+      const now = Date.now();
+      if (this.softSince === 0) this.softSince = now;
+      else over = now - this.softSince > lim.softSeconds * 1000;
+    } else if (len <= lim.softBytes) {
+      this.softSince = 0;
+    }
+    if (over) {
+      this.ctx.log.warn({ client: this.remote, bytes: len, class: this.subCount > 0 ? 'pubsub' : 'normal' }, 'closing client over its output buffer limit');
+      this.outputLimitHits++;
+      this.client.destroy();
+      this.close();
+    }
   }
 
   /**
@@ -346,6 +404,13 @@ export class ClientSession {
       return;
     }
     this.forward(buf, start, end);
+    if (info?.flags.has('blocking')) {
+      // kept apart so that --backend-timeout can tell a blocked command from a hung Redis
+      const p = new Pending(Kind.Pass);
+      p.blocking = true;
+      this.push(p);
+      return;
+    }
     this.pushPass(info ? !info.noAuth : true);
   }
 
@@ -568,16 +633,17 @@ export class ClientSession {
 
   private pushPass(proves: boolean): void {
     const last = this.pending.last();
-    if (last !== undefined && last.kind === Kind.Pass && last.proves === proves) {
+    if (last !== undefined && last.kind === Kind.Pass && last.proves === proves && !last.blocking) {
       last.count++;
       return;
     }
     const p = new Pending(Kind.Pass);
     p.proves = proves;
-    this.pending.push(p);
+    this.push(p);
   }
 
   private push(p: Pending): void {
+    if (this.pending.length === 0) this.lastReply = Date.now(); // the wait for Redis starts now
     this.pending.push(p);
   }
 
@@ -648,6 +714,8 @@ export class ClientSession {
       client.uncork();
     }
     if (client.writableNeedDrain) this.backend?.pause();
+    this.lastReply = Date.now();
+    this.checkOutputLimit();
   }
 
   /** Send a reply frame to the client; frames adjacent in one chunk go out as one slice. */
@@ -886,6 +954,32 @@ export class ClientSession {
 
   // ───────────────────────────── lifecycle ─────────────────────────────
 
+  /**
+   * Called about every quarter second by the listener, only when a timeout is set.
+   * idleMs: close a client silent for that long (not while subscribed or waiting for
+   * Redis, as Redis's `timeout` spares pub/sub and blocked clients).
+   * backendMs: a command Redis has not answered in that long (blocking ones excepted)
+   * fails, and the client with it: its reply stream can no longer be paired.
+   */
+  sweep(now: number, idleMs: number, backendMs: number): void {
+    if (this.closed) return;
+    const waiting = this.pending.length > 0;
+    if (idleMs > 0 && !waiting && this.subCount === 0 && !this.rawRequests && now - this.lastInput > idleMs) {
+      this.ctx.log.debug({ client: this.remote }, 'closing idle client');
+      this.close();
+      return;
+    }
+    if (backendMs > 0 && waiting && !this.rawReplies && now - this.lastReply > backendMs) {
+      const head = this.pending.peek() as Pending;
+      if (head.blocking || head.kind === Kind.Subscribe) return;
+      this.backendError = `Redis did not answer within ${backendMs} ms (--backend-timeout)`;
+      this.ctx.log.warn({ client: this.remote, timeoutMs: backendMs }, 'backend timeout: failing the commands in flight');
+      const backend = this.backend;
+      if (backend) this.onBackendClose(backend, true);
+      backend?.destroy();
+    }
+  }
+
   private maybeReconnect(): void {
     const now = Date.now();
     if (this.backendEverUp || now < this.reconnectAt || this.closed) return;
@@ -893,8 +987,8 @@ export class ClientSession {
     this.openBackend();
   }
 
-  private onBackendClose(socket: net.Socket): void {
-    if (socket !== this.backend || this.closed) return;
+  private onBackendClose(socket: net.Socket, timedOut = false): void {
+    if (socket !== this.backend || this.closed || (!this.backendUp && !timedOut)) return;
     this.backendUp = false;
     const reason = this.backendError || 'connection to Redis closed';
     // Everything in flight gets its reply: the ones we hold, an error for the rest.
@@ -918,7 +1012,7 @@ export class ClientSession {
           for (let i = 0; i < Math.max(1, p.count); i++) this.toClient(err);
       }
     }
-    if (this.backendEverUp || closeAfter || this.rawReplies) {
+    if (this.backendEverUp || closeAfter || this.rawReplies || timedOut) {
       // its state (db, MULTI, subscriptions) died with the connection: so does the client's
       this.finish();
       return;

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { ClientSession, type SessionContext } from './client-session.js';
 import { encodeError } from '../resp/encode.js';
@@ -10,13 +11,30 @@ export class Listener {
   clientsRejected = 0;
   private readonly server: net.Server;
   private readonly ctx: Omit<SessionContext, 'onClose'>;
-  private readonly maxClients: number;
+  maxClients: number;
 
-  constructor(ctx: Omit<SessionContext, 'onClose'>, maxClients: number, log: Logger) {
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(ctx: Omit<SessionContext, 'onClose'>, maxClients: number, log: Logger, tlsOptions?: tls.TlsOptions) {
     this.ctx = ctx;
     this.maxClients = maxClients;
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.server = tlsOptions
+      ? tls.createServer({ ...tlsOptions, allowHalfOpen: true }, (socket) => this.accept(socket))
+      : net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    if (tlsOptions) this.server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake with a client failed'));
     this.server.on('error', (err) => log.error({ err }, 'listener error'));
+  }
+
+  /** One coarse timer for every session's idle and backend timeouts, and only when one is set. */
+  setTimeouts(idleMs: number, backendMs: number): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    if (idleMs <= 0 && backendMs <= 0) return;
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const s of this.sessions) s.sweep(now, idleMs, backendMs);
+    }, 250);
+    this.sweeper.unref();
   }
 
   listen(port: number, host: string): Promise<net.AddressInfo> {
@@ -42,6 +60,7 @@ export class Listener {
 
   /** Stop accepting; existing sessions continue. */
   stopAccepting(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

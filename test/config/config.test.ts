@@ -47,7 +47,39 @@ describe('loadConfig defaults', () => {
       adminPort: null,
       adminBind: '127.0.0.1',
       spawnRedis: false,
+      maxMemory: 0,
+      maxClients: 10000,
+      idleTimeout: 0,
+      backendTimeout: 0,
+      shutdownGrace: 10,
+      outputLimitNormal: { hardBytes: 0, softBytes: 0, softSeconds: 0 },
+      outputLimitPubsub: { hardBytes: 32 * 1024 * 1024, softBytes: 8 * 1024 * 1024, softSeconds: 60 },
+      queryBufferLimit: 1024 ** 3,
+      protoMaxBulkLen: 512 * 1024 * 1024,
+      tlsCert: null,
+      tlsKey: null,
+      tlsCa: null,
+      redisCa: null,
+      redisCert: null,
+      redisKey: null,
     } satisfies Config);
+  });
+
+  it('reads sizes the way Redis writes them, and limits as "<hard> <soft> <seconds>"', () => {
+    const c = load(['--max-memory', '64mb', '--output-limit-pubsub', '1gb 256k 5', '--query-buffer-limit=4096']);
+    assert.equal(c.maxMemory, 64 * 1024 * 1024);
+    assert.deepEqual(c.outputLimitPubsub, { hardBytes: 1024 ** 3, softBytes: 256 * 1000, softSeconds: 5 });
+    assert.equal(c.queryBufferLimit, 4096);
+    assert.throws(() => load(['--max-memory', 'lots']), /^Error: --max-memory: "lots" is not a size/);
+    assert.throws(() => load(['--output-limit-normal', '1mb']), /--output-limit-normal: "1mb" is not "<hard> <soft> <seconds>"/);
+    assert.throws(() => load(['--max-clients', '0']), /--max-clients: "0" is not a whole number >= 1/);
+    assert.throws(() => load(['--backend-timeout', '-1']), /--backend-timeout: "-1" is not a number of seconds/);
+  });
+
+  it('checks TLS files exist and come in pairs', () => {
+    assert.throws(() => load(['--tls-cert', '/nonexistent.pem']), /--tls-cert: "\/nonexistent.pem": no such file/);
+    assert.throws(() => load(['--tls-cert', 'package.json']), /--tls-cert and --tls-key: give both or neither/);
+    assert.throws(() => load(['--redis-key', 'package.json']), /--redis-cert and --redis-key: give both or neither/);
   });
 
   it('ignores environment variables that are not REDISPROXY_*', () => {
@@ -147,7 +179,11 @@ describe('environment variables', () => {
       [
         'REDISPROXY_ADDR', 'REDISPROXY_PORT', 'REDISPROXY_BIND', 'REDISPROXY_TTL', 'REDISPROXY_CAPACITY',
         'REDISPROXY_COHERENCE', 'REDISPROXY_LOG_LEVEL', 'REDISPROXY_ADMIN_PORT', 'REDISPROXY_ADMIN_BIND',
-        'REDISPROXY_SPAWN_REDIS',
+        'REDISPROXY_SPAWN_REDIS', 'REDISPROXY_MAX_MEMORY', 'REDISPROXY_MAX_CLIENTS', 'REDISPROXY_IDLE_TIMEOUT',
+        'REDISPROXY_BACKEND_TIMEOUT', 'REDISPROXY_SHUTDOWN_GRACE', 'REDISPROXY_OUTPUT_LIMIT_NORMAL',
+        'REDISPROXY_OUTPUT_LIMIT_PUBSUB', 'REDISPROXY_QUERY_BUFFER_LIMIT', 'REDISPROXY_PROTO_MAX_BULK_LEN',
+        'REDISPROXY_TLS_CERT', 'REDISPROXY_TLS_KEY', 'REDISPROXY_TLS_CA', 'REDISPROXY_REDIS_CA', 'REDISPROXY_REDIS_CERT',
+        'REDISPROXY_REDIS_KEY',
       ],
     );
   });
