@@ -1,0 +1,243 @@
+// The workload matrix: what runs against which targets, with which tool.
+
+import type { LoadSpec } from '../loadgen.js';
+
+export const KEYS = 10_000;
+export const VALUE = 100;
+export const BIG_VALUE = 10 * 1024;
+
+/** Keyspaces (prefix -> value size). Keys are prefix + 12 digits, like redis-benchmark's __rand_int__. */
+export const KEYSPACES = {
+  hot: { prefix: 'key:', size: VALUE },
+  big: { prefix: 'big:', size: BIG_VALUE },
+  set: { prefix: 's:', size: VALUE },
+} as const;
+
+export type Compare = 'ceiling' | 'relay';
+
+export interface RbWorkload {
+  tool: 'redis-benchmark';
+  clients: number;
+  pipeline: number;
+  command: string[];
+  /** requests for the calibration/warm-up probe before the first repetition */
+  probe: number;
+}
+
+export interface LgWorkload {
+  tool: 'loadgen';
+  spec: Partial<LoadSpec>;
+  /** per-target key prefix (isolates keyspaces that are written, e.g. the mix) */
+  prefixFor?: (targetId: string) => string;
+}
+
+export interface Workload {
+  id: string;
+  title: string;
+  /** which targets, in round-robin order */
+  targets: string[];
+  /** baseline for "vs direct" and "vs twemproxy" columns */
+  baseline: string;
+  twemproxy: string;
+  /** extra reference column(s) that matter for this workload */
+  compare: Compare[];
+  /** keyspace that must be in every target's cache before measuring */
+  warm: 'hot' | 'big' | null;
+  /** included in --quick */
+  quick: boolean;
+  /** report the proxy's hit ratio */
+  hitRatio: boolean;
+  /**
+   * Writes happen in this workload. RedisProxy keeps its cache coherent with
+   * CLIENT TRACKING BCAST, so every write to Redis (by anyone) is pushed to every
+   * caching proxy that is connected. To keep the direct-Redis, twemproxy and
+   * relay rows clean, caching proxies run only while they are the one measured.
+   */
+  isolate: boolean;
+  run: RbWorkload | LgWorkload;
+}
+
+const LOCAL_ALL = ['redis', 'proxy', 'proxy-nocache', 'twemproxy', 'ceiling', 'relay'];
+const LOCAL_MISS = ['redis', 'proxy-cap1', 'proxy-nocache', 'twemproxy', 'relay'];
+const WAN = ['redis-wan', 'proxy-wan', 'twemproxy-wan'];
+const SET_VALUE = 'x'.repeat(VALUE);
+
+function rb(clients: number, pipeline: number, command: string[], probe: number): RbWorkload {
+  return { tool: 'redis-benchmark', clients, pipeline, command, probe };
+}
+
+export const WORKLOADS: Workload[] = [
+  {
+    id: 'get-hit-p1',
+    title: 'GET all hits, 50 clients, -P 1',
+    targets: LOCAL_ALL,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['ceiling'],
+    warm: 'hot',
+    quick: true,
+    hitRatio: false,
+    isolate: false,
+    run: rb(50, 1, ['GET', 'key:__rand_int__'], 20_000),
+  },
+  {
+    id: 'get-hit-p16',
+    title: 'GET all hits, 50 clients, -P 16',
+    targets: LOCAL_ALL,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['ceiling'],
+    warm: 'hot',
+    quick: true,
+    hitRatio: false,
+    isolate: false,
+    run: rb(50, 16, ['GET', 'key:__rand_int__'], 160_000),
+  },
+  {
+    id: 'get-miss-p1',
+    title: 'GET all misses (proxy --capacity 1), 50 clients, -P 1',
+    targets: LOCAL_MISS,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['relay'],
+    warm: null,
+    quick: true,
+    hitRatio: false,
+    isolate: false,
+    run: rb(50, 1, ['GET', 'key:__rand_int__'], 20_000),
+  },
+  {
+    id: 'get-miss-p16',
+    title: 'GET all misses (proxy --capacity 1), 50 clients, -P 16',
+    targets: LOCAL_MISS,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['relay'],
+    warm: null,
+    quick: true,
+    hitRatio: false,
+    isolate: false,
+    run: rb(50, 16, ['GET', 'key:__rand_int__'], 160_000),
+  },
+  {
+    id: 'set-p1',
+    title: 'SET 100 B, 50 clients, -P 1',
+    targets: LOCAL_ALL,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['relay'],
+    warm: null,
+    quick: true,
+    hitRatio: false,
+    isolate: true,
+    run: rb(50, 1, ['SET', 's:__rand_int__', SET_VALUE], 20_000),
+  },
+  {
+    id: 'set-p16',
+    title: 'SET 100 B, 50 clients, -P 16',
+    targets: LOCAL_ALL,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['relay'],
+    warm: null,
+    quick: true,
+    hitRatio: false,
+    isolate: true,
+    run: rb(50, 16, ['SET', 's:__rand_int__', SET_VALUE], 160_000),
+  },
+  {
+    id: 'mix-zipf',
+    title: '90/10 GET/SET, Zipf(0.99) keys, 50 clients, -P 1',
+    targets: LOCAL_ALL,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['ceiling', 'relay'],
+    warm: null,
+    quick: true,
+    hitRatio: true,
+    isolate: true,
+    run: {
+      tool: 'loadgen',
+      spec: { connections: 50, pipeline: 1, getRatio: 0.9, distribution: 'zipf', zipfS: 0.99, keyspace: KEYS, valueSize: VALUE },
+      prefixFor: (t) => `mix:${t}:`,
+    },
+  },
+  {
+    id: 'lat-hit-c1',
+    title: '1 client, no pipelining, GET hits (latency)',
+    targets: LOCAL_ALL,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['ceiling'],
+    warm: 'hot',
+    quick: true,
+    hitRatio: false,
+    isolate: false,
+    run: { tool: 'loadgen', spec: { connections: 1, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
+  },
+  {
+    id: 'lat-miss-c1',
+    title: '1 client, no pipelining, GET misses (latency; proxy --capacity 1)',
+    targets: LOCAL_MISS,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['relay'],
+    warm: null,
+    quick: true,
+    hitRatio: false,
+    isolate: false,
+    run: { tool: 'loadgen', spec: { connections: 1, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
+  },
+  {
+    id: 'get-hit-10k',
+    title: 'GET all hits, 10 KB values, 50 clients, -P 1',
+    targets: LOCAL_ALL,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['ceiling'],
+    warm: 'big',
+    quick: false,
+    hitRatio: false,
+    isolate: false,
+    run: rb(50, 1, ['GET', 'big:__rand_int__'], 10_000),
+  },
+  {
+    id: 'get-hit-1000c',
+    title: 'GET all hits, 1,000 connections, -P 1',
+    targets: LOCAL_ALL,
+    baseline: 'redis',
+    twemproxy: 'twemproxy',
+    compare: ['ceiling'],
+    warm: 'hot',
+    quick: false,
+    hitRatio: false,
+    isolate: false,
+    run: rb(1000, 1, ['GET', 'key:__rand_int__'], 30_000),
+  },
+  {
+    id: 'wan-lat-c1',
+    title: 'Redis across a network (+0.5 ms each way): 1 client GET hits (latency)',
+    targets: WAN,
+    baseline: 'redis-wan',
+    twemproxy: 'twemproxy-wan',
+    compare: [],
+    warm: 'hot',
+    quick: true,
+    hitRatio: false,
+    isolate: false,
+    run: { tool: 'loadgen', spec: { connections: 1, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
+  },
+  {
+    id: 'wan-get-hit',
+    title: 'Redis across a network (+0.5 ms each way): GET hits, 50 clients, -P 1',
+    targets: WAN,
+    baseline: 'redis-wan',
+    twemproxy: 'twemproxy-wan',
+    compare: [],
+    warm: 'hot',
+    quick: true,
+    hitRatio: false,
+    isolate: false,
+    run: { tool: 'loadgen', spec: { connections: 50, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
+  },
+];
