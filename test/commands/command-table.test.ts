@@ -347,6 +347,29 @@ test('every command and subcommand, called with placeholder arguments of its min
   assert.deepEqual(failures, [], `${failures.length} of ${cases.length} sweep cases differ:\n${shown}`);
 });
 
+test('without key specs (a Redis 6 shaped COMMAND reply), keysOf uses first/last/step, and null for movable keys', async () => {
+  // Redis 6 entries have 7 fields (no tips, key specs or subcommands); container commands
+  // are left out, since a 7.0 container entry is not what Redis 6 listed for them.
+  const legacyRaw = rawCommands.filter((r) => !(Array.isArray((r as RespValue[])[9]) && ((r as RespValue[])[9] as RespValue[]).length > 0));
+  const legacy = CommandTable.fromCommandReply(legacyRaw.map((r) => (r as RespValue[]).slice(0, 7)));
+  const cases = WELL_FORMED.filter((x) => legacy.lookup(x.argv[0].toLowerCase(), toArgs(x.argv)) !== undefined);
+  assert.ok(cases.length > 70);
+  const redisKeys = await getKeys(cases.map((x) => x.argv));
+  const failures: string[] = [];
+  cases.forEach((x, i) => {
+    const info = legacy.lookup(x.argv[0].toLowerCase(), toArgs(x.argv))!;
+    assert.equal(info.keySpecs.length, 0);
+    const keys = CommandTable.keysOf(info, toArgs(x.argv));
+    if (info.movable) {
+      if (keys !== null) failures.push(`${JSON.stringify(x.argv)}: movable keys, keysOf gives ${JSON.stringify(keys.map(String))} instead of null`);
+      return;
+    }
+    const f = judge(x.argv, redisKeys[i], false, legacy, 'legacy keys of');
+    if (f) failures.push(f);
+  });
+  assert.deepEqual(failures, [], failures.join('\n'));
+});
+
 test('writes: true for write commands and for EVAL/EVALSHA/FCALL, false for reads, read-only scripts and PUBLISH', () => {
   const writes = ['set', 'del', 'mset', 'incr', 'lpush', 'xadd', 'lmove', 'bitop', 'copy', 'getex', 'getdel', 'sort', 'zunionstore', 'georadius', 'migrate', 'restore', 'flushall', 'eval', 'evalsha', 'fcall'];
   const reads = ['get', 'mget', 'eval_ro', 'evalsha_ro', 'fcall_ro', 'publish', 'spublish', 'sort_ro', 'xread', 'ping', 'exists', 'georadius_ro', 'lcs', 'hgetall', 'subscribe'];

@@ -255,9 +255,13 @@ test('valid streams decode to the same requests and byte ranges whole and split 
     fc.property(validStream(), fc.array(fc.nat(), { maxLength: 30 }), (segs, cuts) => {
       const all = Buffer.concat(segs.map((s) => s.bytes));
       assertDecodes(segs, [all], 'whole');
-      assertDecodes(segs, cutAt(all, cuts), `cut at ${JSON.stringify(cuts)}`);
+      const chunks = cutAt(all, cuts);
+      assertDecodes(segs, chunks, `cut at ${JSON.stringify(cuts)}`);
+      // empty pushes (a zero-length read) anywhere change nothing
+      const EMPTY = Buffer.alloc(0);
+      assertDecodes(segs, [EMPTY, ...chunks.flatMap((c) => [c, EMPTY])], `cut at ${JSON.stringify(cuts)}, with empty chunks`);
     }),
-    { numRuns: 400 },
+    { numRuns: 600 },
   );
 });
 
@@ -484,7 +488,10 @@ interface RedisOutcome {
  * The server is never password-protected here, so the "unauthenticated multibulk/bulk
  * length" variants Redis 7 uses before AUTH cannot occur.
  */
-function sendToRedis(input: Buffer, quietMs = 150, maxMs = 3000): Promise<RedisOutcome> {
+function sendToRedis(input: Buffer, quietMs = 150, maxMs = 3000, expect?: Outcome): Promise<RedisOutcome> {
+  // Silence only counts once what the decoder predicts has arrived (on a loaded machine a
+  // reply may take longer than quietMs): a divergence then costs maxMs, agreement does not.
+  const wantFrames = expect ? expect.requests.length + (expect.status === 'error' ? 1 : 0) : 0;
   return new Promise((resolve, reject) => {
     const s = net.connect({ port: redis.port, host: '127.0.0.1' });
     let data = Buffer.alloc(0);
@@ -493,7 +500,11 @@ function sendToRedis(input: Buffer, quietMs = 150, maxMs = 3000): Promise<RedisO
     const hard = setTimeout(done, maxMs);
     function armQuiet() {
       clearTimeout(quiet);
-      quiet = setTimeout(done, quietMs);
+      quiet = setTimeout(onQuiet, quietMs);
+    }
+    function onQuiet() {
+      if (wantFrames > 0 && splitFrames(data).frames.length < wantFrames) return; // keep waiting (hard cap)
+      done();
     }
     function done() {
       clearTimeout(quiet);
@@ -562,7 +573,7 @@ async function compareWithRedis(input: Buffer): Promise<string | null> {
   } catch (e) {
     return `input "${show(input, 100)}": decoder threw ${(e as Error).name}: ${(e as Error).message}`;
   }
-  const theirs = await sendToRedis(input);
+  const theirs = await sendToRedis(input, 150, 3000, mine);
   const problems: string[] = [];
   if (theirs.note) problems.push(`redis: ${theirs.note}`);
   if (mine.requests.length !== theirs.replies.length) {
@@ -739,7 +750,7 @@ test('differential: the protocol error line the proxy writes is byte-identical t
   for (const input of [...LISTED.map(b), ...LISTED_BIG]) {
     const mine = decode(chunksOf(input, 16 * 1024));
     if (mine.status !== 'error') continue;
-    const theirs = await sendToRedis(input, 100);
+    const theirs = await sendToRedis(input, 100, 3000, mine);
     if (theirs.errorLine === null) continue; // a decoding difference, reported by the test above
     const ours = encodeError(`ERR Protocol error: ${mine.error}`);
     if (!ours.equals(theirs.errorLine)) failures.push(`input "${show(input, 60)}": proxy writes "${show(ours)}", Redis "${show(theirs.errorLine)}"`);
@@ -803,8 +814,8 @@ interface LineResult {
   error?: string;
 }
 
-async function redisLine(line: string, after?: string): Promise<{ line: LineResult; after: Buffer[] }> {
-  const r = await sendToRedis(b(line + '\r\n'), 150);
+async function redisLine(line: string, after?: string, afterFrames = 1): Promise<{ line: LineResult; after: Buffer[] }> {
+  const r = await sendToRedis(b(line + '\r\n'), 150, 3000, decode([b(line + '\r\n')]));
   const res: LineResult =
     r.error !== null ? { status: 'error', error: r.error } : r.replies.length ? { status: 'reply', reply: r.replies[0] } : { status: 'waits' };
   let afterReplies: Buffer[] = [];
@@ -812,7 +823,7 @@ async function redisLine(line: string, after?: string): Promise<{ line: LineResu
     const c = await RawClient.connect(redis.port);
     try {
       c.write(b(after));
-      afterReplies = await c.readFrames(1, 3000);
+      afterReplies = await c.readFrames(afterFrames, 3000);
     } finally {
       c.destroy();
     }
@@ -820,55 +831,73 @@ async function redisLine(line: string, after?: string): Promise<{ line: LineResu
   return { line: res, after: afterReplies };
 }
 
-test('inline splitting: each case splits as Redis splits it (ECHO <arg> and RPUSH <key> <args>, then LRANGE)', async () => {
+/** One inline argument text, as ECHO <arg> and as RPUSH <key> <arg> (then LRANGE): decoder vs Redis. */
+async function checkInlineCase(arg: string, id: string): Promise<string[]> {
   const failures: string[] = [];
-  await Promise.all(
-    INLINE_CASES.map(async (arg, i) => {
-      const key = `inline:${process.pid}:${i}`;
-      // through the decoder, as the proxy sees the line
-      const echoLine = `ECHO ${arg}`;
-      const rpushLine = `RPUSH ${key} ${arg}`;
-      const dEcho = decode([b(echoLine + '\r\n')]);
-      const dPush = decode([b(rpushLine + '\r\n')]);
-      const echo = await redisLine(echoLine);
-      const push = await redisLine(rpushLine, `*4\r\n$6\r\nLRANGE\r\n$${key.length}\r\n${key}\r\n$1\r\n0\r\n$2\r\n-1\r\n`);
-      await redis.cli('DEL', key);
-      const tag = `case ${JSON.stringify(arg)}`;
+  const key = `inline:${process.pid}:${id}`;
+  const echoLine = `ECHO ${arg}`;
+  const rpushLine = `RPUSH ${key} ${arg}`;
+  // through the decoder, as the proxy sees the line
+  const dEcho = decode([b(echoLine + '\r\n')]);
+  const dPush = decode([b(rpushLine + '\r\n')]);
+  const echo = await redisLine(echoLine);
+  const push = await redisLine(rpushLine, cmdOf('LRANGE', key, '0', '-1') + cmdOf('DEL', key), 2);
+  const tag = `case ${JSON.stringify(arg)}`;
 
-      // ECHO: one argument -> its bytes; another count -> arity error; unbalanced -> protocol error
-      const expectEcho = (d: Outcome): LineResult => {
-        if (d.status === 'error') return { status: 'error', error: d.error };
-        if (d.requests.length === 0) return { status: 'waits' };
-        const args = d.requests[0].args;
-        if (args.length === 2) return { status: 'reply', reply: b(`$${args[1].length}\r\n${args[1]}\r\n`) };
-        return { status: 'reply', reply: b("-ERR wrong number of arguments for 'echo' command\r\n") };
-      };
-      const ee = expectEcho(dEcho);
-      if (JSON.stringify(ee, replacer) !== JSON.stringify(echo.line, replacer)) {
-        failures.push(`${tag} ECHO: decoder predicts ${JSON.stringify(ee, replacer)}, Redis ${JSON.stringify(echo.line, replacer)}`);
-      }
-      // RPUSH: the list Redis built must hold exactly the decoder's arguments 2..n
-      const redisList = push.after[0]?.toString('latin1') ?? '';
-      if (dPush.status === 'error' || dPush.requests.length === 0) {
-        const want: LineResult = dPush.status === 'error' ? { status: 'error', error: dPush.error } : { status: 'waits' };
-        if (JSON.stringify(want) !== JSON.stringify(push.line, replacer)) {
-          failures.push(`${tag} RPUSH: decoder ${JSON.stringify(want)}, Redis ${JSON.stringify(push.line, replacer)}`);
-        }
-      } else {
-        const values = dPush.requests[0].args.slice(2);
-        const listReply = values.length === 0 ? '*0\r\n' : `*${values.length}\r\n${values.map((v) => `$${v.length}\r\n${v}\r\n`).join('')}`;
-        if (listReply !== redisList) {
-          failures.push(`${tag} RPUSH: decoder args ${JSON.stringify(values)}, Redis stored "${show(redisList)}" (line reply ${JSON.stringify(push.line, replacer)})`);
-        }
-      }
-      // splitInlineArgs itself agrees with the decoder on lines without NUL (a NUL never reaches it in Redis)
-      if (!arg.includes('\0')) {
-        const split = splitInlineArgs(b(rpushLine));
-        const viaDecoder = dPush.status === 'error' ? null : dPush.requests[0]?.args ?? [];
-        assert.deepEqual(split === null ? null : split.map((a) => a.toString('latin1')), viaDecoder, tag);
-      }
-    }),
-  );
+  // ECHO: one argument -> its bytes; another count -> arity error; unbalanced -> protocol error
+  const expectEcho = (d: Outcome): LineResult => {
+    if (d.status === 'error') return { status: 'error', error: d.error };
+    if (d.requests.length === 0) return { status: 'waits' };
+    const args = d.requests[0].args;
+    if (args.length === 2) return { status: 'reply', reply: b(`$${args[1].length}\r\n${args[1]}\r\n`) };
+    return { status: 'reply', reply: b("-ERR wrong number of arguments for 'echo' command\r\n") };
+  };
+  const ee = expectEcho(dEcho);
+  if (JSON.stringify(ee, replacer) !== JSON.stringify(echo.line, replacer)) {
+    failures.push(`${tag} ECHO: decoder predicts ${JSON.stringify(ee, replacer)}, Redis ${JSON.stringify(echo.line, replacer)}`);
+  }
+  // RPUSH: the list Redis built must hold exactly the decoder's arguments 2..n
+  const redisList = push.after[0]?.toString('latin1') ?? '';
+  if (dPush.status === 'error' || dPush.requests.length === 0) {
+    const want: LineResult = dPush.status === 'error' ? { status: 'error', error: dPush.error } : { status: 'waits' };
+    if (JSON.stringify(want) !== JSON.stringify(push.line, replacer)) {
+      failures.push(`${tag} RPUSH: decoder ${JSON.stringify(want)}, Redis ${JSON.stringify(push.line, replacer)}`);
+    }
+  } else {
+    const values = dPush.requests[0].args.slice(2);
+    const listReply = values.length === 0 ? '*0\r\n' : `*${values.length}\r\n${values.map((v) => `$${v.length}\r\n${v}\r\n`).join('')}`;
+    if (listReply !== redisList) {
+      failures.push(`${tag} RPUSH: decoder args ${JSON.stringify(values)}, Redis stored "${show(redisList)}" (line reply ${JSON.stringify(push.line, replacer)})`);
+    }
+  }
+  // splitInlineArgs itself agrees with the decoder on lines without NUL (a NUL never reaches it in Redis)
+  if (!arg.includes('\0')) {
+    const split = splitInlineArgs(b(rpushLine));
+    const viaDecoder = dPush.status === 'error' ? null : (dPush.requests[0]?.args ?? []);
+    const got = split === null ? null : split.map((a) => a.toString('latin1'));
+    if (JSON.stringify(got) !== JSON.stringify(viaDecoder)) failures.push(`${tag}: splitInlineArgs ${JSON.stringify(got)}, decoder ${JSON.stringify(viaDecoder)}`);
+  }
+  return failures;
+}
+
+const cmdOf = (...args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`;
+
+test('inline splitting: each listed case splits as Redis splits it (ECHO <arg> and RPUSH <key> <args>, then LRANGE)', async () => {
+  const failures = (await Promise.all(INLINE_CASES.map((arg, i) => checkInlineCase(arg, `l${i}`)))).flat();
+  assert.deepEqual(failures, [], failures.join('\n'));
+});
+
+test('inline splitting: seeded random lines of quotes, escapes and blanks split as Redis splits them', async () => {
+  const alphabet = [...'ab \t"\'\\x41nrt0'.split(''), '\x0b', '\x0c', '\r', '\xe9'];
+  const lines = fc.sample(fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 14 }).map((cs) => cs.join('')), {
+    numRuns: 150,
+    seed: 7,
+  });
+  const failures: string[] = [];
+  for (let i = 0; i < lines.length; i += 25) {
+    const batch = await Promise.all(lines.slice(i, i + 25).map((arg, j) => checkInlineCase(arg, `g${i + j}`)));
+    failures.push(...batch.flat());
+  }
   assert.deepEqual(failures, [], failures.join('\n'));
 });
 
