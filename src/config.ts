@@ -1,9 +1,12 @@
-// One validated configuration for the whole process: flags > REDISPROXY_* env > defaults.
+// One validated configuration for the whole process:
+// flags > REDISPROXY_* env > the --config file > defaults.
 // (The parsing and validation live in loadConfig below; the shape is shared by every station.)
 
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { ConfigFileError, readConfigFile, type ConfigFileValues } from './config-file.js';
 
 export interface BackendAddress {
   host: string;
@@ -18,6 +21,8 @@ export interface BackendAddress {
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** auto: readable lines on a terminal, JSON otherwise */
+export type LogFormat = 'auto' | 'json' | 'text';
 
 export interface Config {
   addr: BackendAddress;
@@ -58,6 +63,11 @@ export interface Config {
   redisCa: string | null;
   redisCert: string | null;
   redisKey: string | null;
+  /** the --config file (absolute path) the settings were read from; null = none */
+  configFile: string | null;
+  /** serve GET /v1/keys/:key on the admin listener */
+  httpGet: boolean;
+  logFormat: LogFormat;
 }
 
 export interface OutputLimitConfig {
@@ -73,15 +83,15 @@ export class ConfigError extends Error {}
 
 
 /**
- * Thrown by loadConfig for --help and --version: not an error, the caller prints
+ * Thrown by loadConfig for --help, --version and --print-config: not an error, the caller prints
  * `output` to stdout and exits 0.
  */
 export class ConfigExit extends Error {
   constructor(
-    readonly kind: 'help' | 'version',
+    readonly kind: 'help' | 'version' | 'print-config',
     readonly output: string,
   ) {
-    super(kind === 'help' ? 'help requested' : 'version requested');
+    super(`${kind} requested`);
     this.name = 'ConfigExit';
   }
 }
@@ -93,6 +103,7 @@ export const MAX_TTL_SECONDS = 2_147_483;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const COHERENCE_MODES: readonly Config['coherence'][] = ['tracking', 'ttl'];
+const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'text'];
 
 /** A problem with one value; the caller prefixes the flag or env variable name. */
 class Problem extends Error {}
@@ -275,6 +286,14 @@ function parseLogLevel(text: string): LogLevel {
   return v as LogLevel;
 }
 
+function parseLogFormat(text: string): LogFormat {
+  const v = text.toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(v)) {
+    throw new Problem(`${JSON.stringify(text)} is not a log format (${LOG_FORMATS.join(', ')})`);
+  }
+  return v as LogFormat;
+}
+
 function parseBoolean(text: string): boolean {
   const v = text.trim().toLowerCase();
   if (v === '1' || v === 'true' || v === 'yes') return true;
@@ -319,6 +338,10 @@ function parsePath(text: string): string | null {
   return text;
 }
 
+function parseConfigPath(text: string): string | null {
+  return text === '' ? null : path.resolve(text);
+}
+
 function parseAddrFlag(text: string): BackendAddress {
   return parseAddressOrThrow(text);
 }
@@ -337,6 +360,10 @@ export interface FlagSpec<K extends keyof Config = keyof Config> {
   /** shown in help/README when the text default is not self-explanatory */
   defaultLabel?: string;
   parse: (text: string) => Config[K];
+  /** a change takes effect on SIGHUP without a restart */
+  live?: boolean;
+  /** extra words for the reload column of the docs (e.g. which clients see it) */
+  liveNote?: string;
 }
 
 function flag<K extends keyof Config>(spec: FlagSpec<K>): FlagSpec {
@@ -350,35 +377,50 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({ name: 'port', key: 'port', arg: '<port>', default: '9999', parse: parsePort, help: 'port the proxy listens on (1-65535)' }),
   flag({ name: 'bind', key: 'bind', arg: '<address>', default: '127.0.0.1', parse: parseBind, help: 'address the proxy listens on (0.0.0.0 or :: for all)' }),
-  flag({ name: 'ttl', key: 'ttl', arg: '<seconds>', default: '7200', parse: parseTtl, help: 'how long a cached GET reply may be served, in seconds (fractions allowed, > 0)' }),
-  flag({ name: 'capacity', key: 'capacity', arg: '<keys>', default: '1000', parse: parseCapacity, help: 'most keys kept in the cache (least recently used go first); 0 turns the cache off' }),
+  flag({ name: 'ttl', key: 'ttl', arg: '<seconds>', default: '7200', parse: parseTtl, live: true, liveNote: 'a shorter ttl empties the cache', help: 'how long a cached GET reply may be served, in seconds (fractions allowed, > 0)' }),
+  flag({ name: 'capacity', key: 'capacity', arg: '<keys>', default: '1000', parse: parseCapacity, live: true, liveNote: 'shrinking evicts; turning the cache on or off needs a restart', help: 'most keys kept in the cache (least recently used go first); 0 turns the cache off' }),
   flag({
     name: 'coherence', key: 'coherence', arg: '<mode>', default: 'tracking', parse: parseCoherence,
     help: 'tracking: Redis tells the proxy when a cached key changes (CLIENT TRACKING). ttl: weaker, no invalidation; writes made directly on Redis (not through this proxy) are seen only after the ttl',
   }),
-  flag({ name: 'log-level', key: 'logLevel', arg: '<level>', default: 'info', parse: parseLogLevel, help: `log level: ${LOG_LEVELS.join(', ')}` }),
+  flag({ name: 'log-level', key: 'logLevel', arg: '<level>', default: 'info', parse: parseLogLevel, live: true, help: `log level: ${LOG_LEVELS.join(', ')}` }),
   flag({ name: 'admin-port', key: 'adminPort', arg: '<port>', default: 'off', parse: parseAdminPort, help: 'port of the admin HTTP listener (metrics, health, stats), or off' }),
   flag({ name: 'admin-bind', key: 'adminBind', arg: '<address>', default: '127.0.0.1', parse: parseBind, help: 'address the admin HTTP listener binds to' }),
   flag({
     name: 'spawn-redis', key: 'spawnRedis', default: 'false', defaultLabel: 'off', parse: parseBoolean,
     help: 'when nothing answers at --addr, start a private redis-server there (needs redis-server on PATH); --no-spawn-redis turns it off',
   }),
-  flag({ name: 'max-memory', key: 'maxMemory', arg: '<bytes>', default: '0', parse: parseBytes, help: 'most bytes of cached keys and values (e.g. 64mb); 0 = bounded by --capacity alone' }),
-  flag({ name: 'max-clients', key: 'maxClients', arg: '<n>', default: '10000', parse: parseCount, help: 'most clients at once; the next one gets -ERR max number of clients reached' }),
-  flag({ name: 'idle-timeout', key: 'idleTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, help: "close a client silent this long (0 = never), like Redis's timeout" }),
-  flag({ name: 'backend-timeout', key: 'backendTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, help: 'a command Redis has not answered in this long fails with an error (blocking commands excepted; 0 = wait forever)' }),
-  flag({ name: 'shutdown-grace', key: 'shutdownGrace', arg: '<seconds>', default: '10', parse: parseSeconds, help: 'on SIGTERM/SIGINT, how long in-flight commands get to finish' }),
-  flag({ name: 'output-limit-normal', key: 'outputLimitNormal', arg: '<limits>', default: '0 0 0', parse: parseOutputLimit, help: 'client-output-buffer-limit for normal clients: "<hard> <soft> <seconds>"' }),
-  flag({ name: 'output-limit-pubsub', key: 'outputLimitPubsub', arg: '<limits>', default: '32mb 8mb 60', parse: parseOutputLimit, help: 'client-output-buffer-limit for subscribed clients' }),
-  flag({ name: 'query-buffer-limit', key: 'queryBufferLimit', arg: '<bytes>', default: '1gb', parse: parseBytes, help: 'most bytes held for one unfinished request (client-query-buffer-limit)' }),
-  flag({ name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', arg: '<bytes>', default: '512mb', parse: parseBytes, help: 'longest bulk argument accepted (proto-max-bulk-len)' }),
+  flag({ name: 'max-memory', key: 'maxMemory', arg: '<bytes>', default: '0', parse: parseBytes, live: true, liveNote: 'shrinking evicts', help: 'most bytes of cached keys and values (e.g. 64mb); 0 = bounded by --capacity alone' }),
+  flag({ name: 'max-clients', key: 'maxClients', arg: '<n>', default: '10000', parse: parseCount, live: true, liveNote: 'connected clients stay', help: 'most clients at once; the next one gets -ERR max number of clients reached' }),
+  flag({ name: 'idle-timeout', key: 'idleTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, live: true, help: "close a client silent this long (0 = never), like Redis's timeout" }),
+  flag({ name: 'backend-timeout', key: 'backendTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, live: true, help: 'a command Redis has not answered in this long fails with an error (blocking commands excepted; 0 = wait forever)' }),
+  flag({ name: 'shutdown-grace', key: 'shutdownGrace', arg: '<seconds>', default: '10', parse: parseSeconds, live: true, help: 'on SIGTERM/SIGINT, how long in-flight commands get to finish' }),
+  flag({ name: 'output-limit-normal', key: 'outputLimitNormal', arg: '<limits>', default: '0 0 0', parse: parseOutputLimit, live: true, help: 'client-output-buffer-limit for normal clients: "<hard> <soft> <seconds>"' }),
+  flag({ name: 'output-limit-pubsub', key: 'outputLimitPubsub', arg: '<limits>', default: '32mb 8mb 60', parse: parseOutputLimit, live: true, help: 'client-output-buffer-limit for subscribed clients' }),
+  flag({ name: 'query-buffer-limit', key: 'queryBufferLimit', arg: '<bytes>', default: '1gb', parse: parseBytes, live: true, help: 'most bytes held for one unfinished request (client-query-buffer-limit)' }),
+  flag({ name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', arg: '<bytes>', default: '512mb', parse: parseBytes, live: true, liveNote: 'for clients that connect afterwards', help: 'longest bulk argument accepted (proto-max-bulk-len)' }),
   flag({ name: 'tls-cert', key: 'tlsCert', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'serve clients over TLS with this certificate (PEM); needs --tls-key' }),
   flag({ name: 'tls-key', key: 'tlsKey', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'private key of --tls-cert (PEM)' }),
   flag({ name: 'tls-ca', key: 'tlsCa', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'require client certificates signed by this CA (PEM)' }),
   flag({ name: 'redis-ca', key: 'redisCa', arg: '<file>', default: '', defaultLabel: 'system CAs', parse: parsePath, help: 'CA that signed the Redis server certificate (rediss://)' }),
   flag({ name: 'redis-cert', key: 'redisCert', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'client certificate the proxy shows to Redis (rediss://)' }),
   flag({ name: 'redis-key', key: 'redisKey', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'private key of --redis-cert' }),
+  flag({
+    name: 'config', key: 'configFile', arg: '<file>', default: '', defaultLabel: 'none', parse: parseConfigPath,
+    help: 'read settings from this YAML or JSON file (keys are the flag names: "ttl: 60"); flags and REDISPROXY_* variables win over it; SIGHUP reads it again',
+  }),
+  flag({
+    name: 'http-get', key: 'httpGet', default: 'false', defaultLabel: 'off', parse: parseBoolean, live: true,
+    help: 'serve GET /v1/keys/<key> on the admin listener: the value through the same cache, as the --addr user and database',
+  }),
+  flag({ name: 'log-format', key: 'logFormat', arg: '<format>', default: 'auto', parse: parseLogFormat, live: true, help: 'json, text (one readable line per event), or auto: text on a terminal, json otherwise' }),
 ];
+
+/** Flags that only make sense on the command line or in the environment, not inside the file. */
+const NOT_IN_FILE = new Set(['config']);
+
+/** Keys a --config file may hold. */
+export const FILE_KEYS: readonly string[] = FLAGS.filter((f) => !NOT_IN_FILE.has(f.name)).map((f) => f.name);
 
 /** `REDISPROXY_ADMIN_PORT` for `admin-port`. */
 export function envName(flagName: string): string {
@@ -425,6 +467,7 @@ function buildProgram(out: { text: string }): Command {
     if (!f.arg) program.addOption(new Option(`--no-${f.name}`).hideHelp());
   }
 
+  program.addOption(new Option('--print-config', 'print the resulting configuration as JSON (password hidden) and exit'));
   program.version(packageVersion(), '-v, --version', 'print the version and exit');
 
   program.addHelpText(
@@ -432,8 +475,13 @@ function buildProgram(out: { text: string }): Command {
     [
       '',
       'Every option can also be set in the environment as REDISPROXY_<NAME> (upper case, dashes',
-      'as underscores, e.g. REDISPROXY_ADMIN_PORT=9100); options given on the command line win.',
-      'Boolean variables accept 1/0, true/false, yes/no. An empty variable counts as unset.',
+      'as underscores, e.g. REDISPROXY_ADMIN_PORT=9100), or in the --config file under its flag',
+      'name (e.g. "admin-port: 9100"). Options given on the command line win over variables,',
+      'which win over the file. Boolean variables accept 1/0, true/false, yes/no. An empty',
+      'variable counts as unset.',
+      '',
+      'SIGHUP reads the file and environment again: ttl, capacity, max-memory, limits, timeouts,',
+      'log level and format change without dropping clients; the rest needs a restart.',
       '',
       'Note: --coherence ttl is weaker than tracking: a write made directly on Redis (not through',
       'this proxy) is seen only after the ttl expires.',
@@ -473,8 +521,9 @@ function commanderProblem(err: CommanderError, argv: readonly string[]): string 
 
 /**
  * Builds the process configuration: flags beat REDISPROXY_* environment variables,
- * which beat defaults. Throws ConfigError (one-line message naming the flag or
- * variable) on any bad value, and ConfigExit for --help / --version.
+ * which beat the --config file, which beats defaults. Throws ConfigError (one-line
+ * message naming the flag, variable or file and key) on any bad value, and ConfigExit
+ * for --help, --version and --print-config.
  */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const out = { text: '' };
@@ -491,24 +540,36 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
 
   const opts = program.opts<Record<string, string | boolean | undefined>>();
-  const result: Partial<Record<keyof Config, unknown>> = {};
-  for (const f of FLAGS) {
+  /** flag value from the command line, else from the environment; undefined when neither */
+  const given = (f: FlagSpec): { text: string; where: string } | undefined => {
     const key = optionKey(f.name);
     const fromCli = program.getOptionValueSource(key) === 'cli' ? opts[key] : undefined;
+    if (fromCli !== undefined) return { text: typeof fromCli === 'boolean' ? String(fromCli) : fromCli, where: `--${f.name}` };
     const variable = envName(f.name);
     const fromEnv = env[variable];
-    let text: string;
-    let where: string;
-    if (fromCli !== undefined) {
-      text = typeof fromCli === 'boolean' ? String(fromCli) : fromCli;
-      where = `--${f.name}`;
-    } else if (fromEnv !== undefined && fromEnv !== '') {
-      text = fromEnv;
-      where = variable;
-    } else {
-      text = f.default;
-      where = `default of --${f.name}`;
+    if (fromEnv !== undefined && fromEnv !== '') return { text: fromEnv, where: variable };
+    return undefined;
+  };
+
+  const configFlag = FLAGS.find((f) => f.key === 'configFile')!;
+  const configGiven = given(configFlag);
+  let file: ConfigFileValues | null = null;
+  if (configGiven !== undefined && configGiven.text !== '') {
+    try {
+      file = readConfigFile(configGiven.text, FILE_KEYS, PATH_KEYS);
+    } catch (e) {
+      if (e instanceof ConfigFileError) throw new ConfigError(e.message);
+      throw e;
     }
+  }
+  const fileLabel = configGiven?.text ?? '';
+
+  const result: Partial<Record<keyof Config, unknown>> = {};
+  for (const f of FLAGS) {
+    let source = given(f);
+    const fromFile = file?.values.get(f.name);
+    if (source === undefined && fromFile !== undefined) source = { text: fromFile, where: `${fileLabel}: ${f.name}` };
+    const { text, where } = source ?? { text: f.default, where: `default of --${f.name}` };
     try {
       result[f.key] = f.parse(text);
     } catch (e) {
@@ -524,7 +585,36 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if ((config.redisCert === null) !== (config.redisKey === null)) {
     throw new ConfigError(`--redis-cert and --redis-key: give both or neither`);
   }
+  if (opts.printConfig === true) {
+    throw new ConfigExit('print-config', `${JSON.stringify(redactedConfig(config), null, 2)}\n`);
+  }
   return config;
+}
+
+/** Keys naming files: relative paths in the config file are taken from the file's directory. */
+const PATH_KEYS: ReadonlySet<string> = new Set(FLAGS.filter((f) => f.arg === '<file>').map((f) => f.name));
+
+export interface ConfigChanges {
+  /** flag names whose new value was applied live */
+  live: string[];
+  /** flag names whose new value only takes effect after a restart */
+  restart: string[];
+}
+
+/**
+ * Which settings differ between two configurations, split by whether a running proxy
+ * can take them on (FlagSpec.live). Capacity is live between two non-zero values only:
+ * turning the cache on or off changes which connections exist.
+ */
+export function diffConfig(before: Config, after: Config): ConfigChanges {
+  const changes: ConfigChanges = { live: [], restart: [] };
+  for (const f of FLAGS) {
+    if (JSON.stringify(before[f.key]) === JSON.stringify(after[f.key])) continue;
+    let live = f.live === true;
+    if (f.key === 'capacity' && (before.capacity === 0) !== (after.capacity === 0)) live = false;
+    (live ? changes.live : changes.restart).push(f.name);
+  }
+  return changes;
 }
 
 export type RedactedConfig = Omit<Config, 'addr'> & {

@@ -143,8 +143,8 @@ describe('cli: handing over to startProxy', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'redisproxy-cli-test-'));
     mkdirSync(join(dir, 'dist'));
-    copyFileSync(builtCli, join(dir, 'dist', 'cli.js'));
-    copyFileSync(join(root, 'dist', 'config.js'), join(dir, 'dist', 'config.js'));
+    // the cli and the modules it loads before proxy.js
+    for (const f of ['cli.js', 'config.js', 'config-file.js']) copyFileSync(join(root, 'dist', f), join(dir, 'dist', f));
     copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     writeFileSync(

@@ -62,6 +62,9 @@ describe('loadConfig defaults', () => {
       redisCa: null,
       redisCert: null,
       redisKey: null,
+      configFile: null,
+      httpGet: false,
+      logFormat: 'auto',
     } satisfies Config);
   });
 
@@ -183,7 +186,7 @@ describe('environment variables', () => {
         'REDISPROXY_BACKEND_TIMEOUT', 'REDISPROXY_SHUTDOWN_GRACE', 'REDISPROXY_OUTPUT_LIMIT_NORMAL',
         'REDISPROXY_OUTPUT_LIMIT_PUBSUB', 'REDISPROXY_QUERY_BUFFER_LIMIT', 'REDISPROXY_PROTO_MAX_BULK_LEN',
         'REDISPROXY_TLS_CERT', 'REDISPROXY_TLS_KEY', 'REDISPROXY_TLS_CA', 'REDISPROXY_REDIS_CA', 'REDISPROXY_REDIS_CERT',
-        'REDISPROXY_REDIS_KEY',
+        'REDISPROXY_REDIS_KEY', 'REDISPROXY_CONFIG', 'REDISPROXY_HTTP_GET', 'REDISPROXY_LOG_FORMAT',
       ],
     );
   });
