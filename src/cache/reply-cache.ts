@@ -58,20 +58,37 @@ export class ReplyCache {
   private epoch = 0;
   private allWrites = 0;
   private readonly guards = new Map<string, KeyGuard>();
-  private readonly lru: LRUCache<string, KeyEntry>;
+  private lru: LRUCache<string, KeyEntry>;
   private ttlMs: number;
   readonly now: () => number;
 
   constructor(opts: ReplyCacheOptions) {
     this.ttlMs = opts.ttlMs;
     this.now = opts.now ?? (() => performance.now());
-    this.lru = new LRUCache<string, KeyEntry>({
-      max: opts.capacity,
-      ...(opts.maxBytes ? { maxSize: opts.maxBytes, sizeCalculation: (e: KeyEntry, k: string) => e.bytes + k.length + SLOT_OVERHEAD } : {}),
+    this.lru = this.makeLru(opts.capacity, opts.maxBytes ?? 0);
+  }
+
+  private makeLru(capacity: number, maxBytes: number): LRUCache<string, KeyEntry> {
+    return new LRUCache<string, KeyEntry>({
+      max: capacity,
+      ...(maxBytes ? { maxSize: maxBytes, sizeCalculation: (e: KeyEntry, k: string) => e.bytes + k.length + SLOT_OVERHEAD } : {}),
       dispose: (_v, _k, reason) => {
         if (reason === 'evict') this.stats.evictions++;
       },
     });
+  }
+
+  /**
+   * Change the key and byte bounds live (a config reload). The LRU is rebuilt with
+   * the entries copied from least to most recently used, so the order is kept and,
+   * when the bounds shrink, the least recently used entries are the ones evicted.
+   * Guards, the epoch and readiness are untouched: fills in flight complete into the
+   * new LRU under the same race rules.
+   */
+  resize(capacity: number, maxBytes: number): void {
+    const old = this.lru;
+    this.lru = this.makeLru(capacity, maxBytes);
+    for (const [key, entry] of old.rentries() as Iterable<[string, KeyEntry]>) this.lru.set(key, entry);
   }
 
   get size(): number {

@@ -224,3 +224,55 @@ test('model: the cache never returns a value other than the last one stored for 
     ),
   );
 });
+
+test('resize to fewer keys keeps the most recently used entries and counts the rest as evictions', () => {
+  const { cache } = makeCache(5);
+  for (const k of ['a', 'b', 'c', 'd', 'e']) fill(cache, k, k);
+  cache.lookup('a', 'default', 0); // a is now the most recent; b is the oldest
+  cache.resize(2, 0);
+  assert.equal(cache.size, 2);
+  assert.equal(cache.stats.evictions, 3);
+  assert.deepEqual(cache.lookup('a', 'default', 0), bulk('a'));
+  assert.deepEqual(cache.lookup('e', 'default', 0), bulk('e'));
+  for (const k of ['b', 'c', 'd']) assert.equal(cache.lookup(k, 'default', 0), undefined, `${k} evicted`);
+  // the new bound holds for later fills, and the order survived: a is older than e now
+  fill(cache, 'f', 'f');
+  assert.equal(cache.size, 2);
+  assert.equal(cache.lookup('a', 'default', 0), undefined);
+});
+
+test('resize to more keys keeps every entry and lets the cache grow', () => {
+  const { cache } = makeCache(2);
+  fill(cache, 'a', '1');
+  fill(cache, 'b', '2');
+  cache.resize(4, 0);
+  fill(cache, 'c', '3');
+  fill(cache, 'd', '4');
+  assert.equal(cache.size, 4);
+  assert.equal(cache.stats.evictions, 0);
+  for (const k of ['a', 'b', 'c', 'd']) assert.notEqual(cache.lookup(k, 'default', 0), undefined);
+});
+
+test('resize adds or removes the byte bound, evicting the least recent entries to fit it', () => {
+  const { cache } = makeCache(10);
+  const big = 'x'.repeat(1000);
+  for (const k of ['a', 'b', 'c']) fill(cache, k, big);
+  assert.equal(cache.bytes, 0, 'no byte accounting without a byte bound');
+  cache.resize(10, 2500); // room for two entries of ~1.1 kB
+  assert.equal(cache.size, 2);
+  assert.ok(cache.bytes > 0 && cache.bytes <= 2500);
+  assert.equal(cache.lookup('a', 'default', 0), undefined, 'the oldest went first');
+  cache.resize(10, 0);
+  for (const k of ['d', 'e']) fill(cache, k, big);
+  assert.equal(cache.size, 4);
+});
+
+test('a fill in flight across a resize completes into the resized cache', () => {
+  const { cache } = makeCache(3);
+  const guard = cache.beginFill('k')!;
+  const gen = guard.gen;
+  const epoch = cache.currentEpoch;
+  cache.resize(1, 0);
+  assert.ok(cache.completeFill('k', guard, gen, epoch, cache.now(), 'default', 0, bulk('v'), null));
+  assert.deepEqual(cache.lookup('k', 'default', 0), bulk('v'));
+});
