@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Process entry: parse the configuration, then hand over to the proxy.
-// Exit status: 0 after --help/--version, 2 on a configuration error, 1 when the proxy fails to start.
+// Exit status: 0 after --help/--version/--print-config, 2 on a configuration error,
+// 1 when the proxy fails to start.
 
 import { ConfigError, ConfigExit, loadConfig, type Config } from './config.js';
 
@@ -19,9 +20,10 @@ function oneLineMessage(err: unknown): string {
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
   let config: Config;
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    config = loadConfig(argv, process.env);
   } catch (err) {
     if (err instanceof ConfigExit) {
       process.stdout.write(err.output);
@@ -39,7 +41,8 @@ async function main(): Promise<void> {
   try {
     // Loaded only now so that --help and configuration errors never pay for (or trip on) the proxy.
     const { startProxy } = await import('./proxy.js');
-    await startProxy(config);
+    // SIGHUP builds the configuration the same way again: same flags, the file and env as they are now
+    await startProxy(config, { loadConfig: () => loadConfig(argv, process.env) });
   } catch (err) {
     process.stderr.write(`redisproxy: ${oneLineMessage(err)}\n`);
     process.exit(1);

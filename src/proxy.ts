@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type tls from 'node:tls';
-import { redactedConfig, type Config } from './config.js';
+import { FLAGS, diffConfig, packageVersion, redactedConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { ReplyCache } from './cache/reply-cache.js';
 import { CommandTable } from './commands/command-table.js';
@@ -9,8 +9,11 @@ import { InvalidationLink } from './backend/invalidation-link.js';
 import type { TlsClientOptions } from './backend/connect.js';
 import { spawnRedisIfMissing } from './backend/spawn-redis.js';
 import { Listener } from './server/listener.js';
-import type { SessionLimits } from './server/client-session.js';
+import type { SessionContext, SessionLimits } from './server/client-session.js';
 import { AdminServer } from './http/admin-server.js';
+import { KeyReader } from './http/key-reader.js';
+import { ProxyMetrics } from './metrics/proxy-metrics.js';
+import type { SessionObserver } from './metrics/session-observer.js';
 
 // Wires the stations together; holds no logic of its own.
 
@@ -18,8 +21,20 @@ export interface RunningProxy {
   port: number;
   adminPort: number | null;
   stats(): Record<string, unknown>;
+  /** read the configuration again and apply what can change live (what SIGHUP does) */
+  reload(): boolean;
   shutdown(graceMs?: number): Promise<void>;
 }
+
+export interface StartOptions {
+  /** builds the configuration again for a reload (SIGHUP); without it, SIGHUP only logs */
+  loadConfig?: () => Config;
+  /** install SIGTERM/SIGINT/SIGHUP handlers (default true) */
+  signals?: boolean;
+}
+
+/** The session context with the metrics hook; ClientSession reads `observer` once it knows it. */
+type ProxySessionContext = Omit<SessionContext, 'onClose'> & { observer?: SessionObserver };
 
 const STATS_LOG_INTERVAL_MS = 60_000;
 
@@ -49,9 +64,11 @@ function listenerTls(config: Config): tls.TlsOptions | undefined {
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
-export async function startProxy(config: Config): Promise<RunningProxy> {
-  const log = createLogger(config.logLevel);
-  log.debug({ config: redactedConfig(config) }, 'configuration');
+export async function startProxy(config: Config, opts: StartOptions = {}): Promise<RunningProxy> {
+  const { log, output: logOutput } = createLogger(config.logLevel, config.logFormat);
+  log.info({ config: redactedConfig(config) }, 'configuration');
+  /** the settings in force: live ones follow reloads, the others stay as started */
+  let current = config;
   let child: ChildProcess | null = null;
   if (config.spawnRedis) child = await spawnRedisIfMissing(config.addr, log);
 
@@ -71,13 +88,40 @@ export async function startProxy(config: Config): Promise<RunningProxy> {
     },
   });
 
-  const clientTls = listenerTls(config);
-  const listener = new Listener(
-    { addr: config.addr, tls: redisTls, cache, commands: () => commands, limits: sessionLimits(config), log },
-    config.maxClients,
+  let listener: Listener | null = null;
+  let keyReader: KeyReader | null = null;
+  // Metrics only when someone can read them (--admin-port): otherwise sessions get no observer.
+  const metrics =
+    config.adminPort === null
+      ? null
+      : new ProxyMetrics({
+          clients: () => ({
+            connected: listener?.sessions.size ?? 0,
+            accepted: listener?.clientsTotal ?? 0,
+            rejected: listener?.clientsRejected ?? 0,
+            outputLimitDisconnects: listener?.outputLimitDisconnects ?? 0,
+          }),
+          backendConnections: () => (listener?.sessions.size ?? 0) + (keyReader?.sessions ?? 0) + (link.healthy ? 1 : 0),
+          cache,
+          cacheLimits: () => ({ capacity: current.capacity, maxBytes: current.maxMemory, ttlSeconds: current.ttl }),
+          link: () => link,
+          knownCommand: (name) => (commands === null ? undefined : commands.lookup(name, []) !== undefined),
+          version: packageVersion(),
+        });
+
+  // one object shared by every session, updated in place on reload
+  const limits = sessionLimits(config);
+  const ctx: ProxySessionContext = {
+    addr: config.addr,
+    tls: redisTls,
+    cache,
+    commands: () => commands,
+    limits,
     log,
-    clientTls,
-  );
+    ...(metrics ? { observer: metrics } : {}),
+  };
+  const clientTls = listenerTls(config);
+  listener = new Listener(ctx, config.maxClients, log, clientTls);
   listener.setTimeouts(config.idleTimeout * 1000, config.backendTimeout * 1000);
   const address = await listener.listen(config.port, config.bind);
   link.start();
@@ -85,10 +129,12 @@ export async function startProxy(config: Config): Promise<RunningProxy> {
   if (!isLoopback(config.bind) && config.addr.password === null && !clientTls) {
     log.warn({ bind: config.bind }, 'listening on a non-loopback address without TLS while Redis has no password in --addr: anyone who can reach this port can use Redis');
   }
+  if (config.httpGet && config.adminPort === null) log.warn('--http-get needs --admin-port: no HTTP reads');
 
+  const sessions = listener.sessions;
   const stats = () => ({
     clients: {
-      connected: listener.sessions.size,
+      connected: sessions.size,
       total: listener.clientsTotal,
       rejected: listener.clientsRejected,
     },
@@ -106,6 +152,13 @@ export async function startProxy(config: Config): Promise<RunningProxy> {
       {
         stats,
         notReadyReason: () => (link.healthy ? null : cache ? `invalidation link to Redis is ${link.state}` : 'Redis is unreachable'),
+        metrics: metrics ? () => metrics.render() : undefined,
+        keyReader: () => {
+          if (!current.httpGet) return null;
+          keyReader ??= new KeyReader(ctx, config.addr, log, () => current.backendTimeout * 1000);
+          return keyReader;
+        },
+        onKeyRead: (status) => metrics?.countHttpGet(status),
       },
       log,
     );
@@ -126,20 +179,74 @@ export async function startProxy(config: Config): Promise<RunningProxy> {
   const statsTimer = setInterval(() => log.debug({ stats: stats() }, 'stats'), STATS_LOG_INTERVAL_MS);
   statsTimer.unref();
 
+  /** Apply the live settings of `next`; those that need a restart are only reported. */
+  const reload = (): boolean => {
+    if (!opts.loadConfig) {
+      log.warn('reload requested, but this proxy was started without a way to read its configuration again');
+      return false;
+    }
+    let next: Config;
+    try {
+      next = opts.loadConfig();
+    } catch (err) {
+      metrics?.countReload(false);
+      log.error({ reason: (err as Error).message }, 'reload failed: keeping the running configuration');
+      return false;
+    }
+    const changes = diffConfig(current, next);
+    const applied = { ...current };
+    for (const name of changes.live) {
+      const key = FLAG_KEYS.get(name)!;
+      (applied as Record<string, unknown>)[key] = next[key];
+    }
+    const before = current;
+    current = applied;
+    if (cache) {
+      if (applied.ttl !== before.ttl) {
+        cache.setTtl(applied.ttl * 1000);
+        // entries filled under the longer ttl would outlive the new one
+        if (applied.ttl < before.ttl) cache.invalidateAll();
+      }
+      if (applied.capacity !== before.capacity || applied.maxMemory !== before.maxMemory) {
+        cache.resize(applied.capacity, applied.maxMemory);
+      }
+    }
+    log.level = applied.logLevel;
+    logOutput.setFormat(applied.logFormat);
+    listener.maxClients = applied.maxClients;
+    listener.setTimeouts(applied.idleTimeout * 1000, applied.backendTimeout * 1000);
+    Object.assign(limits, sessionLimits(applied));
+    if (!applied.httpGet && keyReader) {
+      keyReader.close();
+      keyReader = null;
+    }
+    metrics?.countReload(true);
+    if (changes.restart.length > 0) {
+      log.warn({ settings: changes.restart }, `changed settings need a restart to take effect: ${changes.restart.join(', ')}`);
+    }
+    const changed = Object.fromEntries(changes.live.map((n) => [n, { from: shown(before, n), to: shown(applied, n) }]));
+    log.info(
+      { changed, file: applied.configFile },
+      changes.live.length > 0 ? `configuration reloaded: ${changes.live.join(', ')} changed` : 'configuration reloaded: nothing to change live',
+    );
+    return true;
+  };
+
   let shuttingDown: Promise<void> | null = null;
-  const shutdown = (graceMs = config.shutdownGrace * 1000): Promise<void> => {
+  const shutdown = (graceMs = current.shutdownGrace * 1000): Promise<void> => {
     if (shuttingDown) return shuttingDown;
     shuttingDown = (async () => {
       log.info({ graceMs }, 'shutting down: no new clients, waiting for in-flight commands');
       clearInterval(statsTimer);
       const stopped = listener.stopAccepting();
-      for (const s of listener.sessions) s.stopReading();
+      for (const s of sessions) s.stopReading();
       const deadline = Date.now() + graceMs;
-      while (Date.now() < deadline && [...listener.sessions].some((s) => !s.idle)) {
+      while (Date.now() < deadline && [...sessions].some((s) => !s.idle)) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      for (const s of listener.sessions) s.close();
+      for (const s of sessions) s.close();
       await stopped;
+      keyReader?.close();
       link.stop();
       await admin?.close();
       child?.kill('SIGTERM');
@@ -148,17 +255,31 @@ export async function startProxy(config: Config): Promise<RunningProxy> {
     return shuttingDown;
   };
 
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      log.warn({ signal: sig }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    void shutdown().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  if (opts.signals !== false) {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.warn({ signal: sig }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      void shutdown().then(() => process.exit(0));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () => {
+      if (shuttingDown) return;
+      log.info({ file: current.configFile }, 'SIGHUP: reloading the configuration');
+      reload();
+    });
+  }
 
-  return { port: address.port, adminPort, stats, shutdown };
+  return { port: address.port, adminPort, stats, reload, shutdown };
+}
+
+const FLAG_KEYS = new Map(FLAGS.map((f) => [f.name, f.key]));
+
+/** A setting's value for the reload log (the live ones hold no secret). */
+function shown(c: Config, name: string): unknown {
+  return c[FLAG_KEYS.get(name)!];
 }

@@ -1,46 +1,117 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
+import type { KeyReadResult } from './key-reader.js';
 
 // The admin listener observes the proxy; it never steers it.
+//
+//   GET /healthz          200 while the process runs
+//   GET /readyz           200 when Redis answers (and tracks), else 503 with the reason
+//   GET /stats            the counters as JSON
+//   GET /metrics          Prometheus text format
+//   GET /v1/keys/:key     the key's value through the cache (--http-get only)
 
 export interface AdminSources {
   stats(): Record<string, unknown>;
   /** null when ready, else why not */
   notReadyReason(): string | null;
+  /** Prometheus exposition; absent = 404 */
+  metrics?(): Promise<{ contentType: string; body: string }>;
+  /** null while --http-get is off */
+  keyReader(): { get(key: Buffer): Promise<KeyReadResult> } | null;
+  /** told the status of every /v1/keys request */
+  onKeyRead?(status: number): void;
 }
+
+const KEYS_PREFIX = '/v1/keys/';
 
 export class AdminServer {
   private readonly server: http.Server;
 
-  constructor(sources: AdminSources, log: Logger) {
+  constructor(
+    private readonly sources: AdminSources,
+    private readonly log: Logger,
+  ) {
     this.server = http.createServer((req, res) => {
-      const url = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405).end();
-        return;
-      }
-      if (url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      } else if (url === '/readyz') {
-        const why = sources.notReadyReason();
-        res.writeHead(why === null ? 200 : 503, { 'content-type': 'text/plain' }).end(why === null ? 'ready\n' : `not ready: ${why}\n`);
-      } else if (url === '/stats') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(sources.stats(), null, 2) + '\n');
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      }
+      this.handle(req, res).catch((err: unknown) => {
+        log.error({ err, url: req.url }, 'admin request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error\n');
+      });
     });
     this.server.on('error', (err) => log.error({ err }, 'admin listener error'));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const rawPath = (req.url ?? '/').split('?')[0]!;
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const send = (status: number, contentType: string, body: string | Buffer) => {
+      res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+      res.end(head ? undefined : body);
+    };
+    const { sources } = this;
+    if (rawPath === '/healthz') {
+      send(200, 'text/plain', 'ok\n');
+    } else if (rawPath === '/readyz') {
+      const why = sources.notReadyReason();
+      send(why === null ? 200 : 503, 'text/plain', why === null ? 'ready\n' : `not ready: ${why}\n`);
+    } else if (rawPath === '/stats') {
+      send(200, 'application/json', JSON.stringify(sources.stats(), null, 2) + '\n');
+    } else if (rawPath === '/metrics' && sources.metrics) {
+      const m = await sources.metrics();
+      send(200, m.contentType, m.body);
+    } else if (rawPath.startsWith(KEYS_PREFIX) && sources.keyReader() !== null) {
+      const r = await this.readKey(rawPath.slice(KEYS_PREFIX.length));
+      sources.onKeyRead?.(r.status);
+      res.writeHead(r.status, { 'content-type': r.contentType, 'content-length': r.body.length, 'cache-control': 'no-store' });
+      res.end(head ? undefined : r.body);
+    } else {
+      send(404, 'text/plain', 'not found\n');
+    }
+  }
+
+  private async readKey(encoded: string): Promise<KeyReadResult> {
+    const key = percentDecode(encoded);
+    if (key === null) return { status: 400, body: Buffer.from('bad percent-encoding in the key\n'), contentType: 'text/plain' };
+    if (key.length === 0) return { status: 400, body: Buffer.from('no key: GET /v1/keys/<key>\n'), contentType: 'text/plain' };
+    return this.sources.keyReader()!.get(key);
   }
 
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve((this.server.address() as { port: number }).port));
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as { port: number }).port);
+      });
     });
   }
 
   close(): Promise<void> {
+    this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/**
+ * The key's bytes: `%XX` is one byte (so any binary key can be named), every other
+ * character its UTF-8 bytes. null for a malformed escape.
+ */
+export function percentDecode(s: string): Buffer | null {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i < s.length) {
+    const pct = s.indexOf('%', i);
+    const end = pct < 0 ? s.length : pct;
+    if (end > i) out.push(Buffer.from(s.slice(i, end), 'utf8'));
+    if (pct < 0) break;
+    const hex = s.slice(pct + 1, pct + 3);
+    if (!/^[0-9a-fA-F]{2}$/.test(hex)) return null;
+    out.push(Buffer.from([parseInt(hex, 16)]));
+    i = pct + 3;
+  }
+  return Buffer.concat(out);
 }

@@ -9,7 +9,11 @@ export class Listener {
   readonly sessions = new Set<ClientSession>();
   clientsTotal = 0;
   clientsRejected = 0;
+  /** clients closed for passing their output buffer limit, over the listener's life */
+  outputLimitDisconnects = 0;
   private readonly server: net.Server;
+  private readonly log: Logger;
+  private lastRejectWarning = 0;
   private readonly ctx: Omit<SessionContext, 'onClose'>;
   maxClients: number;
 
@@ -18,6 +22,7 @@ export class Listener {
   constructor(ctx: Omit<SessionContext, 'onClose'>, maxClients: number, log: Logger, tlsOptions?: tls.TlsOptions) {
     this.ctx = ctx;
     this.maxClients = maxClients;
+    this.log = log;
     this.server = tlsOptions
       ? tls.createServer({ ...tlsOptions, allowHalfOpen: true }, (socket) => this.accept(socket))
       : net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
@@ -47,15 +52,42 @@ export class Listener {
     });
   }
 
+  /** Listen on a Unix socket (the proxy's own in-process clients, such as --http-get). */
+  listenPath(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(path, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
   private accept(socket: net.Socket): void {
+    const client = socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : 'local';
     if (this.sessions.size >= this.maxClients) {
       this.clientsRejected++;
+      const now = Date.now();
+      if (now - this.lastRejectWarning > 10_000) {
+        this.lastRejectWarning = now;
+        this.log.warn({ client, maxClients: this.maxClients }, 'refusing clients: --max-clients reached');
+      } else {
+        this.log.debug({ client }, 'client refused: --max-clients reached');
+      }
       socket.end(encodeError('ERR max number of clients reached'));
       return;
     }
     this.clientsTotal++;
-    const session = new ClientSession(socket, { ...this.ctx, onClose: (s) => this.sessions.delete(s) });
+    const session = new ClientSession(socket, {
+      ...this.ctx,
+      onClose: (s) => {
+        if (!this.sessions.delete(s)) return;
+        this.outputLimitDisconnects += s.outputLimitHits;
+        this.log.debug({ client, clients: this.sessions.size }, 'client disconnected');
+      },
+    });
     this.sessions.add(session);
+    this.log.debug({ client, clients: this.sessions.size }, 'client connected');
   }
 
   /** Stop accepting; existing sessions continue. */

@@ -1,0 +1,244 @@
+import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { BackendAddress } from '../config.js';
+import { Listener } from '../server/listener.js';
+import type { SessionContext } from '../server/client-session.js';
+import { encodeCommand } from '../resp/encode.js';
+import { decodeReply, RedisErrorReply, type RespValue } from '../resp/reply-value.js';
+
+// GET /v1/keys/:key (--http-get) reads keys as an ordinary client of the proxy would.
+//
+//   HTTP request ─▶ KeyReader ─▶ Unix socket ─▶ ClientSession ─▶ ReplyCache / Redis
+//                                 (private)      (the same code every client runs)
+//
+// It does not reimplement the cache protocol: it is a RESP client of a second, private
+// Listener that shares the main one's SessionContext (same cache, same command table,
+// same limits). So an HTTP read is partitioned, filled, guarded against fill races,
+// capped by the key's PTTL and invalidated exactly like a GET from redis-cli: it can
+// never be staler than what a client of the proxy could see. The session authenticates
+// with the user and password of --addr and selects its database, as the proxy's own
+// connections do. The socket lives in a fresh 0700 directory, so no other local user
+// can borrow the proxy's credentials through it (a TCP port on 127.0.0.1 could be).
+
+export interface KeyReadResult {
+  status: number;
+  body: Buffer;
+  contentType: string;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+const DEFAULT_TIMEOUT_MS = 5000;
+
+export class KeyReader {
+  private listener: Listener | null = null;
+  private dir: string | null = null;
+  private starting: Promise<string> | null = null;
+  private conn: Promise<LoopbackClient> | null = null;
+  /** the client `conn` resolved to, once it has */
+  private client: LoopbackClient | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: Omit<SessionContext, 'onClose'>,
+    private readonly addr: BackendAddress,
+    private readonly log: Logger,
+    /** how long a read may take, in ms; 0 = the default (5 s) */
+    private readonly timeoutMs: () => number,
+  ) {}
+
+  /** Sessions this reader holds (0 or 1), for the backend connection count. */
+  get sessions(): number {
+    return this.listener?.sessions.size ?? 0;
+  }
+
+  async get(key: Buffer): Promise<KeyReadResult> {
+    if (this.closed) return text(503, 'shutting down');
+    const ms = this.timeoutMs() || DEFAULT_TIMEOUT_MS;
+    let client: LoopbackClient;
+    try {
+      client = await withDeadline(this.connection(), ms);
+    } catch (err) {
+      this.reset();
+      return err instanceof Timeout ? text(504, 'Redis did not answer in time') : text(502, message(err, this.addr));
+    }
+    let reply: RespValue;
+    try {
+      reply = await withDeadline(client.send(['GET', key]), ms);
+    } catch (err) {
+      // the reply may still come: this connection can no longer be trusted to pair replies
+      this.reset(client);
+      return err instanceof Timeout ? text(504, 'Redis did not answer in time') : text(502, message(err, this.addr));
+    }
+    if (Buffer.isBuffer(reply)) return { status: 200, body: reply, contentType: 'application/octet-stream' };
+    if (reply === null) return text(404, 'no such key');
+    if (reply instanceof RedisErrorReply) {
+      const m = reply.message;
+      if (m.startsWith('ERR RedisProxy:')) {
+        // Redis is unreachable or the session lost it: start afresh next time
+        this.reset(client);
+        return text(502, m.slice('ERR '.length));
+      }
+      if (m.startsWith('WRONGTYPE')) return text(409, m);
+      if (m.startsWith('NOPERM')) return text(403, m);
+      return text(502, m);
+    }
+    return text(502, 'unexpected reply to GET');
+  }
+
+  close(): void {
+    this.closed = true;
+    this.reset();
+    void this.listener?.stopAccepting();
+    for (const s of this.listener?.sessions ?? []) s.close();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private connection(): Promise<LoopbackClient> {
+    if (this.conn === null) {
+      const conn = this.open();
+      this.conn = conn;
+      conn.then(
+        (c) => {
+          if (this.conn === conn) this.client = c;
+          else c.close();
+        },
+        () => {
+          if (this.conn === conn) this.conn = null;
+        },
+      );
+    }
+    return this.conn;
+  }
+
+  private async open(): Promise<LoopbackClient> {
+    const socketPath = await this.start();
+    const client = await LoopbackClient.connect(socketPath);
+    client.onClose = () => this.reset(client);
+    // The handshake the proxy's own connections make: the --addr user, then its database.
+    const { username, password, db } = this.addr;
+    const steps: string[][] = [];
+    if (password !== null) steps.push(username !== null ? ['AUTH', username, password] : ['AUTH', password]);
+    if (db !== 0) steps.push(['SELECT', String(db)]);
+    // also proves the session authenticated, so that its first GET may use the cache
+    steps.push(['CLIENT', 'SETNAME', 'redisproxy-http-get']);
+    const replies = await Promise.all(steps.map((s) => client.send(s)));
+    const failed = replies.find((r) => r instanceof RedisErrorReply) as RedisErrorReply | undefined;
+    if (failed) {
+      client.close();
+      throw new Error(failed.message.replace(/^ERR RedisProxy: /, ''));
+    }
+    return client;
+  }
+
+  private start(): Promise<string> {
+    this.starting ??= (async () => {
+      this.dir = mkdtempSync(path.join(tmpdir(), 'redisproxy-'));
+      const socketPath = path.join(this.dir, 'http-get.sock');
+      this.listener = new Listener(this.ctx, 64, this.log);
+      await this.listener.listenPath(socketPath);
+      return socketPath;
+    })();
+    return this.starting;
+  }
+
+  /**
+   * Close `client` (default: the current connection, even while it is being opened);
+   * if it is the current one, the next read opens a new one.
+   */
+  private reset(client?: LoopbackClient): void {
+    if (client !== undefined && client !== this.client) {
+      client.close();
+      return;
+    }
+    const current = this.conn;
+    this.conn = null;
+    this.client = null;
+    if (client) client.close();
+    else current?.then((c) => c.close(), () => undefined);
+  }
+}
+
+function text(status: number, body: string): KeyReadResult {
+  return { status, body: Buffer.from(`${body}\n`), contentType: TEXT };
+}
+
+function message(err: unknown, addr: BackendAddress): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return addr.password ? m.split(addr.password).join('***') : m;
+}
+
+class Timeout extends Error {}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Timeout()), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** A request/reply RESP client over the private socket; replies are paired in order. */
+class LoopbackClient {
+  private buf: Buffer = Buffer.alloc(0);
+  private readonly waiters: { resolve: (v: RespValue) => void; reject: (e: Error) => void }[] = [];
+  private error: Error | null = null;
+  onClose: () => void = () => undefined;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.fail(new Error('the proxy closed its session')));
+  }
+
+  static connect(socketPath: string): Promise<LoopbackClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(socketPath);
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new LoopbackClient(socket));
+      });
+    });
+  }
+
+  send(args: (string | Buffer)[]): Promise<RespValue> {
+    if (this.error) return Promise.reject(this.error);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.socket.write(encodeCommand(args));
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let pos = 0;
+    for (;;) {
+      let d;
+      try {
+        d = decodeReply(this.buf, pos);
+      } catch (err) {
+        this.fail(err as Error);
+        this.socket.destroy();
+        return;
+      }
+      if (d === null) break;
+      pos = d.end;
+      if (!d.push) this.waiters.shift()?.resolve(d.value);
+    }
+    this.buf = pos >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);
+  }
+
+  private fail(err: Error): void {
+    if (this.error) return;
+    this.error = err;
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    this.onClose();
+  }
+}
