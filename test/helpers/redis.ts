@@ -28,6 +28,27 @@ export const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 export const REDIS_CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
 const START_TIMEOUT_MS = 10_000;
 
+/**
+ * Runs redis-cli -h 127.0.0.1 -p <port> <args...> (optionally feeding `input` on stdin, e.g.
+ * for --pipe) and resolves with its stdout: redis-cli's default output when stdout is not a
+ * tty (raw replies, one per line). Rejects on a non-zero exit status, with stderr.
+ */
+export function redisCli(port: number, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      REDIS_CLI,
+      ['-h', '127.0.0.1', '-p', String(port), ...args],
+      { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: opts.timeoutMs ?? 30_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`redis-cli ${args.join(' ')} failed: ${err.message}\n${stderr}\n${stdout}`));
+        else resolve(stdout);
+      },
+    );
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    else child.stdin!.end();
+  });
+}
+
 function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
 }
@@ -177,17 +198,7 @@ export async function startRedis(opts: { args?: string[] } = {}): Promise<RedisS
       }
     },
     cli(...cliArgs: string[]) {
-      return new Promise((resolve, reject) => {
-        execFile(
-          REDIS_CLI,
-          ['-h', '127.0.0.1', '-p', String(fixedPort), ...cliArgs],
-          { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 30_000 },
-          (err, stdout, stderr) => {
-            if (err) reject(new Error(`redis-cli ${cliArgs.join(' ')} failed: ${err.message}\n${stderr}`));
-            else resolve(stdout);
-          },
-        );
-      });
+      return redisCli(fixedPort, cliArgs);
     },
   };
   return server;

@@ -940,7 +940,7 @@ async function flush(side: Side): Promise<void> {
 }
 
 for (const c of CASES) {
-  test(c.name, async () => {
+  test(c.name, { timeout: 30_000 }, async () => {
     const pair = await getPair(c.pair ?? 'main');
     await Promise.all([flush(pair.direct), flush(pair.proxied)]);
     // let a flush reach any cache in front of the server before the conversation starts
