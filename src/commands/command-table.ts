@@ -17,6 +17,10 @@ type FindKeys =
 export interface KeySpec {
   bs: BeginSearch;
   fk: FindKeys;
+  /** NOT_KEY: the argument is not a key (SPUBLISH's shard channel) */
+  notKey: boolean;
+  /** INCOMPLETE: the spec may miss keys (MIGRATE ... KEYS) */
+  incomplete: boolean;
 }
 
 export interface CommandInfo {
@@ -80,7 +84,8 @@ function parseKeySpec(raw: RespValue): KeySpec {
       };
       break;
   }
-  return { bs, fk };
+  const flags = Array.isArray(m.get('flags')) ? (m.get('flags') as RespValue[]).map((f) => asString(f).toLowerCase()) : [];
+  return { bs, fk, notKey: flags.includes('not_key'), incomplete: flags.includes('incomplete') };
 }
 
 function parseCommand(raw: RespValue): CommandInfo | null {
@@ -156,6 +161,8 @@ export class CommandTable {
       return keys;
     }
     for (const spec of info.keySpecs) {
+      if (spec.notKey) continue;
+      if (spec.incomplete) return null; // Redis itself needs command-specific code here
       let first: number;
       const bs = spec.bs;
       if (bs.type === 'index') {
@@ -195,10 +202,14 @@ export class CommandTable {
         return null;
       }
       if (step <= 0) return null;
-      for (let i = first; i <= last; i += step) {
-        if (i >= argc || i < first) break; // too few arguments: Redis replies with an arity error
-        keys.push(args[i]);
+      if (last >= argc || last < first || first >= argc) {
+        // A numkeys that points outside the arguments makes Redis refuse the command
+        // (EVAL with numkeys 0 lands here too: for a write, "no key" means "any key");
+        // an empty range (PFMERGE dest with no source) just names no key.
+        if (fk.type === 'keynum') return [];
+        continue;
       }
+      for (let i = first; i <= last; i += step) keys.push(args[i]);
     }
     return keys;
   }

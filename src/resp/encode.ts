@@ -11,9 +11,9 @@ export function encodeCommand(args: (string | Buffer)[]): Buffer {
 
 const CRLF = Buffer.from('\r\n');
 
-/** An error reply; `message` must not contain CR or LF. */
+/** An error reply; CR and LF become spaces. Latin-1, so a byte Redis quotes (`got '\xff'`) stays one byte. */
 export function encodeError(message: string): Buffer {
-  return Buffer.from(`-${message.replace(/[\r\n]+/g, ' ')}\r\n`);
+  return Buffer.from(`-${message.replace(/[\r\n]+/g, ' ')}\r\n`, 'latin1');
 }
 
 export const NIL_RESP2 = Buffer.from('$-1\r\n');

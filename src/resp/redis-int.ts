@@ -14,6 +14,13 @@ export function parseRedisInt(buf: Buffer, start: number, end: number): number {
   }
   // first digit must be 1-9 (no leading zeros, no "-0")
   const first = buf[i];
+  // beyond a signed 64-bit integer string2ll overflows and refuses the value
+  const digits = end - i;
+  if (digits > 19) return NaN;
+  if (digits === 19) {
+    const limit = negative ? '9223372036854775808' : '9223372036854775807';
+    if (buf.toString('latin1', i, end) > limit) return NaN;
+  }
   if (first < 0x31 || first > 0x39) return NaN;
   let v = first - 0x30;
   for (i++; i < end; i++) {

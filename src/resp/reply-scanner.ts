@@ -33,8 +33,11 @@ export class ReplyScanner {
 
   /** true while a frame has been started but not finished */
   get midFrame(): boolean {
-    return this.state !== S.Type || this.remain.length > 0 || this.inStreamedString;
+    return this.state !== S.Type || this.remain.length > 0 || this.inStreamedString || this.topAttribute;
   }
+
+  /** a top-level attribute was read: the value it annotates is still to come */
+  private topAttribute = false;
 
   /**
    * Scan `buf` from `pos`. Returns the offset just past the next complete top-level
@@ -151,6 +154,7 @@ export class ReplyScanner {
         this.state = S.Body;
         return false;
       case 0x7c:
+        if (this.remain.length === 0) this.topAttribute = true;
         if (n > 0) {
           this.remain.push(2 * n);
           this.kinds.push(K.Attribute);
@@ -176,13 +180,16 @@ export class ReplyScanner {
   private elementDone(): boolean {
     for (;;) {
       const top = this.remain.length - 1;
-      if (top < 0) return true;
+      if (top < 0) {
+        this.topAttribute = false;
+        return true;
+      }
       if (this.kinds[top] === K.Streamed) return false;
       if (--this.remain[top] > 0) return false;
       const kind = this.kinds[top];
       this.remain.pop();
       this.kinds.pop();
-      if (kind === K.Attribute) return false;
+      if (kind === K.Attribute) return false; // (topAttribute stays set until the value ends)
     }
   }
 }

@@ -25,6 +25,7 @@ export interface DecoderLimits {
 }
 
 const EMPTY = Buffer.alloc(0);
+const EMPTY_REQUEST = -1;
 const CR = 0x0d;
 const LF = 0x0a;
 
@@ -134,6 +135,14 @@ export class RequestDecoder {
 
   /** Decode the next request. After Request, read buffer/start/end/args/inline. */
   next(): DecodeStatus {
+    // empty requests (blank lines, *0, *-1) produce nothing: loop, never recurse, past them
+    for (;;) {
+      const st = this.nextOrEmpty();
+      if (st !== EMPTY_REQUEST) return st;
+    }
+  }
+
+  private nextOrEmpty(): DecodeStatus | typeof EMPTY_REQUEST {
     const buf = this.buffer;
     if (this.waitingBytes > 0) return DecodeStatus.Incomplete;
     // A new request: skip nothing, decide its type from its first byte as Redis does.
@@ -153,7 +162,7 @@ export class RequestDecoder {
       if (n <= 0) {
         // "*0\r\n" and "*-1\r\n" are empty requests that Redis skips without a reply
         this.start = this.cursor;
-        return this.next();
+        return EMPTY_REQUEST;
       }
       this.argsLeft = n;
       this.argc = n;
@@ -202,7 +211,7 @@ export class RequestDecoder {
     return DecodeStatus.Request;
   }
 
-  private nextInline(): DecodeStatus {
+  private nextInline(): DecodeStatus | typeof EMPTY_REQUEST {
     const buf = this.buffer;
     const lf = findInlineLF(buf, this.start);
     if (lf < 0) {
@@ -216,7 +225,7 @@ export class RequestDecoder {
     const from = this.start;
     this.start = lf + 1;
     this.cursor = this.start;
-    if (args.length === 0) return this.next(); // an empty line is no request
+    if (args.length === 0) return EMPTY_REQUEST; // an empty line is no request
     this.args = args;
     this.inline = true;
     this.requestStart = from;

@@ -120,6 +120,8 @@ const RESET_REPLY = Buffer.from('+RESET\r\n');
 const MAX_BULK_CACHED = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 const HALF_CLOSE_GRACE_MS = 10_000;
+/** up to this many bytes of small replies are copied into one buffer rather than written one by one */
+const COALESCE_MAX = 64 * 1024;
 
 function pttlCommand(key: Buffer): Buffer {
   const head = Buffer.from(`*2\r\n$4\r\nPTTL\r\n$${key.length}\r\n`);
@@ -208,6 +210,10 @@ export class ClientSession {
   private fwdBuf: Buffer = EMPTY;
   private fwdStart = 0;
   private fwdEnd = 0;
+  private fwdOut: Buffer[] = [];
+  private fwdOutBytes = 0;
+  private out: Buffer[] = [];
+  private outBytes = 0;
 
   constructor(client: net.Socket, ctx: SessionContext) {
     this.client = client;
@@ -263,8 +269,6 @@ export class ClientSession {
       return;
     }
     const backend = this.backend;
-    backend?.cork();
-    this.client.cork();
     try {
       for (;;) {
         const st = d.next();
@@ -287,8 +291,8 @@ export class ClientSession {
       this.flushForward();
       if (!this.inputStopped) this.streamPartial();
     } finally {
-      backend?.uncork();
-      this.client.uncork();
+      this.flushBackend();
+      this.flushOut();
     }
     // Backpressure: stop reading requests while Redis or this client cannot keep up
     // (cache hits are produced without Redis, so the client's own buffer counts too).
@@ -332,7 +336,7 @@ export class ClientSession {
       if (name === null || (name.length === 3 && lower(name) === 'get')) return;
     }
     for (const part of d.partialBytes(this.streamed)) {
-      this.backend.write(part);
+      this.toBackend(part);
       this.streamed += part.length;
     }
   }
@@ -350,9 +354,7 @@ export class ClientSession {
   }
 
   private flushForward(): void {
-    if (this.fwdEnd > this.fwdStart && this.backend) {
-      this.backend.write(this.fwdBuf.subarray(this.fwdStart, this.fwdEnd));
-    }
+    if (this.fwdEnd > this.fwdStart) this.toBackend(this.fwdBuf.subarray(this.fwdStart, this.fwdEnd));
     this.fwdBuf = EMPTY;
     this.fwdStart = this.fwdEnd = 0;
   }
@@ -448,7 +450,7 @@ export class ClientSession {
     }
     // PTTL rides in the same write: the key's expiry in Redis bounds the entry.
     this.flushForward();
-    this.backend?.write(pttlCommand(keyBuf));
+    this.toBackend(pttlCommand(keyBuf));
     const p = new Pending(Kind.Fill);
     p.key = key;
     p.guard = guard;
@@ -682,7 +684,6 @@ export class ClientSession {
   private onBackendData(chunk: Buffer): void {
     if (this.closed) return;
     const client = this.client;
-    client.cork();
     try {
       let pos = 0;
       while (pos < chunk.length) {
@@ -711,7 +712,7 @@ export class ClientSession {
       this.fault(err instanceof ReplyProtocolError ? `bad reply from Redis: ${err.message}` : String(err));
       return;
     } finally {
-      client.uncork();
+      this.flushOut();
     }
     if (client.writableNeedDrain) this.backend?.pause();
     this.lastReply = Date.now();
@@ -738,8 +739,50 @@ export class ClientSession {
     this.runEnd = end;
   }
 
+  /** Replies produced while handling one read go out in a single write (see flushOut). */
   private toClient(bytes: Buffer): void {
-    if (!this.client.writableEnded) this.client.write(bytes);
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
+  }
+
+  private flushOut(): void {
+    const n = this.out.length;
+    if (n === 0) return;
+    const client = this.client;
+    if (!client.writableEnded && !client.destroyed) {
+      if (n === 1) client.write(this.out[0]);
+      else if (this.outBytes <= COALESCE_MAX) client.write(Buffer.concat(this.out, this.outBytes));
+      else {
+        client.cork();
+        for (const b of this.out) client.write(b);
+        client.uncork();
+      }
+    }
+    this.out = [];
+    this.outBytes = 0;
+  }
+
+  /** Request bytes for Redis, likewise sent in one write per client read. */
+  private toBackend(bytes: Buffer): void {
+    this.fwdOut.push(bytes);
+    this.fwdOutBytes += bytes.length;
+  }
+
+  private flushBackend(): void {
+    const n = this.fwdOut.length;
+    if (n === 0) return;
+    const backend = this.backend;
+    if (backend && !backend.destroyed) {
+      if (n === 1) backend.write(this.fwdOut[0]);
+      else if (this.fwdOutBytes <= COALESCE_MAX) backend.write(Buffer.concat(this.fwdOut, this.fwdOutBytes));
+      else {
+        backend.cork();
+        for (const b of this.fwdOut) backend.write(b);
+        backend.uncork();
+      }
+    }
+    this.fwdOut = [];
+    this.fwdOutBytes = 0;
   }
 
   private flushRun(): void {
@@ -1018,6 +1061,7 @@ export class ClientSession {
       return;
     }
     // never connected: the client has no state yet, so a later command may retry
+    this.flushOut();
     this.reconnectAt = Date.now() + 250;
   }
 
@@ -1052,6 +1096,7 @@ export class ClientSession {
   private finish(): void {
     this.inputStopped = true;
     this.flushRun();
+    this.flushOut();
     this.client.end();
     this.backend?.destroy();
   }
