@@ -41,13 +41,18 @@ export function register(child: ChildProcess): void {
   }
 }
 
-/** Keeps the event loop alive while awaiting something that only the child will settle. */
+const holds = new WeakMap<ChildProcess, number>();
+
+/** Keeps the event loop alive while awaiting something that only the child will settle (nests). */
 export async function holdOpen<T>(child: ChildProcess, p: Promise<T>): Promise<T> {
+  holds.set(child, (holds.get(child) ?? 0) + 1);
   child.ref();
   try {
     return await p;
   } finally {
-    child.unref();
+    const n = (holds.get(child) ?? 1) - 1;
+    holds.set(child, n);
+    if (n === 0) child.unref();
   }
 }
 
