@@ -303,3 +303,36 @@ export function which(cmd: string): string | null {
   }
   return null;
 }
+
+/** Machine-wide CPU seconds from /proc/stat: busy (user+nice+system+irq+softirq) and steal. */
+export function machineCpuSeconds(): { busy: number; steal: number } {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal guest guest_nice (guest is included in user)
+    const busy = f[0] + f[1] + f[2] + f[5] + f[6];
+    return { busy: busy / ticksPerSecond(), steal: (f[7] ?? 0) / ticksPerSecond() };
+  } catch {
+    return { busy: Number.NaN, steal: Number.NaN };
+  }
+}
+
+/**
+ * CPU seconds used by this harness and everything it started: every registered
+ * child plus this process, including children it has already reaped (cutime/cstime).
+ */
+export function harnessCpuSeconds(): number {
+  let sum = 0;
+  for (const m of registry) {
+    const c = cpuSeconds(m.pid);
+    if (Number.isFinite(c)) sum += c;
+  }
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    sum += (Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14])) / ticksPerSecond();
+  } catch {
+    /* ignore */
+  }
+  return sum;
+}

@@ -27,7 +27,14 @@ export interface RunRecord {
   errors: number;
   nils: number;
   failure: string | null;
+  /** CPU cores used on average by processes outside the harness during the run (plus steal) */
+  foreignCores: number | null;
+  /** replaced by a re-run (too much foreign CPU); kept for the record, not summarized */
+  superseded: boolean;
 }
+
+/** foreign CPU (cores) above which a run is repeated once */
+export const FOREIGN_LIMIT_CORES = 0.3;
 
 export interface Summary {
   workload: string;
@@ -47,6 +54,8 @@ export interface Summary {
   absorbedGetRatio: number | null;
   errors: number;
   failures: string[];
+  /** median foreign CPU (cores) over the kept runs */
+  foreignCores: number | null;
 }
 
 export interface MemoryResult {
@@ -123,6 +132,7 @@ function medianOrNull(xs: Array<number | null>): number | null {
 export function summarize(runs: RunRecord[]): Summary[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of runs) {
+    if (r.superseded) continue;
     const k = `${r.workload}\u0000${r.target}`;
     const g = groups.get(k) ?? [];
     g.push(r);
@@ -150,6 +160,7 @@ export function summarize(runs: RunRecord[]): Summary[] {
       absorbedGetRatio: medianOrNull(good.map((r) => (r.clientGets > 0 ? 1 - r.redisGetCalls / r.clientGets : null))),
       errors: g.reduce((a, r) => a + r.errors, 0),
       failures: g.filter((r) => r.failure !== null).map((r) => `rep ${r.rep}: ${r.failure}`),
+      foreignCores: medianOrNull(good.map((r) => r.foreignCores)),
     });
   }
   return out;
@@ -307,6 +318,14 @@ export function markdown(res: Results): string {
         .join(', ')}. Code: ${m.git}.`,
   );
   L.push('');
+  const kept = res.runs.filter((r) => !r.superseded && r.foreignCores !== null);
+  const noisy = kept.filter((r) => (r.foreignCores ?? 0) > FOREIGN_LIMIT_CORES).length;
+  const redone = res.runs.filter((r) => r.superseded).length;
+  L.push(
+    `Interference: ${redone} run(s) were repeated because processes outside the harness used more than ${FOREIGN_LIMIT_CORES} cores during them; ` +
+      `${noisy} of the ${kept.length} kept runs still had more than that (see "foreign CPU" in the CPU table).`,
+  );
+  L.push('');
   L.push('Everything (load generator, proxy, Redis) shares the same few cores, so absolute numbers are bounded by the machine and the load generator; compare rows within a workload. "spread" is (max − min) / median over repetitions.');
   for (const n of m.notes) L.push(`\n> ${n}`);
   L.push('');
@@ -359,10 +378,10 @@ export function markdown(res: Results): string {
 
   L.push('## CPU cost and cache effectiveness');
   L.push('');
-  L.push('CPU seconds per million requests from /proc/<pid>/stat (utime+stime) before/after each run. "target" is the process between the client and Redis (the proxy, twemproxy, a reference server, or the delay relay for the direct-over-network row). "generator" is the load generator\'s CPU as % of one core — near 100% means the generator, not the target, set the pace. "GETs absorbed" = 1 − GETs Redis executed / GETs clients sent (from Redis INFO commandstats).');
+  L.push('CPU seconds per million requests from /proc/<pid>/stat (utime+stime) before/after each run. "target" is the process between the client and Redis (the proxy, twemproxy, a reference server, or the delay relay for the direct-over-network row). "generator" is the load generator\'s CPU as % of one core — near 100% means the generator, not the target, set the pace. "foreign CPU" is the average number of cores used during the run by processes the harness did not start (plus hypervisor steal). CPU per request is less sensitive to interference than ops/s. "GETs absorbed" = 1 − GETs Redis executed / GETs clients sent (from Redis INFO commandstats).');
   L.push('');
-  L.push('| Workload | Target | target CPU s/Mreq | Redis CPU s/Mreq | generator CPU | hit ratio (/stats) | GETs absorbed | errors |');
-  L.push('|---|---|---:|---:|---:|---:|---:|---:|');
+  L.push('| Workload | Target | target CPU s/Mreq | Redis CPU s/Mreq | generator CPU | foreign CPU | hit ratio (/stats) | GETs absorbed | errors |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const w of res.workloads) {
     let first = true;
     for (const t of w.targets) {
@@ -373,7 +392,7 @@ export function markdown(res: Results): string {
       const isProxy = t.startsWith('proxy');
       L.push(
         `| ${wl} | ${esc(label(t))} | ${s.targetCpuPerM === null ? '—' : s.targetCpuPerM.toFixed(2)} | ${s.redisCpuPerM === null ? '—' : s.redisCpuPerM.toFixed(2)} | ` +
-          `${s.generatorCpuPct === null ? '—' : `${s.generatorCpuPct.toFixed(0)}%`} | ${isProxy ? (s.statsHitRatio === null ? 'n/a' : `${(s.statsHitRatio * 100).toFixed(1)}%`) : ''} | ` +
+          `${s.generatorCpuPct === null ? '—' : `${s.generatorCpuPct.toFixed(0)}%`} | ${s.foreignCores === null ? '—' : s.foreignCores.toFixed(2)} | ${isProxy ? (s.statsHitRatio === null ? 'n/a' : `${(s.statsHitRatio * 100).toFixed(1)}%`) : ''} | ` +
           `${s.absorbedGetRatio === null ? '' : `${(Math.max(0, s.absorbedGetRatio) * 100).toFixed(1)}%`} | ${s.errors || ''} |`,
       );
     }

@@ -29,6 +29,8 @@ export interface LgWorkload {
   spec: Partial<LoadSpec>;
   /** per-target key prefix (isolates keyspaces that are written, e.g. the mix) */
   prefixFor?: (targetId: string) => string;
+  /** length of the unrecorded warm-up run in full mode (default 300 ms; quick mode caps it at 300 ms) */
+  probeMs?: number;
 }
 
 export interface Workload {
@@ -160,6 +162,8 @@ export const WORKLOADS: Workload[] = [
       tool: 'loadgen',
       spec: { connections: 50, pipeline: 1, getRatio: 0.9, distribution: 'zipf', zipfS: 0.99, keyspace: KEYS, valueSize: VALUE },
       prefixFor: (t) => `mix:${t}:`,
+      // a (re)started proxy's cache starts cold; let the mix reach steady state first
+      probeMs: 1500,
     },
   },
   {
