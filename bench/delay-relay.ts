@@ -135,4 +135,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     },
   );
   process.on('SIGTERM', () => process.exit(0));
+  // do not outlive the harness if it is killed without a chance to clean up
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.exit(0);
+  }, 1000).unref();
 }
