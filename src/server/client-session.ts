@@ -17,6 +17,7 @@ import type { ReplyCache, KeyGuard } from '../cache/reply-cache.js';
 import { PendingQueue } from './pending-queue.js';
 import type { BackendAddress } from '../config.js';
 import { connectToRedis, describeConnectError, type TlsClientOptions } from '../backend/connect.js';
+import type { SessionObserver } from '../metrics/session-observer.js';
 
 // One client of the proxy. Each session owns one connection to Redis, opened when the
 // client connects and closed when it leaves, so SELECT, AUTH, MULTI, subscriptions and
@@ -62,6 +63,8 @@ export interface SessionContext {
   commands(): CommandTable | null;
   limits: SessionLimits;
   log: Logger;
+  /** metrics hook; absent when metrics are off, so the hot path pays one check */
+  observer?: SessionObserver;
   onClose(session: ClientSession): void;
 }
 
@@ -109,6 +112,9 @@ class Pending {
   subKind = SubscriptionKind.Channel;
   /** BLPOP, XREAD BLOCK, WAIT...: may legitimately wait for a long time */
   blocking = false;
+  /** when the request was decoded (performance.now), kept only when metrics are on */
+  t0 = 0;
+  fromCache = false;
 
   constructor(kind: Kind) {
     this.kind = kind;
@@ -163,6 +169,7 @@ export class ClientSession {
   readonly client: net.Socket;
   readonly remote: string;
   private readonly ctx: SessionContext;
+  private readonly observer: SessionObserver | undefined;
   private readonly decoder: RequestDecoder;
   private readonly scanner = new ReplyScanner();
   private readonly pending = new PendingQueue<Pending>();
@@ -218,6 +225,7 @@ export class ClientSession {
   constructor(client: net.Socket, ctx: SessionContext) {
     this.client = client;
     this.ctx = ctx;
+    this.observer = ctx.observer;
     this.remote = `${client.remoteAddress}:${client.remotePort}`;
     this.decoder = new RequestDecoder({ maxBulkLen: ctx.limits.maxBulkLen });
     client.setNoDelay(true);
@@ -265,6 +273,7 @@ export class ClientSession {
     d.push(chunk);
     if (d.buffered > this.ctx.limits.queryBufferLimit) {
       this.ctx.log.warn({ client: this.remote, bytes: d.buffered }, 'closing client that reached the query buffer limit');
+      this.observer?.onError('query-buffer');
       this.close();
       return;
     }
@@ -275,6 +284,7 @@ export class ClientSession {
         if (st === DecodeStatus.Incomplete) break;
         if (st === DecodeStatus.ProtocolError) {
           this.flushForward();
+          this.observer?.onError('protocol');
           this.enqueueReady(encodeError(`ERR Protocol error: ${d.error}`), true);
           this.stopInput();
           break;
@@ -367,6 +377,7 @@ export class ClientSession {
     }
     const cache = this.ctx.cache;
     const name = lower(args[0]);
+    this.observer?.onCommand(name);
     if (this.rawRequests) {
       if (cache) this.invalidateNow(name, args, cache);
       this.forward(buf, start, end);
@@ -416,11 +427,16 @@ export class ClientSession {
     this.pushPass(info ? !info.noAuth : true);
   }
 
+  /**
+   * May this client's GET use the cache? (Serving also needs a proven user: see routeGet.)
+   * While the user is unproven (a new connection, or after RESET) a GET may still fill:
+   * if Redis answers it without an error, the connection was authenticated, and with no
+   * AUTH on record that means as the default user.
+   */
   private cacheUsable(cache: ReplyCache | null): cache is ReplyCache {
     return (
       cache !== null &&
       this.stateInFlight === 0 &&
-      this.user !== null &&
       !this.inMulti &&
       !this.watching &&
       !this.tracking &&
@@ -436,10 +452,10 @@ export class ClientSession {
       return;
     }
     const key = keyBuf.toString('latin1');
-    const user = this.user as string;
-    const hit = cache.lookup(key, user, this.db);
+    const user = this.user;
+    const hit = user === null ? undefined : cache.lookup(key, user, this.db);
     if (hit !== undefined) {
-      this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false);
+      this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
       return;
     }
     const guard = cache.beginFill(key);
@@ -635,7 +651,8 @@ export class ClientSession {
 
   private pushPass(proves: boolean): void {
     const last = this.pending.last();
-    if (last !== undefined && last.kind === Kind.Pass && last.proves === proves && !last.blocking) {
+    // (with metrics on, each request keeps its own entry for its latency)
+    if (last !== undefined && last.kind === Kind.Pass && last.proves === proves && !last.blocking && !this.observer) {
       last.count++;
       return;
     }
@@ -646,21 +663,28 @@ export class ClientSession {
 
   private push(p: Pending): void {
     if (this.pending.length === 0) this.lastReply = Date.now(); // the wait for Redis starts now
+    if (this.observer) p.t0 = performance.now();
     this.pending.push(p);
   }
 
+  private observeDone(p: Pending): void {
+    this.observer?.onReply((performance.now() - p.t0) / 1000, p.fromCache);
+  }
+
   /** A reply the proxy already has: written now if nothing is ahead of it, else queued. */
-  private enqueueReady(reply: Buffer, closeAfter: boolean): void {
+  private enqueueReady(reply: Buffer, closeAfter: boolean, fromCache = false): void {
     if (this.pending.length === 0) {
       this.flushRun();
       this.toClient(reply);
+      this.observer?.onReply(0, fromCache);
       if (closeAfter) this.finish();
       return;
     }
     const p = new Pending(Kind.Ready);
     p.reply = reply;
     p.closeAfter = closeAfter;
-    this.pending.push(p);
+    p.fromCache = fromCache;
+    this.push(p);
   }
 
   private onClientEnd(): void {
@@ -873,6 +897,7 @@ export class ClientSession {
         return;
     }
     this.pending.shift();
+    if (this.observer) this.observeDone(p);
     this.drainReady();
     if (this.clientEnded && this.pending.length === 0) this.finish();
   }
@@ -893,7 +918,8 @@ export class ClientSession {
       cache.abortFill(p.key, guard);
       return;
     }
-    cache.completeFill(p.key, guard, p.gen, p.epoch, p.sentAt, p.user as string, p.num, p.value, ttl >= 0 ? ttl : null);
+    // an unproven user was proven by this very GET's reply (see cacheUsable)
+    cache.completeFill(p.key, guard, p.gen, p.epoch, p.sentAt, p.user ?? 'default', p.num, p.value, ttl >= 0 ? ttl : null);
   }
 
   /** Returns true while the subscribe entry still waits for more confirmations. */
@@ -980,6 +1006,7 @@ export class ClientSession {
       if (head === undefined) return;
       if (head.kind === Kind.Ready) {
         this.pending.shift();
+        if (this.observer) this.observeDone(head);
         this.flushRun();
         this.toClient(head.reply as Buffer);
         if (head.closeAfter) {
@@ -1017,6 +1044,7 @@ export class ClientSession {
       if (head.blocking || head.kind === Kind.Subscribe) return;
       this.backendError = `Redis did not answer within ${backendMs} ms (--backend-timeout)`;
       this.ctx.log.warn({ client: this.remote, timeoutMs: backendMs }, 'backend timeout: failing the commands in flight');
+      this.observer?.onError('backend-timeout');
       const backend = this.backend;
       if (backend) this.onBackendClose(backend, true);
       backend?.destroy();
@@ -1038,6 +1066,7 @@ export class ClientSession {
     this.flushRun();
     this.partial = [];
     const err = encodeError(`ERR RedisProxy: ${reason}`);
+    if (this.pending.length > 0 && !timedOut) this.observer?.onError('backend-lost');
     let closeAfter = false;
     for (const p of this.pending.drain()) {
       this.releaseEntry(p);
@@ -1087,6 +1116,7 @@ export class ClientSession {
   }
 
   private fault(reason: string): void {
+    this.observer?.onError('reply-fault');
     this.ctx.log.warn({ client: this.remote, reason }, 'closing client after a protocol fault');
     this.client.destroy();
     this.close();
