@@ -13,7 +13,6 @@ import type { SessionContext, SessionLimits } from './server/client-session.js';
 import { AdminServer } from './http/admin-server.js';
 import { KeyReader } from './http/key-reader.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
-import type { SessionObserver } from './metrics/session-observer.js';
 
 // Wires the stations together; holds no logic of its own.
 
@@ -32,9 +31,6 @@ export interface StartOptions {
   /** install SIGTERM/SIGINT/SIGHUP handlers (default true) */
   signals?: boolean;
 }
-
-/** The session context with the metrics hook; ClientSession reads `observer` once it knows it. */
-type ProxySessionContext = Omit<SessionContext, 'onClose'> & { observer?: SessionObserver };
 
 const STATS_LOG_INTERVAL_MS = 60_000;
 
@@ -111,14 +107,14 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
 
   // one object shared by every session, updated in place on reload
   const limits = sessionLimits(config);
-  const ctx: ProxySessionContext = {
+  const ctx: Omit<SessionContext, 'onClose'> = {
     addr: config.addr,
     tls: redisTls,
     cache,
     commands: () => commands,
     limits,
     log,
-    ...(metrics ? { observer: metrics } : {}),
+    observer: metrics ?? undefined,
   };
   const clientTls = listenerTls(config);
   listener = new Listener(ctx, config.maxClients, log, clientTls);

@@ -62,6 +62,28 @@ describe('/metrics', () => {
     assert.ok(after.get('redisproxy_cache_entries')! >= 1);
   });
 
+  test('commands are counted by name, and replies in the latency histogram by source', async () => {
+    await c.set('m:lat', 'v');
+    await c.get('m:lat');
+    const before = await scrape(p);
+    await c.get('m:lat'); // from the cache
+    await c.set('m:lat', 'w'); // from Redis
+    await c.send_command('NOSUCHCOMMAND').catch(() => undefined);
+    const after = await scrape(p);
+    const moved = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+    assert.equal(moved('redisproxy_commands_total{command="get"}'), 1);
+    assert.equal(moved('redisproxy_commands_total{command="set"}'), 1);
+    assert.equal(moved('redisproxy_commands_total{command="unknown"}'), 1, 'names Redis does not know share one label');
+    assert.ok(![...after.keys()].some((k) => k.includes('nosuchcommand')));
+    assert.equal(moved('redisproxy_command_duration_seconds_count{source="cache"}'), 1);
+    assert.equal(moved('redisproxy_command_duration_seconds_count{source="redis"}'), 2);
+    assert.equal(
+      after.get('redisproxy_command_duration_seconds_bucket{le="+Inf",source="redis"}'),
+      after.get('redisproxy_command_duration_seconds_count{source="redis"}'),
+      'the +Inf bucket holds every observation',
+    );
+  });
+
   test('a direct write on Redis moves the invalidation counter', async () => {
     await c.set('m:inv', 'old');
     await c.get('m:inv');
