@@ -374,48 +374,144 @@ function flag<K extends keyof Config>(spec: FlagSpec<K>): FlagSpec {
 
 export const FLAGS: readonly FlagSpec[] = [
   flag({
-    name: 'addr', doc: 'Backing Redis: `host`, `host:port`, `[::1]:port`, `redis://[user:password@]host:port[/db]`, or `rediss://...` for TLS. Percent-encode special characters in the user name and password.', key: 'addr', arg: '<address>', default: 'localhost:6379', parse: parseAddrFlag,
+    name: 'addr', key: 'addr', arg: '<address>', default: 'localhost:6379', parse: parseAddrFlag,
+    doc: 'Backing Redis: `host`, `host:port`, `[::1]:port`, `redis://[user:password@]host:port[/db]`, or `rediss://...` for TLS. Percent-encode special characters in the user name and password.',
     help: 'backing Redis: host, host:port, [::1]:port, redis://[user:password@]host:port[/db], or rediss://... for TLS',
   }),
-  flag({ name: 'port', doc: 'Port the proxy listens on (1-65535).', key: 'port', arg: '<port>', default: '9999', parse: parsePort, help: 'port the proxy listens on (1-65535)' }),
-  flag({ name: 'bind', doc: 'Address the proxy listens on.', key: 'bind', arg: '<address>', default: '127.0.0.1', parse: parseBind, help: 'address the proxy listens on (0.0.0.0 or :: for all)' }),
-  flag({ name: 'ttl', doc: 'How long a cached reply may be served. Fractions are allowed; must be > 0.', key: 'ttl', arg: '<seconds>', default: '7200', parse: parseTtl, live: true, liveNote: 'a shorter ttl empties the cache', help: 'how long a cached GET reply may be served, in seconds (fractions allowed, > 0)' }),
-  flag({ name: 'capacity', doc: 'Most keys kept in the cache. `0` turns the cache off.', key: 'capacity', arg: '<keys>', default: '1000', parse: parseCapacity, live: true, liveNote: 'shrinking evicts; turning the cache on or off needs a restart', help: 'most keys kept in the cache (least recently used go first); 0 turns the cache off' }),
   flag({
-    name: 'coherence', doc: '`tracking` or `ttl`. `ttl` is weaker: a write made directly on Redis, not through the proxy, is seen only after the ttl.', key: 'coherence', arg: '<mode>', default: 'tracking', parse: parseCoherence,
+    name: 'port', key: 'port', arg: '<port>', default: '9999', parse: parsePort, help: 'port the proxy listens on (1-65535)',
+    doc: 'Port the proxy listens on (1-65535).',
+  }),
+  flag({
+    name: 'bind', key: 'bind', arg: '<address>', default: '127.0.0.1', parse: parseBind,
+    help: 'address the proxy listens on (0.0.0.0 or :: for all)',
+    doc: 'Address the proxy listens on.',
+  }),
+  flag({
+    name: 'ttl', key: 'ttl', arg: '<seconds>', default: '7200', parse: parseTtl, live: true, liveNote: 'a shorter ttl empties the cache',
+    help: 'how long a cached GET reply may be served, in seconds (fractions allowed, > 0)',
+    doc: 'How long a cached reply may be served. Fractions are allowed; must be > 0.',
+  }),
+  flag({
+    name: 'capacity', key: 'capacity', arg: '<keys>', default: '1000', parse: parseCapacity, live: true, liveNote: 'shrinking evicts; turning the cache on or off needs a restart',
+    help: 'most keys kept in the cache (least recently used go first); 0 turns the cache off',
+    doc: 'Most keys kept in the cache. `0` turns the cache off.',
+  }),
+  flag({
+    name: 'coherence', key: 'coherence', arg: '<mode>', default: 'tracking', parse: parseCoherence,
+    doc: '`tracking` or `ttl`. `ttl` is weaker: a write made directly on Redis, not through the proxy, is seen only after the ttl.',
     help: 'tracking: Redis tells the proxy when a cached key changes (CLIENT TRACKING). ttl: weaker, no invalidation; writes made directly on Redis (not through this proxy) are seen only after the ttl',
   }),
-  flag({ name: 'log-level', doc: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.', key: 'logLevel', arg: '<level>', default: 'info', parse: parseLogLevel, live: true, help: `log level: ${LOG_LEVELS.join(', ')}` }),
-  flag({ name: 'admin-port', doc: 'Port of the admin HTTP listener (metrics, health, stats). `off` turns it off.', key: 'adminPort', arg: '<port>', default: 'off', parse: parseAdminPort, help: 'port of the admin HTTP listener (metrics, health, stats), or off' }),
-  flag({ name: 'admin-bind', doc: 'Address the admin listener binds to.', key: 'adminBind', arg: '<address>', default: '127.0.0.1', parse: parseBind, help: 'address the admin HTTP listener binds to' }),
   flag({
-    name: 'spawn-redis', doc: 'When nothing answers at `--addr`, start a private `redis-server` there. `--no-spawn-redis` turns it off.', key: 'spawnRedis', default: 'false', defaultLabel: 'off', parse: parseBoolean,
+    name: 'log-level', key: 'logLevel', arg: '<level>', default: 'info', parse: parseLogLevel, live: true,
+    help: `log level: ${LOG_LEVELS.join(', ')}`,
+    doc: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
+  }),
+  flag({
+    name: 'admin-port', key: 'adminPort', arg: '<port>', default: 'off', parse: parseAdminPort,
+    help: 'port of the admin HTTP listener (metrics, health, stats), or off',
+    doc: 'Port of the admin HTTP listener (metrics, health, stats). `off` turns it off.',
+  }),
+  flag({
+    name: 'admin-bind', key: 'adminBind', arg: '<address>', default: '127.0.0.1', parse: parseBind,
+    help: 'address the admin HTTP listener binds to',
+    doc: 'Address the admin listener binds to.',
+  }),
+  flag({
+    name: 'spawn-redis', key: 'spawnRedis', default: 'false', defaultLabel: 'off', parse: parseBoolean,
+    doc: 'When nothing answers at `--addr`, start a private `redis-server` there. `--no-spawn-redis` turns it off.',
     help: 'when nothing answers at --addr, start a private redis-server there (needs redis-server on PATH); --no-spawn-redis turns it off',
   }),
-  flag({ name: 'max-memory', doc: 'Most bytes of cached keys and values (e.g. `64mb`). `0` means only `--capacity` bounds the cache.', key: 'maxMemory', arg: '<bytes>', default: '0', parse: parseBytes, live: true, liveNote: 'shrinking evicts', help: 'most bytes of cached keys and values (e.g. 64mb); 0 = bounded by --capacity alone' }),
-  flag({ name: 'max-clients', doc: 'Most clients at once. The next one gets `-ERR max number of clients reached`.', key: 'maxClients', arg: '<n>', default: '10000', parse: parseCount, live: true, liveNote: 'connected clients stay', help: 'most clients at once; the next one gets -ERR max number of clients reached' }),
-  flag({ name: 'idle-timeout', doc: 'Close a client that has been silent this long. `0` means never.', key: 'idleTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, live: true, help: "close a client silent this long (0 = never), like Redis's timeout" }),
-  flag({ name: 'backend-timeout', doc: 'A command Redis has not answered in this long fails with an error. Blocking commands are excepted. `0` means wait forever.', key: 'backendTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, live: true, help: 'a command Redis has not answered in this long fails with an error (blocking commands excepted; 0 = wait forever)' }),
-  flag({ name: 'shutdown-grace', doc: 'On SIGTERM or SIGINT, how long in-flight commands get to finish.', key: 'shutdownGrace', arg: '<seconds>', default: '10', parse: parseSeconds, live: true, help: 'on SIGTERM/SIGINT, how long in-flight commands get to finish' }),
-  flag({ name: 'output-limit-normal', doc: 'Output buffer limit for normal clients, as `<hard> <soft> <seconds>` (like Redis\'s `client-output-buffer-limit`).', key: 'outputLimitNormal', arg: '<limits>', default: '0 0 0', parse: parseOutputLimit, live: true, help: 'client-output-buffer-limit for normal clients: "<hard> <soft> <seconds>"' }),
-  flag({ name: 'output-limit-pubsub', doc: 'The same for subscribed clients.', key: 'outputLimitPubsub', arg: '<limits>', default: '32mb 8mb 60', parse: parseOutputLimit, live: true, help: 'client-output-buffer-limit for subscribed clients' }),
-  flag({ name: 'query-buffer-limit', doc: 'Most bytes held for one unfinished request (like `client-query-buffer-limit`).', key: 'queryBufferLimit', arg: '<bytes>', default: '1gb', parse: parseBytes, live: true, help: 'most bytes held for one unfinished request (client-query-buffer-limit)' }),
-  flag({ name: 'proto-max-bulk-len', doc: 'Longest bulk argument accepted (like `proto-max-bulk-len`).', key: 'protoMaxBulkLen', arg: '<bytes>', default: '512mb', parse: parseBytes, live: true, liveNote: 'for clients that connect afterwards', help: 'longest bulk argument accepted (proto-max-bulk-len)' }),
-  flag({ name: 'tls-cert', doc: 'Serve clients over TLS with this certificate (PEM). Needs `--tls-key`.', key: 'tlsCert', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'serve clients over TLS with this certificate (PEM); needs --tls-key' }),
-  flag({ name: 'tls-key', doc: 'Private key of `--tls-cert` (PEM).', key: 'tlsKey', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'private key of --tls-cert (PEM)' }),
-  flag({ name: 'tls-ca', doc: 'Require client certificates signed by this CA (PEM).', key: 'tlsCa', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'require client certificates signed by this CA (PEM)' }),
-  flag({ name: 'redis-ca', doc: 'CA that signed the Redis server\'s certificate (`rediss://`).', key: 'redisCa', arg: '<file>', default: '', defaultLabel: 'system CAs', parse: parsePath, help: 'CA that signed the Redis server certificate (rediss://)' }),
-  flag({ name: 'redis-cert', doc: 'Client certificate the proxy shows to Redis (`rediss://`).', key: 'redisCert', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'client certificate the proxy shows to Redis (rediss://)' }),
-  flag({ name: 'redis-key', doc: 'Private key of `--redis-cert`.', key: 'redisKey', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath, help: 'private key of --redis-cert' }),
   flag({
-    name: 'config', doc: 'Read settings from a YAML or JSON file whose keys are the flag names (`ttl: 60`). Flags and variables win over the file. SIGHUP reads it again.', key: 'configFile', arg: '<file>', default: '', defaultLabel: 'none', parse: parseConfigPath,
+    name: 'max-memory', key: 'maxMemory', arg: '<bytes>', default: '0', parse: parseBytes, live: true, liveNote: 'shrinking evicts',
+    help: 'most bytes of cached keys and values (e.g. 64mb); 0 = bounded by --capacity alone',
+    doc: 'Most bytes of cached keys and values (e.g. `64mb`). `0` means only `--capacity` bounds the cache.',
+  }),
+  flag({
+    name: 'max-clients', key: 'maxClients', arg: '<n>', default: '10000', parse: parseCount, live: true, liveNote: 'connected clients stay',
+    help: 'most clients at once; the next one gets -ERR max number of clients reached',
+    doc: 'Most clients at once. The next one gets `-ERR max number of clients reached`.',
+  }),
+  flag({
+    name: 'idle-timeout', key: 'idleTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, live: true,
+    help: "close a client silent this long (0 = never), like Redis's timeout",
+    doc: 'Close a client that has been silent this long. `0` means never.',
+  }),
+  flag({
+    name: 'backend-timeout', key: 'backendTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, live: true,
+    help: 'a command Redis has not answered in this long fails with an error (blocking commands excepted; 0 = wait forever)',
+    doc: 'A command Redis has not answered in this long fails with an error. Blocking commands are excepted. `0` means wait forever.',
+  }),
+  flag({
+    name: 'shutdown-grace', key: 'shutdownGrace', arg: '<seconds>', default: '10', parse: parseSeconds, live: true,
+    help: 'on SIGTERM/SIGINT, how long in-flight commands get to finish',
+    doc: 'On SIGTERM or SIGINT, how long in-flight commands get to finish.',
+  }),
+  flag({
+    name: 'output-limit-normal', key: 'outputLimitNormal', arg: '<limits>', default: '0 0 0', parse: parseOutputLimit, live: true,
+    help: 'client-output-buffer-limit for normal clients: "<hard> <soft> <seconds>"',
+    doc: 'Output buffer limit for normal clients, as `<hard> <soft> <seconds>` (like Redis\'s `client-output-buffer-limit`).',
+  }),
+  flag({
+    name: 'output-limit-pubsub', key: 'outputLimitPubsub', arg: '<limits>', default: '32mb 8mb 60', parse: parseOutputLimit, live: true,
+    help: 'client-output-buffer-limit for subscribed clients',
+    doc: 'The same for subscribed clients.',
+  }),
+  flag({
+    name: 'query-buffer-limit', key: 'queryBufferLimit', arg: '<bytes>', default: '1gb', parse: parseBytes, live: true,
+    help: 'most bytes held for one unfinished request (client-query-buffer-limit)',
+    doc: 'Most bytes held for one unfinished request (like `client-query-buffer-limit`).',
+  }),
+  flag({
+    name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', arg: '<bytes>', default: '512mb', parse: parseBytes, live: true, liveNote: 'for clients that connect afterwards',
+    help: 'longest bulk argument accepted (proto-max-bulk-len)',
+    doc: 'Longest bulk argument accepted (like `proto-max-bulk-len`).',
+  }),
+  flag({
+    name: 'tls-cert', key: 'tlsCert', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath,
+    help: 'serve clients over TLS with this certificate (PEM); needs --tls-key',
+    doc: 'Serve clients over TLS with this certificate (PEM). Needs `--tls-key`.',
+  }),
+  flag({
+    name: 'tls-key', key: 'tlsKey', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath,
+    help: 'private key of --tls-cert (PEM)',
+    doc: 'Private key of `--tls-cert` (PEM).',
+  }),
+  flag({
+    name: 'tls-ca', key: 'tlsCa', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath,
+    help: 'require client certificates signed by this CA (PEM)',
+    doc: 'Require client certificates signed by this CA (PEM).',
+  }),
+  flag({
+    name: 'redis-ca', key: 'redisCa', arg: '<file>', default: '', defaultLabel: 'system CAs', parse: parsePath,
+    help: 'CA that signed the Redis server certificate (rediss://)',
+    doc: 'CA that signed the Redis server\'s certificate (`rediss://`).',
+  }),
+  flag({
+    name: 'redis-cert', key: 'redisCert', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath,
+    help: 'client certificate the proxy shows to Redis (rediss://)',
+    doc: 'Client certificate the proxy shows to Redis (`rediss://`).',
+  }),
+  flag({
+    name: 'redis-key', key: 'redisKey', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath,
+    help: 'private key of --redis-cert',
+    doc: 'Private key of `--redis-cert`.',
+  }),
+  flag({
+    name: 'config', key: 'configFile', arg: '<file>', default: '', defaultLabel: 'none', parse: parseConfigPath,
+    doc: 'Read settings from a YAML or JSON file whose keys are the flag names (`ttl: 60`). Flags and variables win over the file. SIGHUP reads it again.',
     help: 'read settings from this YAML or JSON file (keys are the flag names: "ttl: 60"); flags and REDISPROXY_* variables win over it; SIGHUP reads it again',
   }),
   flag({
-    name: 'http-get', doc: 'Serve `GET /v1/keys/<key>` on the admin listener, through the same cache.', key: 'httpGet', default: 'false', defaultLabel: 'off', parse: parseBoolean, live: true,
+    name: 'http-get', key: 'httpGet', default: 'false', defaultLabel: 'off', parse: parseBoolean, live: true,
+    doc: 'Serve `GET /v1/keys/<key>` on the admin listener, through the same cache.',
     help: 'serve GET /v1/keys/<key> on the admin listener: the value through the same cache, as the --addr user and database',
   }),
-  flag({ name: 'log-format', doc: '`json`, `text` (one readable line per event), or `auto`: text on a terminal, JSON otherwise.', key: 'logFormat', arg: '<format>', default: 'auto', parse: parseLogFormat, live: true, help: 'json, text (one readable line per event), or auto: text on a terminal, json otherwise' }),
+  flag({
+    name: 'log-format', key: 'logFormat', arg: '<format>', default: 'auto', parse: parseLogFormat, live: true,
+    help: 'json, text (one readable line per event), or auto: text on a terminal, json otherwise',
+    doc: '`json`, `text` (one readable line per event), or `auto`: text on a terminal, JSON otherwise.',
+  }),
 ];
 
 /** Flags that only make sense on the command line or in the environment, not inside the file. */

@@ -68,7 +68,7 @@ describe('/metrics', () => {
     const before = await scrape(p);
     await c.get('m:lat'); // from the cache
     await c.set('m:lat', 'w'); // from Redis
-    await c.send_command('NOSUCHCOMMAND').catch(() => undefined);
+    await c.call('NOSUCHCOMMAND').catch(() => undefined);
     const after = await scrape(p);
     const moved = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
     assert.equal(moved('redisproxy_commands_total{command="get"}'), 1);
