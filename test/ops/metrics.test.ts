@@ -141,7 +141,7 @@ describe('/readyz follows Redis', () => {
     await redis.restart();
     await eventually(async () => (await fetch(p.url('/readyz'))).status === 200, 10_000, '/readyz 200 again');
     const up = await scrape(p);
-    assert.equal(up.get('redisproxy_link_connects_total'), connects + 1, 'one reconnect');
+    assert.ok(up.get('redisproxy_link_connects_total')! > connects, 'the reconnect is counted');
     assert.equal(up.get('redisproxy_link_state{state="up"}'), 1);
   });
 });
