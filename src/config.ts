@@ -42,6 +42,8 @@ export interface Config {
   /** bytes of cached keys and values; 0 = no byte bound (the key bound always holds) */
   maxMemory: number;
   maxClients: number;
+  /** connections to Redis shared by clients that hold no connection state; 0 = each client its own */
+  sharedConnections: number;
   /** seconds a silent client is kept (0 = forever), like Redis's `timeout` */
   idleTimeout: number;
   /** seconds Redis may take to answer a non-blocking command (0 = no limit) */
@@ -262,6 +264,12 @@ function parseTtl(text: string): number {
   return n;
 }
 
+function parseWholeNumber(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) throw new Problem(`${JSON.stringify(text)} is not a whole number >= 0`);
+  return n;
+}
+
 function parseCapacity(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n)) {
@@ -431,6 +439,11 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'max-clients', key: 'maxClients', arg: '<n>', default: '10000', parse: parseCount, live: true, liveNote: 'connected clients stay',
     help: 'most clients at once; the next one gets -ERR max number of clients reached',
     doc: 'Most clients at once. The next one gets `-ERR max number of clients reached`.',
+  }),
+  flag({
+    name: 'shared-connections', key: 'sharedConnections', arg: '<n>', default: '2', parse: parseWholeNumber,
+    help: 'connections to Redis shared (pipelined) by clients that hold no connection state; 0 gives every client its own',
+    doc: 'Connections to Redis shared, pipelined, by clients that hold no connection state (no SELECT, AUTH, HELLO, MULTI, WATCH, subscription, blocking command or CLIENT command yet). A client moves to a connection of its own the moment it needs one. Sharing is used only while Redis lets a new connection in without a password. `0` gives every client its own connection from the start.',
   }),
   flag({
     name: 'idle-timeout', key: 'idleTimeout', arg: '<seconds>', default: '0', parse: parseSeconds, live: true,

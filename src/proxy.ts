@@ -6,6 +6,7 @@ import { createLogger } from './log.js';
 import { ReplyCache } from './cache/reply-cache.js';
 import { CommandTable } from './commands/command-table.js';
 import { InvalidationLink } from './backend/invalidation-link.js';
+import { SharedPool } from './backend/shared-pool.js';
 import type { TlsClientOptions } from './backend/connect.js';
 import { spawnRedisIfMissing } from './backend/spawn-redis.js';
 import { Listener } from './server/listener.js';
@@ -72,11 +73,15 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     config.capacity > 0 ? new ReplyCache({ capacity: config.capacity, ttlMs: config.ttl * 1000, maxBytes: config.maxMemory }) : null;
   let commands: CommandTable | null = null;
   const redisTls = backendTls(config);
-  // Without a cache the link only watches reachability: no COMMAND, no tracking.
+  // Stateless clients share a few pipelined connections (backend/shared-pool.ts).
+  const pool = config.sharedConnections > 0 ? new SharedPool(config.addr, redisTls, config.sharedConnections, log) : null;
+  // Without a cache the link only watches reachability (and, for sharing, reads COMMAND): no tracking.
   const link = new InvalidationLink({
     addr: config.addr,
     tls: redisTls,
     cache,
+    // command flags also tell blocking commands apart for --backend-timeout and sharing
+    needCommands: true,
     coherence: config.coherence,
     log,
     onCommands: (t) => {
@@ -97,7 +102,11 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
             rejected: listener?.clientsRejected ?? 0,
             outputLimitDisconnects: listener?.outputLimitDisconnects ?? 0,
           }),
-          backendConnections: () => (listener?.sessions.size ?? 0) + (keyReader?.sessions ?? 0) + (link.healthy ? 1 : 0),
+          backendConnections: () =>
+            [...(listener?.sessions ?? [])].filter((s) => s.ownsConnection).length +
+            (keyReader?.sessions ?? 0) +
+            (pool?.connectionsUp ?? 0) +
+            (link.healthy ? 1 : 0),
           cache,
           cacheLimits: () => ({ capacity: current.capacity, maxBytes: current.maxMemory, ttlSeconds: current.ttl }),
           link: () => link,
@@ -115,12 +124,14 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     limits,
     log,
     observer: metrics ?? undefined,
+    pool,
   };
   const clientTls = listenerTls(config);
   listener = new Listener(ctx, config.maxClients, log, clientTls);
   listener.setTimeouts(config.idleTimeout * 1000, config.backendTimeout * 1000);
   const address = await listener.listen(config.port, config.bind);
   link.start();
+  pool?.start();
 
   if (!isLoopback(config.bind) && config.addr.password === null && !clientTls) {
     log.warn({ bind: config.bind }, 'listening on a non-loopback address without TLS while Redis has no password in --addr: anyone who can reach this port can use Redis');
@@ -244,6 +255,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
       await stopped;
       keyReader?.close();
       link.stop();
+      pool?.stop();
       await admin?.close();
       child?.kill('SIGTERM');
       log.info({ stats: stats() }, 'stopped');

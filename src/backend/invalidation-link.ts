@@ -29,6 +29,8 @@ export interface InvalidationLinkOptions {
   tls?: TlsClientOptions;
   cache: ReplyCache | null;
   coherence: 'tracking' | 'ttl';
+  /** read COMMAND even without a cache (connection sharing needs command flags) */
+  needCommands?: boolean;
   log: Logger;
   onCommands(table: CommandTable): void;
 }
@@ -82,7 +84,7 @@ export class InvalidationLink {
       const cache = this.opts.cache;
       // Without a cache this connection only tells whether Redis is reachable (/readyz, logs).
       await conn.send(['CLIENT', 'SETNAME', cache ? 'redisproxy-invalidation' : 'redisproxy-health']).catch(() => undefined);
-      if (cache) {
+      if (cache || this.opts.needCommands) {
         const reply = await conn.send(['COMMAND']);
         this.opts.onCommands(CommandTable.fromCommandReply(reply));
       }

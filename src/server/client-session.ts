@@ -18,6 +18,7 @@ import { PendingQueue } from './pending-queue.js';
 import type { BackendAddress } from '../config.js';
 import { connectToRedis, describeConnectError, type TlsClientOptions } from '../backend/connect.js';
 import type { SessionObserver } from '../metrics/session-observer.js';
+import type { SharedPool, SharedConnection, SharedClient } from '../backend/shared-pool.js';
 
 // One client of the proxy. Each session owns one connection to Redis, opened when the
 // client connects and closed when it leaves, so SELECT, AUTH, MULTI, subscriptions and
@@ -65,6 +66,8 @@ export interface SessionContext {
   log: Logger;
   /** metrics hook; absent when metrics are off, so the hot path pays one check */
   observer?: SessionObserver;
+  /** connections shared by stateless clients; absent when multiplexing is off */
+  pool?: SharedPool | null;
   onClose(session: ClientSession): void;
 }
 
@@ -165,7 +168,13 @@ function lower(b: Buffer): string {
   return b.toString('latin1').toLowerCase();
 }
 
-export class ClientSession {
+/** Commands that belong to one connection besides the state commands (see session-commands.ts). */
+const CONNECTION_BOUND = new Set(['client', 'readonly', 'readwrite', 'asking', 'sync', 'psync', 'replconf', 'wait', 'waitaof', 'failover']);
+/** a client on a shared connection cannot be slowed by pausing Redis: this much unread output ends it */
+const SHARED_OUTPUT_CAP = 256 * 1024 * 1024;
+const QUIT_OK = Buffer.from('+OK\r\n');
+
+export class ClientSession implements SharedClient {
   readonly client: net.Socket;
   readonly remote: string;
   private readonly ctx: SessionContext;
@@ -174,11 +183,17 @@ export class ClientSession {
   private readonly scanner = new ReplyScanner();
   private readonly pending = new PendingQueue<Pending>();
   private backend: net.Socket | null = null;
+  /** the shared connection this client uses while it holds no connection state */
+  private shared: SharedConnection | null = null;
+  /** replies the requests batched for the shared connection will produce */
+  private sharedReplies = 0;
+  /** a request that needs the client's own connection, waiting for its shared ones to finish */
+  private held: { args: Buffer[]; buf: Buffer; start: number; end: number } | null = null;
   private backendUp = false;
   private backendEverUp = false;
   private backendError = '';
   private reconnectAt = 0;
-  private closed = false;
+  closed = false;
 
   // connection state, as Redis confirmed it
   private user: string | null = null;
@@ -200,6 +215,8 @@ export class ClientSession {
   private rawReplies = false;
   private inputStopped = false;
   private clientEnded = false;
+  /** given up on its shared connection: replies still arriving there are dropped */
+  private detached = false;
   private softSince = 0;
   outputLimitHits = 0;
   /** when the client last sent bytes, and when Redis last answered (ms since epoch) */
@@ -241,7 +258,17 @@ export class ClientSession {
     // A client that half-closes after sending (`printf 'PING\r\n' | nc`) still gets its
     // replies, as Redis, which answers what it read before it sees the end, would give them.
     client.on('end', () => this.onClientEnd());
-    this.openBackend();
+    const shared = ctx.pool && ctx.commands() ? ctx.pool.pick() : null;
+    if (shared) {
+      // a fresh connection of a pool that needs no password: the default user, db 0, RESP2
+      this.shared = shared;
+      shared.join(this);
+      this.backendUp = true;
+      this.backendEverUp = true;
+      this.user = 'default';
+    } else {
+      this.openBackend();
+    }
   }
 
   private openBackend(): void {
@@ -277,7 +304,11 @@ export class ClientSession {
       this.close();
       return;
     }
-    const backend = this.backend;
+    if (this.held === null) this.processInput();
+  }
+
+  private processInput(): void {
+    const d = this.decoder;
     try {
       for (;;) {
         const st = d.next();
@@ -296,18 +327,70 @@ export class ClientSession {
           this.streamed = 0;
         }
         this.route(d.args, d.buffer, start, d.end);
-        if (this.inputStopped) break;
+        if (this.inputStopped || this.held !== null) break;
       }
       this.flushForward();
-      if (!this.inputStopped) this.streamPartial();
+      if (!this.inputStopped && this.held === null) this.streamPartial();
     } finally {
       this.flushBackend();
       this.flushOut();
     }
     // Backpressure: stop reading requests while Redis or this client cannot keep up
     // (cache hits are produced without Redis, so the client's own buffer counts too).
+    const backend = this.backend;
     if (!this.inputStopped && ((backend && backend.writableNeedDrain) || this.client.writableNeedDrain)) this.client.pause();
     this.checkOutputLimit();
+  }
+
+  /**
+   * May this command go over a shared connection? Not if it changes or reads connection
+   * state, or may block the connection. Unknown commands may: Redis only refuses them.
+   */
+  private shareable(name: string, args: Buffer[]): boolean {
+    if (stateCommandOf(name) !== StateCommand.None || CONNECTION_BOUND.has(name)) return false;
+    const info = this.ctx.commands()?.lookup(name, args);
+    return !info?.flags.has('blocking') && this.ctx.pool?.allowed === true;
+  }
+
+  /**
+   * Move to a connection of the client's own. Its requests on the shared connection must
+   * be answered first (they were sent earlier), so the request that needs the move waits
+   * with everything after it, and the client is not read meanwhile.
+   * Returns true when the request can be routed now.
+   */
+  private leaveShared(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
+    if (this.pending.length > 0) {
+      this.held = { args, buf, start, end };
+      this.client.pause();
+      return false;
+    }
+    this.shared?.leave(this);
+    this.shared = null;
+    this.user = null; // a new connection: proven again by its first reply
+    this.openBackend();
+    return true;
+  }
+
+  /** The shared requests were all answered: continue on the client's own connection. */
+  private resumeHeld(): void {
+    const h = this.held;
+    if (h === null || this.pending.length > 0 || this.closed) return;
+    this.held = null;
+    this.shared?.leave(this);
+    this.shared = null;
+    this.user = null;
+    this.openBackend();
+    try {
+      this.route(h.args, h.buf, h.start, h.end);
+      this.flushForward();
+    } finally {
+      this.flushBackend();
+      this.flushOut();
+    }
+    if (!this.inputStopped && this.held === null) {
+      this.processInput();
+      if (!this.inputStopped) this.client.resume();
+    }
   }
 
   /** Disconnect a client whose unread replies pass its class's limit, as Redis does. */
@@ -315,7 +398,7 @@ export class ClientSession {
     const len = this.client.writableLength;
     if (len === 0) return;
     const lim = this.subCount > 0 ? this.ctx.limits.outputPubsub : this.ctx.limits.outputNormal;
-    let over = lim.hardBytes > 0 && len > lim.hardBytes;
+    let over = (lim.hardBytes > 0 && len > lim.hardBytes) || (this.shared !== null && len > SHARED_OUTPUT_CAP);
     if (!over && lim.softBytes > 0 && len > lim.softBytes) {
       const now = Date.now();
       if (this.softSince === 0) this.softSince = now;
@@ -340,7 +423,7 @@ export class ClientSession {
   private streamPartial(): void {
     const d = this.decoder;
     const argc = d.partialArgc;
-    if (argc < 0 || !this.backendUp || !this.backend) return;
+    if (argc < 0 || !this.backendUp || !this.backend || this.shared !== null) return;
     if (argc === 2) {
       const name = d.partialName();
       if (name === null || (name.length === 3 && lower(name) === 'get')) return;
@@ -378,6 +461,15 @@ export class ClientSession {
     const cache = this.ctx.cache;
     const name = lower(args[0]);
     this.observer?.onCommand(name);
+    if (this.shared !== null && !this.shareable(name, args)) {
+      if (name === 'quit') {
+        // QUIT would close the shared connection: answer it here, as Redis would
+        this.enqueueReady(QUIT_OK, true);
+        this.stopInput();
+        return;
+      }
+      if (!this.leaveShared(args, buf, start, end)) return;
+    }
     if (this.rawRequests) {
       if (cache) this.invalidateNow(name, args, cache);
       this.forward(buf, start, end);
@@ -392,8 +484,8 @@ export class ClientSession {
       this.routeState(sc, name, args, buf, start, end);
       return;
     }
-    const table = cache ? this.ctx.commands() : null;
-    const info = table?.lookup(name, args);
+    const info = this.ctx.commands()?.lookup(name, args);
+    const blocking = info?.flags.has('blocking') === true;
     if (cache && info?.writes) {
       // a write that names no key (FLUSHDB, SWAPDB, EVAL with numkeys 0, ...) may touch any key
       let keys = CommandTable.keysOf(info, args);
@@ -406,18 +498,21 @@ export class ClientSession {
       this.forward(buf, start, end);
       if (keys === null) {
         cache.beginWriteAll();
-        this.push(new Pending(Kind.WriteAll));
+        const p = new Pending(Kind.WriteAll);
+        p.blocking = blocking;
+        this.push(p);
       } else {
         const ks = keys.map((k) => k.toString('latin1'));
         cache.beginWrite(ks);
         const p = new Pending(Kind.Write);
         p.keys = ks;
+        p.blocking = blocking; // BLPOP, BLMOVE...
         this.push(p);
       }
       return;
     }
     this.forward(buf, start, end);
-    if (info?.flags.has('blocking')) {
+    if (blocking) {
       // kept apart so that --backend-timeout can tell a blocked command from a hung Redis
       const p = new Pending(Kind.Pass);
       p.blocking = true;
@@ -654,6 +749,7 @@ export class ClientSession {
     // (with metrics on, each request keeps its own entry for its latency)
     if (last !== undefined && last.kind === Kind.Pass && last.proves === proves && !last.blocking && !this.observer) {
       last.count++;
+      if (this.shared !== null) this.sharedReplies++;
       return;
     }
     const p = new Pending(Kind.Pass);
@@ -664,6 +760,7 @@ export class ClientSession {
   private push(p: Pending): void {
     if (this.pending.length === 0) this.lastReply = Date.now(); // the wait for Redis starts now
     if (this.observer) p.t0 = performance.now();
+    if (this.shared !== null) this.sharedReplies += p.kind === Kind.Fill ? 2 : p.kind === Kind.Ready ? 0 : 1;
     this.pending.push(p);
   }
 
@@ -795,6 +892,14 @@ export class ClientSession {
   private flushBackend(): void {
     const n = this.fwdOut.length;
     if (n === 0) return;
+    if (this.shared !== null) {
+      // one client's batch goes out whole, so no other client's bytes land inside a request
+      this.shared.send(this, n === 1 ? this.fwdOut[0] : Buffer.concat(this.fwdOut, this.fwdOutBytes), this.sharedReplies);
+      this.sharedReplies = 0;
+      this.fwdOut = [];
+      this.fwdOutBytes = 0;
+      return;
+    }
     const backend = this.backend;
     if (backend && !backend.destroyed) {
       if (n === 1) backend.write(this.fwdOut[0]);
@@ -899,7 +1004,10 @@ export class ClientSession {
     this.pending.shift();
     if (this.observer) this.observeDone(p);
     this.drainReady();
-    if (this.clientEnded && this.pending.length === 0) this.finish();
+    if (this.pending.length === 0) {
+      if (this.clientEnded) this.finish();
+      else if (this.held !== null) this.resumeHeld();
+    }
   }
 
   private proveAuth(p: Pending, frame: Buffer): void {
@@ -1045,6 +1153,11 @@ export class ClientSession {
       this.backendError = `Redis did not answer within ${backendMs} ms (--backend-timeout)`;
       this.ctx.log.warn({ client: this.remote, timeoutMs: backendMs }, 'backend timeout: failing the commands in flight');
       this.observer?.onError('backend-timeout');
+      if (this.shared !== null) {
+        // the shared connection stays: its late replies for this client are dropped
+        this.failInFlight(true);
+        return;
+      }
       const backend = this.backend;
       if (backend) this.onBackendClose(backend, true);
       backend?.destroy();
@@ -1060,6 +1173,32 @@ export class ClientSession {
 
   private onBackendClose(socket: net.Socket, timedOut = false): void {
     if (socket !== this.backend || this.closed || (!this.backendUp && !timedOut)) return;
+    this.failInFlight(timedOut);
+  }
+
+  // ── as a client of a shared connection (see backend/shared-pool.ts) ──
+
+  onSharedReply(frame: Buffer, chunk: Buffer | null, start: number, end: number): void {
+    if (this.detached) return;
+    this.onReply(frame, chunk, start, end);
+  }
+
+  flushReplies(): void {
+    this.flushRun();
+    this.flushOut();
+    this.lastReply = Date.now();
+    this.checkOutputLimit();
+  }
+
+  onSharedLost(reason: string): void {
+    if (this.closed || this.detached) return;
+    this.backendError = reason;
+    this.failInFlight(false);
+  }
+
+  /** The connection to Redis is gone (or given up on): answer what is in flight, then end. */
+  private failInFlight(timedOut: boolean): void {
+    this.detached = this.shared !== null;
     this.backendUp = false;
     const reason = this.backendError || 'connection to Redis closed';
     // Everything in flight gets its reply: the ones we hold, an error for the rest.
@@ -1134,10 +1273,16 @@ export class ClientSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.shared?.leave(this);
     for (const p of this.pending.drain()) this.releaseEntry(p);
     this.backend?.destroy();
     if (!this.client.destroyed) this.client.destroy();
     this.ctx.onClose(this);
+  }
+
+  /** false while the client rides a shared connection */
+  get ownsConnection(): boolean {
+    return this.shared === null && this.backend !== null;
   }
 
   /** Graceful shutdown: stop reading new requests; resolve once nothing is in flight. */

@@ -1,0 +1,239 @@
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import type { BackendAddress } from '../config.js';
+import { connectToRedis, type TlsClientOptions } from './connect.js';
+import { ReplyScanner, ReplyProtocolError } from '../resp/reply-scanner.js';
+import { PendingQueue } from '../server/pending-queue.js';
+
+// Multiplexing: clients that hold no connection state (database 0, the default user,
+// RESP2, no transaction, no subscription, nothing blocking) share a few pipelined
+// connections to Redis, as twemproxy does. Many clients' commands go out in one write
+// and come back in one read, which is what makes pass-through traffic cheaper than a
+// byte relay. A client that needs state (SELECT, AUTH, HELLO, MULTI, WATCH, SUBSCRIBE,
+// CLIENT ..., a blocking command) first lets its shared commands finish, then moves to
+// a connection of its own for the rest of its life (see ClientSession).
+//
+// Pairing is by position, twemproxy's rule: each write appends (client, n replies) to
+// the connection's FIFO, and replies are handed out in that order.
+//
+//   client A ─┐                         ┌─▶ A: 2 replies
+//   client B ─┼─▶ [A:2][B:1][A:1] ─▶ Redis ─▶ B: 1 reply
+//   client C ─┘        FIFO                └─▶ A: 1 reply
+//
+// Sharing is only safe while a fresh connection to Redis is authenticated as the
+// default user without a password: a shared connection must never let a client act as
+// a user it did not authenticate as. A probe checks that every second with a brand-new
+// connection; when Redis starts requiring a password, sharing stops (clients move to
+// their own connections at their next command, where Redis then asks them to AUTH).
+
+export interface SharedClient {
+  readonly closed: boolean;
+  /** one reply frame for this client; chunk/start/end locate it in the read for zero-copy runs */
+  onSharedReply(frame: Buffer, chunk: Buffer | null, start: number, end: number): void;
+  /** replies of one read were all handed out: write them */
+  flushReplies(): void;
+  /** the shared connection died with this client's commands in flight */
+  onSharedLost(reason: string): void;
+}
+
+interface Route {
+  client: SharedClient;
+  replies: number;
+}
+
+const PROBE_INTERVAL_MS = 1000;
+const RECONNECT_MS = 250;
+
+export class SharedConnection {
+  up = false;
+  private socket: net.Socket | null = null;
+  private scanner = new ReplyScanner();
+  private readonly routes = new PendingQueue<Route>();
+  private partial: Buffer[] = [];
+  private corked = false;
+  private touched: SharedClient[] = [];
+  private stopped = false;
+  private readonly pool: SharedPool;
+  /** every client riding this connection, busy or idle: they all go down with it */
+  private readonly members = new Set<SharedClient>();
+
+  constructor(pool: SharedPool) {
+    this.pool = pool;
+  }
+
+  connect(): void {
+    if (this.stopped) return;
+    const socket = connectToRedis(this.pool.addr, this.pool.tls);
+    this.socket = socket;
+    this.scanner = new ReplyScanner();
+    this.partial = [];
+    socket.on(this.pool.addr.tls ? 'secureConnect' : 'connect', () => {
+      this.up = true;
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.onClose(socket));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.destroy();
+  }
+
+  join(client: SharedClient): void {
+    this.members.add(client);
+  }
+
+  leave(client: SharedClient): void {
+    this.members.delete(client);
+  }
+
+  /**
+   * Send one client's batch of requests, which will produce `replies` replies. Writes of
+   * every client served in this turn of the event loop leave in one system call.
+   */
+  send(client: SharedClient, bytes: Buffer, replies: number): void {
+    const socket = this.socket;
+    if (!socket) return;
+    if (replies > 0) {
+      const last = this.routes.last();
+      if (last !== undefined && last.client === client) last.replies += replies;
+      else this.routes.push({ client, replies });
+    }
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      setImmediate(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(bytes);
+  }
+
+  private onData(chunk: Buffer): void {
+    let pos = 0;
+    try {
+      while (pos < chunk.length) {
+        const end = this.scanner.scan(chunk, pos);
+        if (end < 0) {
+          this.partial.push(pos === 0 ? chunk : chunk.subarray(pos));
+          break;
+        }
+        let frame: Buffer;
+        let inChunk = true;
+        if (this.partial.length > 0) {
+          this.partial.push(chunk.subarray(pos, end));
+          frame = Buffer.concat(this.partial);
+          this.partial = [];
+          inChunk = false;
+        } else {
+          frame = chunk.subarray(pos, end);
+        }
+        this.dispatch(frame, inChunk ? chunk : null, pos, end);
+        pos = end;
+      }
+    } catch (err) {
+      this.pool.log.error({ reason: err instanceof ReplyProtocolError ? err.message : String(err) }, 'bad reply on a shared connection: closing it');
+      this.socket?.destroy();
+    } finally {
+      for (const c of this.touched) if (!c.closed) c.flushReplies();
+      this.touched.length = 0;
+    }
+  }
+
+  private dispatch(frame: Buffer, chunk: Buffer | null, start: number, end: number): void {
+    const route = this.routes.peek();
+    if (route === undefined) throw new ReplyProtocolError('a reply arrived with no request pending');
+    if (--route.replies <= 0) this.routes.shift();
+    const client = route.client;
+    if (client.closed) return; // its client left: the reply has nowhere to go
+    if (this.touched.length === 0 || this.touched[this.touched.length - 1] !== client) this.touched.push(client);
+    client.onSharedReply(frame, chunk, start, end);
+  }
+
+  private onClose(socket: net.Socket): void {
+    if (socket !== this.socket) return;
+    this.up = false;
+    this.socket = null;
+    // As with a connection of its own, a client whose Redis connection died is told so
+    // (an error for each command in flight) and disconnected.
+    this.routes.drain();
+    const lost = [...this.members];
+    this.members.clear();
+    for (const c of lost) if (!c.closed) c.onSharedLost('connection to Redis lost');
+    if (!this.stopped) setTimeout(() => this.connect(), RECONNECT_MS).unref();
+  }
+}
+
+export class SharedPool {
+  /** true while a fresh connection to Redis needs no password: only then may clients share */
+  allowed = false;
+  readonly addr: BackendAddress;
+  readonly tls: TlsClientOptions | undefined;
+  readonly log: Logger;
+  private readonly conns: SharedConnection[] = [];
+  private next = 0;
+  private probeTimer: NodeJS.Timeout | null = null;
+
+  constructor(addr: BackendAddress, tls: TlsClientOptions | undefined, size: number, log: Logger) {
+    this.addr = addr;
+    this.tls = tls;
+    this.log = log;
+    for (let i = 0; i < size; i++) this.conns.push(new SharedConnection(this));
+  }
+
+  start(): void {
+    for (const c of this.conns) c.connect();
+    void this.probe();
+    this.probeTimer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS);
+    this.probeTimer.unref();
+  }
+
+  stop(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    for (const c of this.conns) c.stop();
+  }
+
+  get connectionsUp(): number {
+    return this.conns.filter((c) => c.up).length;
+  }
+
+  /** A shared connection for a new client, or null when it must have its own. */
+  pick(): SharedConnection | null {
+    if (!this.allowed) return null;
+    for (let i = 0; i < this.conns.length; i++) {
+      const c = this.conns[this.next++ % this.conns.length];
+      if (c.up) return c;
+    }
+    return null;
+  }
+
+  /** Does a brand-new, unauthenticated connection get answered? */
+  private probe(): Promise<void> {
+    return new Promise((resolve) => {
+      const s = connectToRedis(this.addr, this.tls);
+      let reply = '';
+      const done = (ok: boolean) => {
+        if (this.allowed !== ok) this.log.info({ sharing: ok }, ok ? 'clients share connections to Redis' : 'Redis requires authentication (or is down): every client gets its own connection');
+        this.allowed = ok;
+        s.destroy();
+        resolve();
+      };
+      const timer = setTimeout(() => done(false), 2000);
+      timer.unref();
+      s.on(this.addr.tls ? 'secureConnect' : 'connect', () => s.write('PING\r\n'));
+      s.on('data', (d) => {
+        reply += d.toString('latin1');
+        if (reply.includes('\r\n')) {
+          clearTimeout(timer);
+          done(reply.startsWith('+PONG'));
+        }
+      });
+      s.on('error', () => {
+        clearTimeout(timer);
+        done(false);
+      });
+    });
+  }
+}
