@@ -835,7 +835,10 @@ export class ClientSession implements SharedClient {
     } finally {
       this.flushOut();
     }
-    if (client.writableNeedDrain) this.backend?.pause();
+    // A client that cannot keep up slows its own Redis connection, except a subscriber:
+    // messages are not requested, so like Redis the proxy buffers them and lets the
+    // pub/sub output limit cut a subscriber that falls too far behind.
+    if (client.writableNeedDrain && this.subCount === 0) this.backend?.pause();
     this.lastReply = Date.now();
     this.checkOutputLimit();
   }
