@@ -115,8 +115,10 @@ export class ReplyCache {
    */
   lookup(key: string, user: string, db: number): Buffer | null | undefined {
     if (!this.ready || this.allWrites > 0) return undefined;
-    const guard = this.guards.get(key);
-    if (guard !== undefined && guard.writes > 0) return undefined;
+    if (this.guards.size > 0) {
+      const guard = this.guards.get(key);
+      if (guard !== undefined && guard.writes > 0) return undefined;
+    }
     const entry = this.lru.get(key);
     if (entry === undefined) {
       this.stats.misses++;

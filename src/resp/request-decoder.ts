@@ -58,14 +58,16 @@ export class RequestDecoder {
   requestStart = 0;
   end = 0;
   /** arguments of the last decoded request (subarrays of `buffer`) */
-  args: Buffer[] = [];
+  /** number of arguments of the last decoded request */
+  argc = 0;
+  private argsCache: Buffer[] | null = null;
   inline = false;
   /** message (without "-ERR ") of the last protocol error */
   error = '';
 
   private cursor = 0;
   private argsLeft = -1; // -1: no multibulk header read yet
-  private argc = 0;
+  private headerCount = 0;
   private bulkLen = -1; // -1: next thing is a bulk header
   private spans: number[] = []; // [offset from start, length] pairs
   private waiting: Buffer[] = [];
@@ -110,9 +112,31 @@ export class RequestDecoder {
     this.needBytes = 0;
   }
 
+  /** Arguments of the last decoded request, as subarrays of `buffer` (copies for inline requests). */
+  get args(): Buffer[] {
+    if (this.argsCache === null) {
+      const args = new Array<Buffer>(this.argc);
+      for (let j = 0; j < this.argc; j++) {
+        const off = this.requestStart + this.spans[2 * j];
+        args[j] = this.buffer.subarray(off, off + this.spans[2 * j + 1]);
+      }
+      this.argsCache = args;
+    }
+    return this.argsCache;
+  }
+
+  /** Where argument i of the last multibulk request lies in `buffer` (not for inline requests). */
+  argOffset(i: number): number {
+    return this.requestStart + this.spans[2 * i];
+  }
+
+  argLength(i: number): number {
+    return this.spans[2 * i + 1];
+  }
+
   /** Argument count of the multibulk request in progress, or -1 when none is. */
   get partialArgc(): number {
-    return this.argsLeft === -1 ? -1 : this.argc;
+    return this.argsLeft === -1 ? -1 : this.headerCount;
   }
 
   /** The first argument (command name) of the request in progress, once it is in. */
@@ -165,7 +189,7 @@ export class RequestDecoder {
         return EMPTY_REQUEST;
       }
       this.argsLeft = n;
-      this.argc = n;
+      this.headerCount = n;
       this.bulkLen = -1;
       this.spans.length = 0;
     }
@@ -196,12 +220,9 @@ export class RequestDecoder {
       this.bulkLen = -1;
       this.argsLeft--;
     }
-    const args = new Array<Buffer>(this.spans.length >> 1);
-    for (let i = 0, j = 0; i < this.spans.length; i += 2, j++) {
-      const off = this.start + this.spans[i];
-      args[j] = buf.subarray(off, off + this.spans[i + 1]);
-    }
-    this.args = args;
+    // arguments stay offsets until someone asks for them (a cache hit never does)
+    this.argsCache = null;
+    this.argc = this.spans.length >> 1;
     this.inline = false;
     this.requestStart = this.start;
     this.end = this.cursor;
@@ -226,7 +247,8 @@ export class RequestDecoder {
     this.start = lf + 1;
     this.cursor = this.start;
     if (args.length === 0) return EMPTY_REQUEST; // an empty line is no request
-    this.args = args;
+    this.argsCache = args;
+    this.argc = args.length;
     this.inline = true;
     this.requestStart = from;
     this.end = lf + 1;

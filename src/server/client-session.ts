@@ -164,6 +164,11 @@ function confirmationChannel(frame: Buffer): string | null {
   return frame.toString('latin1', cr + 2, cr + 2 + len);
 }
 
+/** "GET" in any case, without making a string */
+function isGet(b: Buffer): boolean {
+  return b.length === 3 && (b[0] | 0x20) === 0x67 && (b[1] | 0x20) === 0x65 && (b[2] | 0x20) === 0x74;
+}
+
 function lower(b: Buffer): string {
   return b.toString('latin1').toLowerCase();
 }
@@ -325,6 +330,8 @@ export class ClientSession implements SharedClient {
           // the head of this request already went out (see streamPartial)
           start += this.streamed;
           this.streamed = 0;
+        } else if (d.argc === 2 && !d.inline && this.serveHit(d)) {
+          continue;
         }
         this.route(d.args, d.buffer, start, d.end);
         if (this.inputStopped || this.held !== null) break;
@@ -459,6 +466,12 @@ export class ClientSession implements SharedClient {
       return;
     }
     const cache = this.ctx.cache;
+    // the hot path: GET key, recognised from its bytes (always shareable, never raw-only)
+    if (args.length === 2 && isGet(args[0]) && !this.rawRequests) {
+      this.observer?.onCommand('get');
+      this.routeGet(args[1], buf, start, end, cache);
+      return;
+    }
     const name = lower(args[0]);
     this.observer?.onCommand(name);
     if (this.shared !== null && !this.shareable(name, args)) {
@@ -473,10 +486,6 @@ export class ClientSession implements SharedClient {
     if (this.rawRequests) {
       if (cache) this.invalidateNow(name, args, cache);
       this.forward(buf, start, end);
-      return;
-    }
-    if (name === 'get' && args.length === 2) {
-      this.routeGet(args[1], buf, start, end, cache);
       return;
     }
     const sc = stateCommandOf(name);
@@ -528,6 +537,33 @@ export class ClientSession implements SharedClient {
    * if Redis answers it without an error, the connection was authenticated, and with no
    * AUTH on record that means as the default user.
    */
+  /**
+   * The hot path: a GET answered from the cache straight from the decoder's offsets,
+   * without making argument buffers. Returns false for anything else (routed as usual).
+   */
+  private serveHit(d: RequestDecoder): boolean {
+    const buf = d.buffer;
+    const off = d.argOffset(0);
+    if (
+      d.argLength(0) !== 3 ||
+      (buf[off] | 0x20) !== 0x67 ||
+      (buf[off + 1] | 0x20) !== 0x65 ||
+      (buf[off + 2] | 0x20) !== 0x74 ||
+      this.user === null ||
+      this.rawRequests ||
+      !this.backendUp ||
+      !this.cacheUsable(this.ctx.cache)
+    ) {
+      return false;
+    }
+    const ko = d.argOffset(1);
+    const hit = this.ctx.cache.lookup(buf.toString('latin1', ko, ko + d.argLength(1)), this.user, this.db);
+    if (hit === undefined) return false;
+    this.observer?.onCommand('get');
+    this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
+    return true;
+  }
+
   private cacheUsable(cache: ReplyCache | null): cache is ReplyCache {
     return (
       cache !== null &&
