@@ -20,17 +20,26 @@ import { CacheStats } from './cache-stats.js';
 // no GET for such a key is served from the cache until the write's reply is back,
 // so a client always reads its own writes and nobody reads across a write in progress.
 
+/**
+ * One (user, database)'s reply for a key. The LRU holds the first slot of each key;
+ * other partitions that read the same key hang off `next` (rarely more than one), so
+ * the common entry costs one small object besides its reply buffer.
+ */
 export interface CacheSlot {
   user: string;
   db: number;
   /** the complete reply bytes (`$n\r\n...\r\n`), or null for a missing key */
   reply: Buffer | null;
   expiresAt: number;
+  next: CacheSlot | null;
 }
 
-interface KeyEntry {
-  slots: CacheSlot[];
-  bytes: number;
+type KeyEntry = CacheSlot;
+
+function entryBytes(e: KeyEntry): number {
+  let n = 0;
+  for (let s: CacheSlot | null = e; s !== null; s = s.next) n += (s.reply?.length ?? 0) + SLOT_OVERHEAD;
+  return n;
 }
 
 export interface KeyGuard {
@@ -71,7 +80,7 @@ export class ReplyCache {
   private makeLru(capacity: number, maxBytes: number): LRUCache<string, KeyEntry> {
     return new LRUCache<string, KeyEntry>({
       max: capacity,
-      ...(maxBytes ? { maxSize: maxBytes, sizeCalculation: (e: KeyEntry, k: string) => e.bytes + k.length + SLOT_OVERHEAD } : {}),
+      ...(maxBytes ? { maxSize: maxBytes, sizeCalculation: (e: KeyEntry, k: string) => entryBytes(e) + k.length } : {}),
       dispose: (_v, _k, reason) => {
         if (reason === 'evict') this.stats.evictions++;
       },
@@ -124,13 +133,11 @@ export class ReplyCache {
       this.stats.misses++;
       return undefined;
     }
-    const slots = entry.slots;
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots[i];
+    for (let s: CacheSlot | null = entry; s !== null; s = s.next) {
       if (s.db !== db || s.user !== user) continue;
       if (s.expiresAt <= this.now()) {
         this.stats.expirations++;
-        this.removeSlot(key, entry, i);
+        this.removeSlot(key, entry, s);
         break;
       }
       this.stats.hits++;
@@ -186,20 +193,18 @@ export class ReplyCache {
     // at or after `sentAt`, so counting from `sentAt` can only end the entry early.
     if (ttlCapMs !== null) expiresAt = Math.min(expiresAt, sentAt + ttlCapMs);
     if (expiresAt <= now) return false;
+    const slot: CacheSlot = { user, db, reply, expiresAt, next: null };
     let entry = this.lru.peek(key);
-    const slot: CacheSlot = { user, db, reply, expiresAt };
-    const size = reply === null ? 0 : reply.length;
     if (entry === undefined) {
-      entry = { slots: [slot], bytes: size };
+      entry = slot;
     } else {
-      const i = entry.slots.findIndex((s) => s.db === db && s.user === user);
-      if (i >= 0) {
-        entry.bytes -= entry.slots[i].reply?.length ?? 0;
-        entry.slots[i] = slot;
-      } else {
-        entry.slots.push(slot);
+      // replace this partition's slot, keep the others behind it
+      let rest: CacheSlot | null = null;
+      for (let s: CacheSlot | null = entry; s !== null; s = s.next) {
+        if (s.db !== db || s.user !== user) rest = { ...s, next: rest };
       }
-      entry.bytes += size;
+      slot.next = rest;
+      entry = slot;
     }
     this.lru.set(key, entry);
     this.stats.fills++;
@@ -263,10 +268,11 @@ export class ReplyCache {
     this.lru.clear();
   }
 
-  private removeSlot(key: string, entry: KeyEntry, i: number): void {
-    entry.bytes -= entry.slots[i].reply?.length ?? 0;
-    entry.slots.splice(i, 1);
-    if (entry.slots.length === 0) this.lru.delete(key);
+  private removeSlot(key: string, entry: KeyEntry, gone: CacheSlot): void {
+    let rest: CacheSlot | null = null;
+    for (let s: CacheSlot | null = entry; s !== null; s = s.next) if (s !== gone) rest = { ...s, next: rest };
+    if (rest === null) this.lru.delete(key);
+    else this.lru.set(key, rest, { noUpdateTTL: true });
   }
 
   /** Change bounds live (a config reload); shrinking evicts. */
