@@ -34,6 +34,8 @@ export interface SharedClient {
   flushReplies(): void;
   /** the shared connection died with this client's commands in flight */
   onSharedLost(reason: string): void;
+  /** the shared connection can take more requests again (after send returned false) */
+  onSharedDrain(): void;
 }
 
 interface Route {
@@ -56,6 +58,8 @@ export class SharedConnection {
   private readonly pool: SharedPool;
   /** every client riding this connection, busy or idle: they all go down with it */
   private readonly members = new Set<SharedClient>();
+  /** clients that stopped reading because this connection's send buffer was full */
+  private readonly waitingDrain = new Set<SharedClient>();
 
   constructor(pool: SharedPool) {
     this.pool = pool;
@@ -71,6 +75,11 @@ export class SharedConnection {
       this.up = true;
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      const waiting = [...this.waitingDrain];
+      this.waitingDrain.clear();
+      for (const c of waiting) if (!c.closed) c.onSharedDrain();
+    });
     socket.on('error', () => undefined);
     socket.on('close', () => this.onClose(socket));
   }
@@ -86,15 +95,18 @@ export class SharedConnection {
 
   leave(client: SharedClient): void {
     this.members.delete(client);
+    this.waitingDrain.delete(client);
   }
 
   /**
    * Send one client's batch of requests, which will produce `replies` replies. Writes of
    * every client served in this turn of the event loop leave in one system call.
+   * Returns false when Redis is not keeping up: the client should stop reading until
+   * onSharedDrain, so that clients cannot pile requests up in the proxy.
    */
-  send(client: SharedClient, bytes: Buffer, replies: number): void {
+  send(client: SharedClient, bytes: Buffer, replies: number): boolean {
     const socket = this.socket;
-    if (!socket) return;
+    if (!socket) return true;
     if (replies > 0) {
       const last = this.routes.last();
       if (last !== undefined && last.client === client) last.replies += replies;
@@ -109,6 +121,9 @@ export class SharedConnection {
       });
     }
     socket.write(bytes);
+    if (!socket.writableNeedDrain) return true;
+    this.waitingDrain.add(client);
+    return false;
   }
 
   private onData(chunk: Buffer): void {

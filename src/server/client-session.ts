@@ -333,6 +333,9 @@ export class ClientSession implements SharedClient {
         } else if (d.argc === 2 && !d.inline && this.serveHit(d)) {
           continue;
         }
+        // Inline requests go to a connection of the client's own: Redis checks an inline
+        // line's length while it is still arriving, and a refusal closes the connection.
+        if (d.inline && this.shared !== null && !this.leaveShared(d.args, d.buffer, start, d.end)) break;
         this.route(d.args, d.buffer, start, d.end);
         if (this.inputStopped || this.held !== null) break;
       }
@@ -933,7 +936,8 @@ export class ClientSession implements SharedClient {
     if (n === 0) return;
     if (this.shared !== null) {
       // one client's batch goes out whole, so no other client's bytes land inside a request
-      this.shared.send(this, n === 1 ? this.fwdOut[0] : Buffer.concat(this.fwdOut, this.fwdOutBytes), this.sharedReplies);
+      const more = this.shared.send(this, n === 1 ? this.fwdOut[0] : Buffer.concat(this.fwdOut, this.fwdOutBytes), this.sharedReplies);
+      if (!more) this.client.pause(); // resumed by onSharedDrain
       this.sharedReplies = 0;
       this.fwdOut = [];
       this.fwdOutBytes = 0;
@@ -1227,6 +1231,10 @@ export class ClientSession implements SharedClient {
     this.flushOut();
     this.lastReply = Date.now();
     this.checkOutputLimit();
+  }
+
+  onSharedDrain(): void {
+    if (!this.inputStopped && this.held === null && !this.client.writableNeedDrain) this.client.resume();
   }
 
   onSharedLost(reason: string): void {
