@@ -192,6 +192,46 @@ describe('Redis killed (SIGKILL) mid-pipeline', () => {
   });
 });
 
+describe('clients that connect the moment Redis dies', () => {
+  let proxy: ProxyProcess;
+  let admin: number;
+  before(async () => {
+    admin = await getFreePort();
+    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
+  });
+  after(async () => {
+    await proxy?.stop();
+  });
+
+  test('each of their commands gets an error naming the cause: never a silent close', async () => {
+    const ROUNDS = 30;
+    const PER_ROUND = 4;
+    const silent: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      await linkUp(admin);
+      const old = await RawClient.connect(proxy.port);
+      old.write(cmd('PING'));
+      await old.readFrame();
+      await redis.kill();
+      // connected after Redis is gone: whatever the proxy knows yet, these commands need answers
+      const fresh = await Promise.all(Array.from({ length: PER_ROUND }, () => RawClient.connect(proxy.port)));
+      for (const [i, c] of fresh.entries()) c.write(cmd('GET', 'bf:k') + (i % 2 ? cmd('SET', 'bf:k', 'v') : cmd('GET', 'bf:k')));
+      for (const [i, c] of fresh.entries()) {
+        try {
+          const replies = await c.readFrames(2, 3000);
+          for (const r of replies) assert.match(r.toString(), /^-ERR RedisProxy: .*(unreachable|lost|closed)/);
+        } catch (e) {
+          silent.push(`round ${round} client ${i} (GET, ${i % 2 ? 'SET' : 'GET'}): ${(e as Error).message}`);
+        }
+        c.destroy();
+      }
+      old.destroy();
+      await redis.restart();
+    }
+    assert.deepEqual(silent, [], `${silent.length} of ${ROUNDS * PER_ROUND} new clients got no answer to GET/SET`);
+  });
+});
+
 describe('Redis frozen (SIGSTOP) with --backend-timeout 0.5', () => {
   let proxy: ProxyProcess;
   before(async () => {
