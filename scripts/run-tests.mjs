@@ -8,7 +8,7 @@
 //                                 arguments starting with "-" go to `node --test` unchanged
 
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +25,21 @@ function findTests(dir) {
     else if (entry.isFile() && entry.name.endsWith('.test.ts')) found.push(relative(root, full).split(sep).join('/'));
   }
   return found;
+}
+
+// The integration suites start real redis-server processes: say so plainly when it is missing.
+for (const tool of ['redis-server', 'redis-cli']) {
+  const found = (process.env.PATH ?? '').split(':').some((d) => {
+    try {
+      return statSync(join(d, tool)).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (!found) {
+    console.error(`run-tests: ${tool} is not installed; install it with: sudo apt-get install -y redis-server redis-tools (or run ./scripts/quickstart.sh or .ci/run once)`);
+    process.exit(1);
+  }
 }
 
 const args = process.argv.slice(2);
