@@ -124,8 +124,13 @@ export function parseAddress(text: string): BackendAddress {
   }
 }
 
+/** The address as it may appear in an error message: any password replaced by "***". */
+function redactAddressText(text: string): string {
+  return text.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^:@/]*:)[^@]*@/, '$1***@');
+}
+
 function parseAddressOrThrow(text: string): BackendAddress {
-  const quoted = JSON.stringify(text);
+  const quoted = JSON.stringify(redactAddressText(text));
   if (text.trim() === '') throw new Problem('empty address (expected host, host:port or redis://host:port)');
   if (/\s/.test(text)) throw new Problem(`${quoted} is not an address (contains white space)`);
 
@@ -161,7 +166,7 @@ function parseAddressOrThrow(text: string): BackendAddress {
 }
 
 function parseRedisUrl(text: string, tls: boolean): BackendAddress {
-  const quoted = JSON.stringify(text);
+  const quoted = JSON.stringify(redactAddressText(text));
   let url: URL;
   try {
     url = new URL(text);

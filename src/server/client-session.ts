@@ -330,7 +330,7 @@ export class ClientSession implements SharedClient {
           // the head of this request already went out (see streamPartial)
           start += this.streamed;
           this.streamed = 0;
-        } else if (d.argc === 2 && !d.inline && this.serveHit(d)) {
+        } else if (d.argc === 2 && !d.inline && this.serveGet(d, start)) {
           continue;
         }
         // Inline requests go to a connection of the client's own: Redis checks an inline
@@ -541,10 +541,11 @@ export class ClientSession implements SharedClient {
    * AUTH on record that means as the default user.
    */
   /**
-   * The hot path: a GET answered from the cache straight from the decoder's offsets,
-   * without making argument buffers. Returns false for anything else (routed as usual).
+   * The hot path: a GET that can use the cache, looked up straight from the decoder's
+   * offsets without making argument buffers; a miss goes on to Redis to fill.
+   * Returns false for anything else (routed as usual).
    */
-  private serveHit(d: RequestDecoder): boolean {
+  private serveGet(d: RequestDecoder, start: number): boolean {
     const buf = d.buffer;
     const off = d.argOffset(0);
     if (
@@ -560,9 +561,13 @@ export class ClientSession implements SharedClient {
       return false;
     }
     const ko = d.argOffset(1);
-    const hit = this.ctx.cache.lookup(buf.toString('latin1', ko, ko + d.argLength(1)), this.user, this.db);
-    if (hit === undefined) return false;
+    const key = buf.toString('latin1', ko, ko + d.argLength(1));
+    const hit = this.ctx.cache.lookup(key, this.user, this.db);
     this.observer?.onCommand('get');
+    if (hit === undefined) {
+      this.fillGet(key, buf.subarray(ko, ko + d.argLength(1)), buf, start, d.end, this.ctx.cache);
+      return true;
+    }
     this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
     return true;
   }
@@ -592,6 +597,12 @@ export class ClientSession implements SharedClient {
       this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
       return;
     }
+    this.fillGet(key, keyBuf, buf, start, end, cache);
+  }
+
+  /** A cache miss: forward the GET (with PTTL behind it) so its reply can fill the cache. */
+  private fillGet(key: string, keyBuf: Buffer, buf: Buffer, start: number, end: number, cache: ReplyCache): void {
+    const user = this.user;
     const guard = cache.beginFill(key);
     this.forward(buf, start, end);
     if (guard === null) {

@@ -276,7 +276,7 @@ describe('bad values throw a one-line ConfigError naming the flag', () => {
     [['--addr', 'redis://host/abc'], '--addr: "redis://host/abc": "abc" is not a database number'],
     [['--addr', 'redis://host?db=1'], '--addr: "redis://host?db=1": query strings and fragments are not supported'],
     [['--addr', 'redis://:6379'], '--addr: "redis://:6379" is not a valid redis:// URL'],
-    [['--addr', 'redis://u:p%zz@host'], '--addr: "redis://u:p%zz@host": bad percent-encoding in the password'],
+    [['--addr', 'redis://u:p%zz@host'], '--addr: "redis://u:***@host": bad percent-encoding in the password'],
     [['--addr', '[::1'], '--addr: "[::1" is not an address (expected [ipv6]:port)'],
     [['--addr', '[nothost]:1'], '--addr: "[nothost]:1": "nothost" is not an IPv6 address'],
     [['--addr', 'a:b:c'], '--addr: "a:b:c" is not an address (write IPv6 with a port as [addr]:port)'],
