@@ -1251,7 +1251,17 @@ export class ClientSession implements SharedClient {
   onSharedLost(reason: string): void {
     if (this.closed || this.detached) return;
     this.backendError = reason;
-    this.failInFlight(false);
+    if (this.pending.length > 0 || this.held !== null) {
+      // commands in flight were lost with the connection: errors for them, then the client goes
+      this.failInFlight(false);
+      return;
+    }
+    // An idle client held no state on it: it simply continues on a connection of its own
+    // (or, while Redis is down, gets a clear error for each command until it is back).
+    this.shared = null;
+    this.user = null;
+    this.backendEverUp = false;
+    this.openBackend();
   }
 
   /** The connection to Redis is gone (or given up on): answer what is in flight, then end. */
