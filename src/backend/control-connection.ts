@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { BackendAddress } from '../config.js';
 import { connectToRedis, type TlsClientOptions } from './connect.js';
@@ -20,12 +20,25 @@ export class ControlConnection extends EventEmitter {
   private readonly waiters: Waiter[] = [];
   private closedError: Error | null = null;
 
-  private constructor(socket: net.Socket) {
+  /** A RESP client over a socket that is already connected (TCP, TLS or a Unix socket). */
+  constructor(socket: net.Socket) {
     super();
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.fail(new Error('connection closed')));
+  }
+
+  /** Connect a Unix socket path and wrap it. */
+  static openPath(socketPath: string): Promise<ControlConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(socketPath);
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new ControlConnection(socket));
+      });
+    });
   }
 
   static open(addr: BackendAddress, tlsOptions?: TlsClientOptions, timeoutMs = 5000): Promise<ControlConnection> {

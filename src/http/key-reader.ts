@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,8 +5,8 @@ import type { Logger } from 'pino';
 import type { BackendAddress } from '../config.js';
 import { Listener } from '../server/listener.js';
 import type { SessionContext } from '../server/client-session.js';
-import { encodeCommand } from '../resp/encode.js';
-import { decodeReply, RedisErrorReply, type RespValue } from '../resp/reply-value.js';
+import { RedisErrorReply, type RespValue } from '../resp/reply-value.js';
+import { ControlConnection } from '../backend/control-connection.js';
 
 // GET /v1/keys/:key (--http-get) reads keys as an ordinary client of the proxy would.
 //
@@ -36,9 +35,9 @@ export class KeyReader {
   private listener: Listener | null = null;
   private dir: string | null = null;
   private starting: Promise<string> | null = null;
-  private conn: Promise<LoopbackClient> | null = null;
+  private conn: Promise<ControlConnection> | null = null;
   /** the client `conn` resolved to, once it has */
-  private client: LoopbackClient | null = null;
+  private client: ControlConnection | null = null;
   private closed = false;
 
   constructor(
@@ -57,7 +56,7 @@ export class KeyReader {
   async get(key: Buffer): Promise<KeyReadResult> {
     if (this.closed) return text(503, 'shutting down');
     const ms = this.timeoutMs() || DEFAULT_TIMEOUT_MS;
-    let client: LoopbackClient;
+    let client: ControlConnection;
     try {
       client = await withDeadline(this.connection(), ms);
     } catch (err) {
@@ -96,7 +95,7 @@ export class KeyReader {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private connection(): Promise<LoopbackClient> {
+  private connection(): Promise<ControlConnection> {
     if (this.conn === null) {
       const conn = this.open();
       this.conn = conn;
@@ -113,10 +112,10 @@ export class KeyReader {
     return this.conn;
   }
 
-  private async open(): Promise<LoopbackClient> {
+  private async open(): Promise<ControlConnection> {
     const socketPath = await this.start();
-    const client = await LoopbackClient.connect(socketPath);
-    client.onClose = () => this.reset(client);
+    const client = await ControlConnection.openPath(socketPath);
+    client.on('close', () => this.reset(client));
     // The handshake the proxy's own connections make: the --addr user, then its database.
     const { username, password, db } = this.addr;
     const steps: string[][] = [];
@@ -148,7 +147,7 @@ export class KeyReader {
    * Close `client` (default: the current connection, even while it is being opened);
    * if it is the current one, the next read opens a new one.
    */
-  private reset(client?: LoopbackClient): void {
+  private reset(client?: ControlConnection): void {
     if (client !== undefined && client !== this.client) {
       client.close();
       return;
@@ -178,67 +177,4 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Timeout()), ms);
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
-
-/** A request/reply RESP client over the private socket; replies are paired in order. */
-class LoopbackClient {
-  private buf: Buffer = Buffer.alloc(0);
-  private readonly waiters: { resolve: (v: RespValue) => void; reject: (e: Error) => void }[] = [];
-  private error: Error | null = null;
-  onClose: () => void = () => undefined;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('the proxy closed its session')));
-  }
-
-  static connect(socketPath: string): Promise<LoopbackClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(socketPath);
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new LoopbackClient(socket));
-      });
-    });
-  }
-
-  send(args: (string | Buffer)[]): Promise<RespValue> {
-    if (this.error) return Promise.reject(this.error);
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.socket.write(encodeCommand(args));
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    let pos = 0;
-    for (;;) {
-      let d;
-      try {
-        d = decodeReply(this.buf, pos);
-      } catch (err) {
-        this.fail(err as Error);
-        this.socket.destroy();
-        return;
-      }
-      if (d === null) break;
-      pos = d.end;
-      if (!d.push) this.waiters.shift()?.resolve(d.value);
-    }
-    this.buf = pos >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);
-  }
-
-  private fail(err: Error): void {
-    if (this.error) return;
-    this.error = err;
-    for (const w of this.waiters.splice(0)) w.reject(err);
-    this.onClose();
-  }
 }
