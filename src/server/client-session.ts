@@ -226,6 +226,8 @@ export class ClientSession implements SharedClient {
   outputLimitHits = 0;
   /** when the client last sent bytes, and when Redis last answered (ms since epoch) */
   lastInput = Date.now();
+  /** the client has sent at least one byte */
+  private hasSent = false;
   private lastReply = Date.now();
   /** bytes of the unfinished request already forwarded */
   private streamed = 0;
@@ -300,6 +302,7 @@ export class ClientSession implements SharedClient {
   private onClientData(chunk: Buffer): void {
     if (this.inputStopped || this.closed) return;
     this.lastInput = Date.now();
+    this.hasSent = true;
     if (!this.backendUp) this.maybeReconnect();
     const d = this.decoder;
     d.push(chunk);
@@ -1251,13 +1254,15 @@ export class ClientSession implements SharedClient {
   onSharedLost(reason: string): void {
     if (this.closed || this.detached) return;
     this.backendError = reason;
-    if (this.pending.length > 0 || this.held !== null) {
-      // commands in flight were lost with the connection: errors for them, then the client goes
+    if (this.pending.length > 0 || this.held !== null || this.hasSent) {
+      // As a direct client of a Redis that died would: errors for what was in flight,
+      // then the connection closes.
       this.failInFlight(false);
       return;
     }
-    // An idle client held no state on it: it simply continues on a connection of its own
-    // (or, while Redis is down, gets a clear error for each command until it is back).
+    // A client that has sent nothing yet (it connected as Redis died) has lost nothing:
+    // it goes on with a connection of its own, and gets a clear error for each command
+    // while Redis is down, never a silent close.
     this.shared = null;
     this.user = null;
     this.backendEverUp = false;
