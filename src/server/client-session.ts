@@ -257,7 +257,7 @@ export class ClientSession implements SharedClient {
     client.on('drain', () => {
       // the client caught up: let both directions flow again
       this.backend?.resume();
-      if (!this.inputStopped && !this.backend?.writableNeedDrain) this.client.resume();
+      if (!this.inputStopped && this.held === null && !this.backend?.writableNeedDrain) this.client.resume();
       this.softSince = 0;
     });
     client.on('error', () => this.close());
@@ -633,6 +633,7 @@ export class ClientSession implements SharedClient {
         const sub = args.length > 1 ? lower(args[1]) : '';
         if (sub === 'reply') return this.routeUnpairable(buf, start, end);
         if (sub === 'tracking' && args.length > 2) {
+          if (this.inMulti) this.multiChangesState = true; // queued: takes effect at EXEC
           const p = this.stateEntry(sc);
           p.flag = lower(args[2]) === 'on';
           this.forward(buf, start, end);
