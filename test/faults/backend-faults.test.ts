@@ -15,7 +15,7 @@
 // wherever Redis's round robin left them.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { RawClient, cmd, getFreePort, sleep, startProxy, startRedis, type ProxyProcess, type RedisServer } from '../helpers/index.js';
+import { RawClient, cmd, getFreePort, pingLine, sleep, startProxy, startRedis, withTimeout, type ProxyProcess, type RedisServer } from '../helpers/index.js';
 import { FrameStream, adminStats, eventually, linkUp } from './fault-helpers.js';
 import { joinBytes, mixedPipeline, verify, type PipelineCmd, type Verdict } from './pipeline-model.js';
 
@@ -38,6 +38,8 @@ interface Outcome {
   closed: boolean[];
   /** ms from the fault to each client's last reply */
   answeredWithinMs: number[];
+  /** clients with nothing in flight that the proxy kept: whether they then worked (SET/GET right) */
+  keptWorking: Array<boolean | null>;
 }
 
 /**
@@ -49,7 +51,8 @@ async function pipelinesThrough(
   pauseMs: number,
   fault: () => Promise<void>,
   replyWithinMs: number,
-  allClosed: boolean,
+  /** runs after every reply is in and before kept clients are tried (e.g. bring Redis back) */
+  recover: () => Promise<void> = async () => {},
 ): Promise<Outcome> {
   run++;
   const plans: PipelineCmd[][] = [];
@@ -89,29 +92,55 @@ async function pipelinesThrough(
   }
   await sleep(50); // nothing may follow the last reply
   const verdicts = plans.map((p, c) => verify(p, frames[c]));
-  for (let c = 0; c < CLIENTS; c++) closed.push(allClosed || verdicts[c].proxyErrors > 0 ? await streams[c].waitClosed(3000) : streams[c].closed);
+  await recover();
+  const keptWorking: Array<boolean | null> = [];
+  for (let c = 0; c < CLIENTS; c++) {
+    // a client whose commands failed has lost its Redis connection: it must be told so
+    if (verdicts[c].proxyErrors > 0) closed.push(await streams[c].waitClosed(3000));
+    else closed.push(streams[c].closed);
+    // A client that had nothing in flight held no state in our pipelines: the proxy may
+    // keep it (with shared connections it loses nothing) but then it must work again.
+    let works: boolean | null = null;
+    if (!closed[c]) {
+      works = false;
+      const deadline = Date.now() + 10_000;
+      while (!works && !streams[c].closed && Date.now() < deadline) {
+        const n = frames[c].length;
+        const key = `bf:kept:${run}:${c}`;
+        streams[c].write(cmd('SET', key, 'kept') + cmd('GET', key));
+        try {
+          await streams[c].waitFrames(n + 2, 3000);
+        } catch {
+          break;
+        }
+        const [a, b] = frames[c].slice(n).map((f) => f.toString());
+        works = a === '+OK\r\n' && b === '$4\r\nkept\r\n';
+        if (!works && !(/^-ERR RedisProxy: /.test(a) && /^-ERR RedisProxy: /.test(b))) break; // a wrong answer
+        if (!works) await sleep(200);
+      }
+      if (!works && streams[c].closed) works = null; // closed after all: fine
+    }
+    keptWorking.push(works);
+  }
   for (const s of streams) s.destroy();
-  return { verdicts, closed, answeredWithinMs };
+  return { verdicts, closed, answeredWithinMs, keptWorking };
 }
 
-/**
- * `cut`: client 0's commands after the pause must have failed (Redis never ran them).
- * `allClosed`: every client loses its Redis connection (kill, restart), not only those
- * that had commands in flight (a freeze spares a client that was not waiting for Redis).
- */
-function checkOutcome(o: Outcome, cause: RegExp, cut: boolean, allClosed: boolean): void {
+/** `cut`: client 0's commands after the pause must have failed (Redis never ran them). */
+function checkOutcome(o: Outcome, cause: RegExp, cut: boolean): void {
   o.verdicts.forEach((v, c) => {
     assert.deepEqual(v.problems, [], `client ${c}: every reply is right or a proxy error`);
     assert.equal(v.correct + v.proxyErrors, COMMANDS + (c === 0 ? 1 : 0), `client ${c}: one reply per command`);
     for (const t of v.errorTexts) assert.match(t, cause, `client ${c}: the error names the cause`);
-    if (allClosed || v.proxyErrors > 0) assert.ok(o.closed[c], `client ${c} is disconnected after the fault (its Redis connection and state died)`);
+    if (v.proxyErrors > 0) assert.ok(o.closed[c], `client ${c} is disconnected after the fault (its Redis connection and state died)`);
+    else assert.notEqual(o.keptWorking[c], false, `client ${c} had nothing in flight and was kept: its next SET/GET must work`);
   });
   // client 0 was cut exactly at its pause
   const v0 = o.verdicts[0];
   assert.ok(v0.correct >= PAUSE_AT + 1, `client 0: the ${PAUSE_AT + 1} replies before the fault are right (got ${v0.correct})`);
   if (cut) assert.equal(v0.proxyErrors, COMMANDS - PAUSE_AT, 'client 0: the commands still in flight got errors');
   console.log(
-    `# ${o.verdicts.map((v, c) => `client ${c}: ${v.correct} right, ${v.proxyErrors} errors (first at #${v.firstError}) within ${o.answeredWithinMs[c]} ms`).join('; ')}`,
+    `# ${o.verdicts.map((v, c) => `client ${c}: ${v.correct} right, ${v.proxyErrors} errors (first at #${v.firstError}) within ${o.answeredWithinMs[c]} ms, ${o.closed[c] ? 'disconnected' : 'kept'}`).join('; ')}`,
   );
   console.log(`# error texts: ${[...new Set(o.verdicts.flatMap((v) => [...v.errorTexts]))].join(' | ')}`);
 }
@@ -133,6 +162,16 @@ async function untilWorks(port: number, what: string, ms = 10_000): Promise<numb
   return eventually(what, () => worksNow(port), ms, 100);
 }
 
+/** After a failed test, leave a Redis running for the next one. */
+async function ensureRedis(): Promise<void> {
+  redis.thaw();
+  const up = await pingLine(redis.port, 500).then(
+    () => true,
+    () => false,
+  );
+  if (!up) await redis.restart();
+}
+
 describe('Redis killed (SIGKILL) mid-pipeline', () => {
   let proxy: ProxyProcess;
   let admin: number;
@@ -142,36 +181,22 @@ describe('Redis killed (SIGKILL) mid-pipeline', () => {
     await linkUp(admin);
   });
   after(async () => {
+    await ensureRedis();
     await proxy?.stop();
   });
 
   test('in-flight commands get errors, clients are disconnected; new clients get "unreachable", then work again', async () => {
-    const o = await pipelinesThrough(proxy.port, 10_000, () => redis.kill(), 5000, true);
-    checkOutcome(o, /^ERR RedisProxy: .*(connection to Redis (lost|closed)|unreachable)/, true, true);
+    const down: RawClient[] = [];
+    const whileDown = async () => {
+      await downChecks(down);
+      // Redis comes back on the same port
+      await redis.restart();
+    };
+    const o = await pipelinesThrough(proxy.port, 10_000, () => redis.kill(), 5000, whileDown);
+    checkOutcome(o, /^ERR RedisProxy: .*(connection to Redis (lost|closed)|unreachable)/, true);
     assert.equal(o.verdicts[0].correct, PAUSE_AT + 1, 'client 0: nothing after the pause ran');
 
-    // Redis is down: each command of a new client gets a clear error, promptly
-    const down: RawClient[] = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await RawClient.connect(proxy.port);
-      down.push(c);
-      const t0 = Date.now();
-      c.write(cmd('PING') + cmd('SET', 'x', '1') + cmd('GET', 'x') + cmd('INCR', 'n') + 'GET x\r\n');
-      const replies = await c.readFrames(5, 5000);
-      for (const r of replies) assert.match(r.toString(), /^-ERR RedisProxy: Redis at 127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\)\r\n$/);
-      assert.ok(Date.now() - t0 < 3000, 'errors come at once, not after a hang');
-    }
-    // and again, on the same connections: still errors, no hang, connection kept
-    for (const c of down) {
-      c.write(cmd('GET', 'x'));
-      assert.match((await c.readFrame(3000)).toString(), /^-ERR RedisProxy: .*unreachable/);
-      assert.equal(c.closedYet, false);
-    }
-    const s = await adminStats(admin);
-    assert.equal(s.redis.reachable, false, '/stats says Redis is unreachable');
-
-    // Redis comes back on the same port: new clients work, without restarting the proxy
-    await redis.restart();
+    // new clients work, without restarting the proxy
     const ms = await untilWorks(proxy.port, 'a new client works after Redis is back');
     console.log(`# new clients worked ${ms} ms after Redis was back`);
     // the clients that connected while Redis was down retry by themselves on their next command
@@ -190,6 +215,27 @@ describe('Redis killed (SIGKILL) mid-pipeline', () => {
     }
     await linkUp(admin);
   });
+
+  /** Redis is down: each command of a new client gets a clear error, promptly. */
+  async function downChecks(down: RawClient[]): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      const c = await RawClient.connect(proxy.port);
+      down.push(c);
+      const t0 = Date.now();
+      c.write(cmd('PING') + cmd('SET', 'x', '1') + cmd('GET', 'x') + cmd('INCR', 'n') + 'GET x\r\n');
+      const replies = await c.readFrames(5, 5000);
+      for (const r of replies) assert.match(r.toString(), /^-ERR RedisProxy: Redis at 127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\)\r\n$/);
+      assert.ok(Date.now() - t0 < 3000, 'errors come at once, not after a hang');
+    }
+    // and again, on the same connections: still errors, no hang, connection kept
+    for (const c of down) {
+      c.write(cmd('GET', 'x'));
+      assert.match((await c.readFrame(3000)).toString(), /^-ERR RedisProxy: .*unreachable/);
+      assert.equal(c.closedYet, false);
+    }
+    const s = await adminStats(admin);
+    assert.equal(s.redis.reachable, false, '/stats says Redis is unreachable');
+  }
 });
 
 describe('clients that connect the moment Redis dies', () => {
@@ -200,11 +246,12 @@ describe('clients that connect the moment Redis dies', () => {
     proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
   });
   after(async () => {
+    await ensureRedis();
     await proxy?.stop();
   });
 
   test('each of their commands gets an error naming the cause: never a silent close', async () => {
-    const ROUNDS = 30;
+    const ROUNDS = 60;
     const PER_ROUND = 4;
     const silent: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -232,13 +279,105 @@ describe('clients that connect the moment Redis dies', () => {
   });
 });
 
+for (const [faultName, fault] of [
+  ['killed and restarted', async () => {
+    await redis.kill();
+    await sleep(200);
+    await redis.restart();
+  }],
+  ['restarted gracefully', () => redis.restart()],
+] as const) {
+  describe(`clients holding connection state when Redis is ${faultName}`, () => {
+    let proxy: ProxyProcess;
+    let admin: number;
+    before(async () => {
+      admin = await getFreePort();
+      proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
+      await linkUp(admin);
+    });
+    after(async () => {
+      await ensureRedis();
+      await proxy?.stop();
+    });
+
+    test('each is disconnected, or keeps its state: never silently carries on without it', async () => {
+      const open = async (setup: string, replies: number) => {
+        const c = await RawClient.connect(proxy.port);
+        c.write(setup);
+        await c.readFrames(replies);
+        return c;
+      };
+      const db1 = await open(cmd('SELECT', '1'), 1);
+      const sub = await open(cmd('SUBSCRIBE', 'bf:state:ch'), 1);
+      const named = await open(cmd('CLIENT', 'SETNAME', 'bfname'), 1);
+      const multi = await open(cmd('MULTI') + cmd('SET', 'bf:state:m', 'queued'), 2);
+      const watch = await open(cmd('WATCH', 'bf:state:w'), 1);
+      await fault();
+      await linkUp(admin);
+      await sleep(300);
+      const outcome: string[] = [];
+
+      /** Runs `probe` on a kept client until Redis answers it (proxy errors meanwhile); returns its frames. */
+      const ask = async (c: RawClient, bytes: string, n: number): Promise<string[] | null> => {
+        for (let i = 0; i < 20 && !c.closedYet; i++) {
+          c.write(bytes);
+          const got = (await c.readFrames(n, 3000).catch(() => null))?.map((f) => f.toString());
+          if (got === null || got === undefined) return null;
+          if (!got.some((g) => g.startsWith('-ERR RedisProxy:'))) return got;
+          await sleep(200);
+        }
+        return null;
+      };
+
+      if (db1.closedYet) outcome.push('SELECT 1: disconnected');
+      else {
+        const got = await ask(db1, cmd('SET', 'bf:state:db', 'one'), 1);
+        if (got === null) outcome.push('SELECT 1: disconnected');
+        else {
+          assert.equal(got[0], '+OK\r\n');
+          assert.equal(await redis.cli('-n', '1', 'GET', 'bf:state:db'), 'one\n', 'a kept SELECT 1 client still writes to database 1');
+          assert.equal(await redis.cli('-n', '0', 'EXISTS', 'bf:state:db'), '0\n', 'and not to database 0');
+          outcome.push('SELECT 1: kept, still in db 1');
+        }
+      }
+      if (sub.closedYet) outcome.push('SUBSCRIBE: disconnected');
+      else {
+        const n = await eventually('PUBLISH reaches someone', async () => (await redis.cli('PUBLISH', 'bf:state:ch', 'after')) === '1\n', 2000, 50)
+          .then(() => 1)
+          .catch(() => 0);
+        if (sub.closedYet) outcome.push('SUBSCRIBE: disconnected');
+        else {
+          assert.equal(n, 1, 'a kept subscriber is still subscribed (PUBLISH after the fault reaches it)');
+          assert.match((await sub.readFrame(2000)).toString(), /after/);
+          outcome.push('SUBSCRIBE: kept, still subscribed');
+        }
+      }
+      if (named.closedYet) outcome.push('CLIENT SETNAME: disconnected');
+      else {
+        const got = await ask(named, cmd('CLIENT', 'GETNAME'), 1);
+        if (got === null) outcome.push('CLIENT SETNAME: disconnected');
+        else {
+          assert.equal(got[0], '$6\r\nbfname\r\n', 'a kept client keeps its name');
+          outcome.push('CLIENT SETNAME: kept, name kept');
+        }
+      }
+      // a transaction or a WATCH cannot survive a new Redis connection: the client must learn it by a close
+      await withTimeout(multi.closed(), 3000, 'a client inside MULTI is disconnected').catch(() => assert.fail('a client inside MULTI was kept after its transaction was lost'));
+      await withTimeout(watch.closed(), 3000, 'a WATCHing client is disconnected').catch(() => assert.fail('a WATCHing client was kept after its WATCH was lost'));
+      outcome.push('MULTI: disconnected', 'WATCH: disconnected');
+      console.log(`# ${faultName}: ${outcome.join('; ')}`);
+      for (const c of [db1, sub, named, multi, watch]) c.destroy();
+    });
+  });
+}
+
 describe('Redis frozen (SIGSTOP) with --backend-timeout 0.5', () => {
   let proxy: ProxyProcess;
   before(async () => {
     proxy = await startProxy({ redisPort: redis.port, args: ['--backend-timeout', '0.5'] });
   });
   after(async () => {
-    redis.thaw();
+    await ensureRedis();
     await proxy?.stop();
   });
 
@@ -246,11 +385,11 @@ describe('Redis frozen (SIGSTOP) with --backend-timeout 0.5', () => {
     // the pause (300 ms) is shorter than the timeout: only the freeze makes Redis go silent
     let o: Outcome;
     try {
-      o = await pipelinesThrough(proxy.port, 300, async () => redis.freeze(), 3000, false);
+      o = await pipelinesThrough(proxy.port, 300, async () => redis.freeze(), 3000);
     } finally {
       redis.thaw();
     }
-    checkOutcome(o, /^ERR RedisProxy: Redis did not answer within 500 ms \(--backend-timeout\)$/, true, false);
+    checkOutcome(o, /^ERR RedisProxy: Redis did not answer within 500 ms \(--backend-timeout\)$/, true);
     for (const ms of o.answeredWithinMs) assert.ok(ms < 2000, `errors arrived ${ms} ms after the freeze (timeout 500 ms)`);
     await untilWorks(proxy.port, 'clients work after the thaw');
   });
@@ -282,14 +421,15 @@ describe('Redis restarted mid-pipeline', () => {
     await linkUp(admin);
   });
   after(async () => {
+    await ensureRedis();
     await proxy?.stop();
   });
 
   test('in-flight commands get errors, clients are disconnected, new clients work and the cache serves again', async () => {
     // A graceful stop (SIGTERM) ends the pause and lets Redis answer what it can before it
     // exits: how much of the pipelines ran is up to Redis, but each reply is still right or an error.
-    const o = await pipelinesThrough(proxy.port, 10_000, () => redis.restart(), 10_000, true);
-    checkOutcome(o, /^ERR RedisProxy: .*(connection to Redis (lost|closed)|unreachable)/, false, true);
+    const o = await pipelinesThrough(proxy.port, 10_000, () => redis.restart(), 10_000);
+    checkOutcome(o, /^ERR RedisProxy: .*(connection to Redis (lost|closed)|unreachable)/, false);
     await untilWorks(proxy.port, 'a new client works after the restart', 5000);
     // the invalidation link came back by itself: GETs are cached again
     await linkUp(admin);
@@ -324,6 +464,7 @@ describe(`blocking commands and --backend-timeout 0.3, ${label}`, () => {
     await eventually('proxy reaches Redis', async () => (await adminStats(admin)).redis.reachable, 5000);
   });
   after(async () => {
+    await ensureRedis();
     await proxy?.stop();
   });
 
