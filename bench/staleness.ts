@@ -11,7 +11,8 @@ import net from 'node:net';
 
 class Conn {
   private buf = '';
-  private waiters: ((line: string) => void)[] = [];
+  private waiters: { resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
+  private closed: Error | null = null;
   private constructor(private readonly s: net.Socket) {
     s.setNoDelay(true);
     s.on('data', (d) => {
@@ -19,8 +20,14 @@ class Conn {
       for (;;) {
         const r = this.takeReply();
         if (r === null) break;
-        this.waiters.shift()?.(r);
+        this.waiters.shift()?.resolve(r);
       }
+    });
+    // a peer that goes away fails the pending and later commands instead of leaving them pending forever
+    s.on('error', (e) => (this.closed ??= e));
+    s.on('close', () => {
+      this.closed ??= new Error('connection closed');
+      for (const w of this.waiters.splice(0)) w.reject(this.closed);
     });
   }
   static open(port: number): Promise<Conn> {
@@ -50,8 +57,9 @@ class Conn {
   }
   cmd(...args: string[]): Promise<string> {
     const wire = `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('');
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
+    if (this.closed) return Promise.reject(this.closed);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
       this.s.write(wire);
     });
   }
