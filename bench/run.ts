@@ -12,7 +12,7 @@ import type { LoadResult, LoadSpec } from './loadgen.js';
 import { LoadgenClient } from './lib/loadgen-client.js';
 import { cpuSeconds, harnessCpuSeconds, installCleanupHandlers, machineCpuSeconds, registerTempDir, rssBytes, sleep, stopAll, stopManaged, which, type Managed } from './lib/procs.js';
 import { runRedisBenchmark } from './lib/redis-benchmark.js';
-import { FOREIGN_LIMIT_CORES, checklist, markdown, summarize, svg, type MemoryResult, type Results, type RunRecord } from './lib/report.js';
+import { FOREIGN_LIMIT_CORES, checklist, markdown, summarize, svg, type MemoryResult, type Results, type RunRecord, type StalenessReport } from './lib/report.js';
 import { MiniClient, commandCalls, parseInfo, valueFor, keyName } from './lib/resp.js';
 import {
   ensureNutcracker,
@@ -28,6 +28,7 @@ import {
   type Target,
 } from './lib/targets.js';
 import { KEYS, KEYSPACES, WORKLOADS, type Workload } from './lib/workloads.js';
+import { measureStaleness } from './staleness.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,6 +42,9 @@ interface Options {
   memEntries: number;
   /** also measure the ceiling server's Map with the same entries, for scale */
   memCeiling: boolean;
+  /** measure the staleness window of direct writes through the cache-on proxy */
+  staleness: boolean;
+  stalenessSamples: number;
   build: boolean;
   delayMs: number;
   outDir: string;
@@ -59,10 +63,12 @@ function parseArgs(argv: string[]): Options {
     memory: true,
     memEntries: quick ? 250_000 : 1_000_000,
     memCeiling: !quick,
+    staleness: true,
+    stalenessSamples: quick ? 300 : 1000,
     build: true,
     delayMs: 0.5,
     outDir: path.join(repoRoot, 'bench', 'results'),
-    budgetSeconds: quick ? 75 : 810,
+    budgetSeconds: quick ? 85 : 840, // includes ~10 s (quick) / ~30 s (full) for the tracking-cost runs and the staleness phase
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -96,6 +102,12 @@ function parseArgs(argv: string[]): Options {
       case '--mem-entries':
         o.memEntries = Math.max(1000, Math.floor(num()));
         break;
+      case '--skip-staleness':
+        o.staleness = false;
+        break;
+      case '--staleness-samples':
+        o.stalenessSamples = Math.max(10, Math.min(100_000, Math.floor(num())));
+        break;
       case '--no-build':
         o.build = false;
         break;
@@ -121,9 +133,11 @@ function parseArgs(argv: string[]): Options {
             '  --skip-targets a,b   leave these targets out (e.g. proxy while src/ is broken)',
             '  --skip-memory        skip the 1,000,000-entry memory measurement',
             '  --mem-entries N      entries for the memory measurement (default 1,000,000; quick 250,000)',
+            '  --skip-staleness     skip the staleness window of direct writes',
+            '  --staleness-samples N  samples for it (default 1000; quick 300)',
             '  --no-build           do not rebuild dist/ when it is stale',
             '  --delay-ms X         one-way delay of the delay relay (default 0.5)',
-            '  --budget S           shorten runs so the whole run fits in S seconds (default 810; quick 75; 0 = off)',
+            '  --budget S           shorten runs so the whole run fits in S seconds (default 840; quick 85; 0 = off)',
             '  --out DIR            where results go (default bench/results)',
             '',
           ].join('\n'),
@@ -170,6 +184,7 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   const runs: RunRecord[] = [];
   let memory: MemoryResult | null = null;
+  let staleness: StalenessReport | null = null;
   let finished = false;
 
   const workloads = WORKLOADS.filter((w) => (opts.only ? opts.only.includes(w.id) : !opts.quick || w.quick));
@@ -179,7 +194,8 @@ async function main(): Promise<void> {
 
   notes.push(
     'GET-miss rows use a RedisProxy started with --capacity 1, so every GET is forwarded (and still pays the fill path). ' +
-      'In write workloads (SET, the mix) a caching RedisProxy runs only while it is the target being measured: its CLIENT TRACKING BCAST link makes Redis push an invalidation for every write by anyone, which would otherwise load Redis and the shared CPUs during the other targets\' runs.',
+      'In write workloads (SET, the mix) a caching RedisProxy runs only while it is the target being measured: its CLIENT TRACKING BCAST link makes Redis push an invalidation for every write by anyone, which would otherwise load Redis and the shared CPUs during the other targets\' runs. ' +
+      'The `--coherence ttl` twins (proxy-ttl, proxy-cap1-ttl: the "Cost of tracking" rows) have no tracking, so Redis pushes them nothing and they stay up throughout.',
   );
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'redisproxy-bench-'));
   registerTempDir(tmpDir);
@@ -214,6 +230,7 @@ async function main(): Promise<void> {
       runs,
       summaries,
       memory,
+      staleness,
       checklist: [],
     };
     res.checklist = checklist(res);
@@ -239,7 +256,8 @@ async function main(): Promise<void> {
   targets.set('redis', redis);
   log(`redis-server on ${redis.port} (pid ${redisProc.pid})`);
 
-  const wantProxy = [...needed].some((t) => t.startsWith('proxy')) || opts.memory;
+  const stalenessOn = opts.staleness && !opts.skipTargets.includes('proxy');
+  const wantProxy = [...needed].some((t) => t.startsWith('proxy')) || opts.memory || stalenessOn;
   const built = wantProxy ? await ensureProxyBuilt(ctx, opts.build) : { cli: null, note: 'not needed' };
   if (built.note) notes.push(`RedisProxy build: ${built.note}`);
   const nutcracker = needed.has('twemproxy') || needed.has('twemproxy-wan') ? await ensureNutcracker(ctx) : null;
@@ -248,13 +266,15 @@ async function main(): Promise<void> {
   const want = (id: string): boolean => needed.has(id);
   // RedisProxy instances: remembered so they can be stopped and restarted (see Workload.isolate)
   const proxyOpts = new Map<string, ProxyOptions>();
-  const proxy = (id: string, label: string, capacity: number, upstreamPort: number): Promise<Target> => {
-    const po: ProxyOptions = { id, label, cli: built.cli, upstreamPort, capacity, ttlSeconds: 3600, withAdmin: true };
+  const proxy = (id: string, label: string, capacity: number, upstreamPort: number, coherence?: 'ttl'): Promise<Target> => {
+    const po: ProxyOptions = { id, label, cli: built.cli, upstreamPort, capacity, ttlSeconds: 3600, withAdmin: true, ...(coherence ? { coherence } : {}) };
     proxyOpts.set(id, po);
     return startProxy(ctx, po);
   };
   if (want('proxy')) starters.push(proxy('proxy', 'RedisProxy (cache on)', 200_000, redis.port));
+  if (want('proxy-ttl')) starters.push(proxy('proxy-ttl', 'RedisProxy --coherence ttl (cache on, no tracking)', 200_000, redis.port, 'ttl'));
   if (want('proxy-cap1')) starters.push(proxy('proxy-cap1', 'RedisProxy --capacity 1 (misses)', 1, redis.port));
+  if (want('proxy-cap1-ttl')) starters.push(proxy('proxy-cap1-ttl', 'RedisProxy --capacity 1 --coherence ttl (misses, no tracking)', 1, redis.port, 'ttl'));
   if (want('proxy-nocache')) starters.push(proxy('proxy-nocache', 'RedisProxy --capacity 0 (cache off)', 0, redis.port));
   if (want('twemproxy')) starters.push(startTwemproxy(ctx, nutcracker, 'twemproxy', 'twemproxy', redis.port));
   if (want('ceiling'))
@@ -345,12 +365,19 @@ async function main(): Promise<void> {
   };
 
   const probed = new Set<string>();
-  const isCaching = (id: string): boolean => (proxyOpts.get(id)?.capacity ?? 0) > 0;
-  /** Run exactly the caching proxies in `wanted` (others stopped: their BCAST link costs Redis work on every write). */
+  /**
+   * A proxy whose invalidation link has CLIENT TRACKING BCAST on: a cache and tracking coherence.
+   * `--coherence ttl` proxies have no tracking (Redis pushes them nothing), so they stay up all along.
+   */
+  const isCaching = (id: string): boolean => {
+    const po = proxyOpts.get(id);
+    return po !== undefined && po.capacity > 0 && po.coherence !== 'ttl';
+  };
+  /** Run exactly the tracking proxies in `wanted` (others stopped: their BCAST link costs Redis work on every write). */
   const ensureProxies = async (wanted: string[]): Promise<void> => {
     for (const [id, po] of proxyOpts) {
       const t = targets.get(id);
-      if (!t || !t.ok || po.capacity === 0) continue;
+      if (!t || !t.ok || !isCaching(id)) continue;
       const running = t.proc !== null && !t.proc.exited;
       if (running && !wanted.includes(id) && t.proc) {
         await stopManaged(t.proc);
@@ -364,6 +391,62 @@ async function main(): Promise<void> {
       }
     }
   };
+
+  const STALENESS_DEADLINE_MS = 1000;
+  async function stalenessPhase(): Promise<StalenessReport> {
+    const N = opts.stalenessSamples;
+    if (!targets.has('proxy')) targets.set('proxy', await proxy('proxy', 'RedisProxy (cache on)', 200_000, redis.port));
+    await ensureProxies(['proxy']);
+    const t = targets.get('proxy');
+    if (!t || !t.ok || !t.proc) return failedStaleness(N, `RedisProxy (cache on) not running: ${t?.note ?? 'not started'}`, false);
+    // warm-up, not recorded: the hit path (hot keyspace) and the invalidation path (a short staleness run)
+    const w = await lg({ port: t.port, connections: 8, pipeline: 32, durationMs: 0, maxRequests: KEYS, keyPrefix: KEYSPACES.hot.prefix, keyspace: KEYS, distribution: 'sequential', getRatio: 1 });
+    if (w.failure) throw new Error(`warm-up failed: ${w.failure}`);
+    await withTimeout(measureStaleness(redis.port, t.port, Math.min(100, N), STALENESS_DEADLINE_MS), 30_000, 'staleness warm-up');
+    // bound: a healthy sample takes well under a millisecond; a broken one up to 2 deadlines
+    const limitMs = 30_000 + N * 20;
+    const attempt = async (): Promise<StalenessReport> => {
+      const m0 = machineCpuSeconds();
+      const h0 = harnessCpuSeconds();
+      const wall0 = Date.now();
+      let r: Awaited<ReturnType<typeof measureStaleness>>;
+      try {
+        r = await withTimeout(measureStaleness(redis.port, t.port, N, STALENESS_DEADLINE_MS), limitMs, 'staleness');
+      } catch (e) {
+        if (e instanceof TimeoutError)
+          return failedStaleness(N, `${N} samples did not finish within ${limitMs / 1000} s (samples normally take under a millisecond: the proxy is unresponsive or keeps serving stale values)`, true);
+        throw e;
+      }
+      const wallS = Math.max(0.001, (Date.now() - wall0) / 1000);
+      const m1 = machineCpuSeconds();
+      const h1 = harnessCpuSeconds();
+      return {
+        target: 'proxy',
+        samplesRequested: N,
+        samples: r.samples,
+        p50Us: r.p50Us,
+        p99Us: r.p99Us,
+        maxUs: r.maxUs,
+        staleReads: r.staleReads,
+        neverFresh: r.neverFresh,
+        deadlineMs: STALENESS_DEADLINE_MS,
+        foreignCores: Math.max(0, (m1.busy - m0.busy - (h1 - h0) + (m1.steal - m0.steal)) / wallS),
+        wallMs: wallS * 1000,
+        failure: null,
+        timedOut: false,
+        discarded: null,
+      };
+    };
+    const first = await attempt();
+    // like the workload runs: repeated once when others took a real share of the CPUs; the quieter is kept
+    if (first.failure !== null || first.foreignCores === null || first.foreignCores <= FOREIGN_LIMIT_CORES) return first;
+    log(`  staleness: other processes used ${first.foreignCores.toFixed(2)} cores during it — measuring again`);
+    const again = await attempt();
+    if (again.failure !== null) return again;
+    const [keep, drop] = (again.foreignCores ?? 0) <= first.foreignCores ? [again, first] : [first, again];
+    const { p50Us, p99Us, maxUs, staleReads, neverFresh, foreignCores } = drop;
+    return { ...keep, discarded: { p50Us, p99Us, maxUs, staleReads, neverFresh, foreignCores } };
+  }
 
   const redisCounters = async (): Promise<{ get: number; set: number }> => {
     const r = await control.command(['INFO', 'commandstats']);
@@ -485,7 +568,7 @@ async function main(): Promise<void> {
   const execOrder = [...workloads].sort((a, b) => phase(a) - phase(b));
   // Time budget: if the remaining runs would not fit, shorten the runs that are left.
   const loopStart = Date.now();
-  const reserveS = opts.memory ? (opts.memEntries >= 500_000 ? 45 : 10) : 0;
+  const reserveS = (opts.memory ? (opts.memEntries >= 500_000 ? 45 : 10) : 0) + (stalenessOn ? (opts.quick ? 5 : 10) : 0);
   let overheadS = opts.quick ? 0.4 : 0.6; // per run, beyond runSeconds; refined as we go
   let plannedDoneS = 0;
   let runsDone = 0;
@@ -495,7 +578,9 @@ async function main(): Promise<void> {
     const availableS = opts.budgetSeconds - (Date.now() - t0) / 1000 - reserveS;
     return availableS - runsLeft * (runSeconds + overheadS) > runSeconds + overheadS;
   };
-  let runsLeft = execOrder.reduce((a, w) => a + w.targets.filter((id) => targets.get(id)?.ok).length * opts.reps, 0);
+  // workloads may ask for more repetitions of a few targets (pairs compared as a ratio)
+  const repsFor = (w: Workload, id: string): number => Math.max(opts.reps, w.minReps?.targets.includes(id) ? w.minReps.reps : 0);
+  let runsLeft = execOrder.reduce((a, w) => a + w.targets.filter((id) => targets.get(id)?.ok).reduce((b, id) => b + repsFor(w, id), 0), 0);
   retriesLeft = Math.ceil(runsLeft / 3);
   for (const w of execOrder) {
     if (opts.budgetSeconds > 0 && runsLeft > 0) {
@@ -512,10 +597,11 @@ async function main(): Promise<void> {
       }
     }
     log(`${w.id}: ${w.title}`);
-    for (let rep = 0; rep < opts.reps; rep++) {
+    const wReps = Math.max(...w.targets.map((id) => repsFor(w, id)));
+    for (let rep = 0; rep < wReps; rep++) {
       for (const id of w.targets) {
         const t = targets.get(id);
-        if (!t || !t.ok) continue;
+        if (!t || !t.ok || rep >= repsFor(w, id)) continue;
         try {
           await ensureProxies(w.isolate ? (isCaching(id) ? [id] : []) : w.targets.filter(isCaching));
           if (!t.ok) continue;
@@ -569,6 +655,17 @@ async function main(): Promise<void> {
       }
     }
   }
+  // --- staleness of direct writes (issue 4) -------------------------------------
+  // Runs while the cache-on proxy is up (write workloads stop it when it is not measured).
+  if (stalenessOn) {
+    log(`staleness: ${opts.stalenessSamples} direct writes on Redis, reads through the cache-on proxy`);
+    staleness = await stalenessPhase().catch((e: unknown) => failedStaleness(opts.stalenessSamples, `failed: ${(e as Error).message}`, false));
+    log(
+      staleness.failure === null
+        ? `staleness: p50 ${staleness.p50Us.toFixed(0)} µs  p99 ${staleness.p99Us.toFixed(0)} µs  max ${staleness.maxUs.toFixed(0)} µs  stale reads ${staleness.staleReads}  never fresh ${staleness.neverFresh}`
+        : `staleness: ${staleness.failure}`,
+    );
+  }
   await ensureProxies([]);
 
   // --- memory ----------------------------------------------------------------
@@ -601,6 +698,36 @@ function addedRtt(summaries: ReturnType<typeof summarize>): number | null {
   const a = summaries.find((s) => s.workload === 'wan-lat-c1' && s.target === 'redis-wan')?.p50Us;
   const b = summaries.find((s) => s.workload === 'lat-hit-c1' && s.target === 'redis')?.p50Us;
   return a !== undefined && a !== null && b !== undefined && b !== null ? a - b : null;
+}
+
+class TimeoutError extends Error {}
+
+/** `p`, or a TimeoutError after `ms` (p keeps running; its sockets close when the processes stop). */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what}: no result within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function failedStaleness(samples: number, failure: string, timedOut: boolean): StalenessReport {
+  return {
+    target: 'proxy',
+    samplesRequested: samples,
+    samples: 0,
+    p50Us: Number.NaN,
+    p99Us: Number.NaN,
+    maxUs: Number.NaN,
+    staleReads: 0,
+    neverFresh: 0,
+    deadlineMs: 1000,
+    foreignCores: null,
+    wallMs: 0,
+    failure,
+    timedOut,
+    discarded: null,
+  };
 }
 
 function emptyMemory(entries: number, note: string): MemoryResult {

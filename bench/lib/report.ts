@@ -1,6 +1,6 @@
 // Turning raw runs into medians, the target checklist, Markdown and an SVG chart.
 
-import type { Workload } from './workloads.js';
+import { TRACKING_COST, type Workload } from './workloads.js';
 
 export interface RunRecord {
   workload: string;
@@ -75,6 +75,36 @@ export interface MemoryResult {
   ceiling: { rssEmptyBytes: number; rssFullBytes: number; overheadPerEntry: number } | null;
 }
 
+/** bench/staleness.ts run by run.ts: direct writes on Redis, reads through the cache-on proxy */
+export interface StalenessReport {
+  /** target id the reads went through */
+  target: string;
+  samplesRequested: number;
+  /** samples that saw the new value (never-fresh ones have no window) */
+  samples: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  /** reads that returned the old value after the write was acknowledged */
+  staleReads: number;
+  /** samples whose new value was not seen within the per-sample deadline */
+  neverFresh: number;
+  /** per-sample deadline after which a sample counts as never fresh */
+  deadlineMs: number;
+  /** average cores used by processes outside the harness during the measurement */
+  foreignCores: number | null;
+  wallMs: number;
+  /** set when the measurement did not complete (then the numbers are NaN) */
+  failure: string | null;
+  /** the measurement ran out of time: something is very slow or invalidations are missing */
+  timedOut: boolean;
+  /**
+   * A first attempt replaced by a quieter re-run (processes outside the harness used more than
+   * FOREIGN_LIMIT_CORES during it). Its never-fresh samples still count in the checklist.
+   */
+  discarded: { p50Us: number; p99Us: number; maxUs: number; staleReads: number; neverFresh: number; foreignCores: number | null } | null;
+}
+
 export interface TargetInfo {
   id: string;
   label: string;
@@ -112,6 +142,7 @@ export interface Results {
   runs: RunRecord[];
   summaries: Summary[];
   memory: MemoryResult | null;
+  staleness: StalenessReport | null;
   checklist: CheckItem[];
 }
 
@@ -169,7 +200,7 @@ export function summarize(runs: RunRecord[]): Summary[] {
 // ---------------------------------------------------------------------------
 // Target checklist (from the issue)
 
-export function checklist(results: Pick<Results, 'summaries' | 'memory'>): CheckItem[] {
+export function checklist(results: Pick<Results, 'summaries' | 'memory' | 'staleness'>): CheckItem[] {
   const S = (w: string, t: string): Summary | undefined => results.summaries.find((s) => s.workload === w && s.target === t && s.reps > 0);
   const items: CheckItem[] = [];
   const ops = (w: string, t: string): number | null => S(w, t)?.opsPerSec ?? null;
@@ -253,6 +284,26 @@ export function checklist(results: Pick<Results, 'summaries' | 'memory'>): Check
         text,
         measured: `${m.overheadPerEntry.toFixed(0)} B/entry over ${m.keyBytes + m.valueBytes} B key+value (${fmtInt(m.entries)} entries${m.verifiedCached !== null ? `, ${(m.verifiedCached * 100).toFixed(1)}% verified cached` : ''})`,
         status: status(m.overheadPerEntry <= 200),
+      });
+  }
+
+  {
+    const st = results.staleness;
+    // never-fresh samples are a correctness failure, not noise: a discarded attempt's count too
+    const neverFresh = st ? st.neverFresh + (st.discarded?.neverFresh ?? 0) : 0;
+    const text = 'Staleness of writes made directly on Redis: p99 under 1 ms on loopback, zero permanently stale entries';
+    if (!st) items.push({ id: 'staleness', text, measured: 'not measured', status: 'n/a' });
+    else if (st.failure !== null && !st.timedOut) items.push({ id: 'staleness', text, measured: `not measured: ${st.failure}`, status: 'n/a' });
+    else if (st.timedOut) items.push({ id: 'staleness', text, measured: st.failure ?? 'timed out', status: 'NOT MET' });
+    else
+      items.push({
+        id: 'staleness',
+        text,
+        measured:
+          `p99 ${fmtUs(st.p99Us)} (need < 1 ms), ${fmtInt(neverFresh)} never fresh within ${st.deadlineMs} ms (need 0); ` +
+          `p50 ${fmtUs(st.p50Us)}, max ${fmtUs(st.maxUs)}, ${fmtInt(st.samplesRequested)} samples`,
+        // a window is only measured for samples that became fresh; all never-fresh gives p99 NaN
+        status: status(neverFresh === 0 && Number.isFinite(st.p99Us) && st.p99Us < 1000),
       });
   }
 
@@ -399,6 +450,74 @@ export function markdown(res: Results): string {
   }
   L.push('');
 
+  L.push('## Cost of tracking');
+  L.push('');
+  L.push(
+    'The same RedisProxy with `--coherence ttl` (no CLIENT TRACKING: writes made directly on Redis are seen only after --ttl) next to the default tracking one, ' +
+      'in the same round-robin as the other targets of the workload. Ratios < 1 mean tracking costs throughput; informational, no target. ' +
+      'Target CPU per million requests moves less with interference than ops/s.',
+  );
+  L.push('');
+  L.push('| Workload | tracking ops/s | ttl ops/s | tracking / ttl (ops/s) | spread (tracking, ttl) | target CPU s/Mreq (tracking, ttl) | runs (tracking, ttl) |');
+  L.push('|---|---:|---:|---:|---:|---:|---:|');
+  const spreadOf = (s: Summary | undefined): string => (s && s.reps > 1 ? `${(((s.opsMax - s.opsMin) / s.opsPerSec) * 100).toFixed(0)}%` : '—');
+  const cpuOf = (s: Summary | undefined): string => (s?.targetCpuPerM === null || s?.targetCpuPerM === undefined ? '—' : s.targetCpuPerM.toFixed(2));
+  let costRows = 0;
+  for (const c of TRACKING_COST) {
+    const w = res.workloads.find((x) => x.id === c.workload);
+    if (!w) continue;
+    costRows++;
+    const a = S(c.workload, c.tracking);
+    const b = S(c.workload, c.ttl);
+    const ok = (s: Summary | undefined): s is Summary => s !== undefined && s.reps > 0;
+    L.push(
+      `| ${esc(w.title)} | ${ok(a) ? fmtOps(a.opsPerSec) : 'n/a'} | ${ok(b) ? fmtOps(b.opsPerSec) : 'n/a'} | ` +
+        `${ok(a) && ok(b) ? `**${fmtRatio(a.opsPerSec, b.opsPerSec)}**` : '—'} | ${spreadOf(a)}, ${spreadOf(b)} | ${cpuOf(a)}, ${cpuOf(b)} | ${a?.reps ?? 0}, ${b?.reps ?? 0} |`,
+    );
+  }
+  if (costRows === 0) L.push('| (workloads not selected) | | | | | | |');
+  L.push('');
+  L.push('Hits: `proxy` vs `proxy-ttl` (both `--capacity 200000`). Misses: `proxy-cap1` vs `proxy-cap1-ttl` (both `--capacity 1`, every GET forwarded and filled). Trust a ratio only when it is further from 1 than the spreads.');
+  L.push('');
+
+  L.push('## Staleness of direct writes');
+  L.push('');
+  const st = res.staleness;
+  if (!st) L.push('Not measured (--skip-staleness, or the cache-on proxy was left out).');
+  else {
+    L.push(
+      `A writer connected straight to Redis SETs a key the proxy has cached; as soon as its +OK arrives, a reader through \`${st.target}\` (tracking, \`--capacity 200000\`) GETs the key in a loop until it sees the new value. ` +
+        'The window runs from the +OK to the reply carrying the new value, so it includes one proxy round trip: an upper bound on the real window. ' +
+        `A sample that is still stale after ${st.deadlineMs} ms counts as never fresh (a permanently stale entry). bench/staleness.ts, after a warm-up that is not recorded.`,
+    );
+    L.push('');
+    if (st.failure !== null) L.push(`**Not completed:** ${esc(st.failure)}`);
+    else {
+      L.push('| samples | p50 | p99 | max | stale reads | never fresh | foreign CPU |');
+      L.push('|---:|---:|---:|---:|---:|---:|---:|');
+      L.push(
+        `| ${fmtInt(st.samplesRequested)} | ${fmtUs(st.p50Us)} | ${fmtUs(st.p99Us)} | ${fmtUs(st.maxUs)} | ${fmtInt(st.staleReads)} | ${fmtInt(st.neverFresh)} | ${st.foreignCores === null ? '—' : st.foreignCores.toFixed(2)} |`,
+      );
+      L.push('');
+      const hit = S('lat-hit-c1', st.target)?.p50Us ?? null;
+      const miss = S('lat-miss-c1', 'proxy-cap1')?.p50Us ?? null;
+      const scale = [hit !== null ? `a cached GET ${fmtUs(hit)}` : '', miss !== null ? `a GET miss (forwarded to Redis) ${fmtUs(miss)}` : ''].filter(Boolean).join(', ');
+      L.push(
+        `"stale reads" = GETs that returned the old value after the write was acknowledged (the invalidation was still on its way); ${fmtInt(st.staleReads)} over ${fmtInt(st.samplesRequested)} samples. ` +
+          'The read that ends a window is usually a miss (the invalidation removed the entry), so a window is at least one miss round trip' +
+          (scale ? `; for scale, 1-client p50 round trips through the proxy: ${scale}. ` : '. ') +
+          `Measured in ${(st.wallMs / 1000).toFixed(1)} s.`,
+      );
+      const d = st.discarded;
+      if (d)
+        L.push(
+          `\nA first attempt was repeated because processes outside the harness used ${d.foreignCores === null ? '?' : d.foreignCores.toFixed(2)} cores during it; the quieter attempt is shown. ` +
+            `The other one: p50 ${fmtUs(d.p50Us)}, p99 ${fmtUs(d.p99Us)}, max ${fmtUs(d.maxUs)}, ${fmtInt(d.staleReads)} stale reads, ${fmtInt(d.neverFresh)} never fresh (counted in the checklist).`,
+        );
+    }
+  }
+  L.push('');
+
   L.push('## Memory');
   L.push('');
   const mem = res.memory;
@@ -443,6 +562,8 @@ const COLORS: Record<string, string> = {
   proxy: '#2563eb',
   'proxy-wan': '#2563eb',
   'proxy-cap1': '#60a5fa',
+  'proxy-ttl': '#7c3aed',
+  'proxy-cap1-ttl': '#a78bfa',
   'proxy-nocache': '#93c5fd',
   twemproxy: '#f59e0b',
   'twemproxy-wan': '#f59e0b',
@@ -460,6 +581,8 @@ const SHORT: Record<string, string> = {
   proxy: 'RedisProxy',
   'proxy-wan': 'RedisProxy (over delay)',
   'proxy-cap1': 'RedisProxy cap 1',
+  'proxy-ttl': 'RedisProxy ttl coh.',
+  'proxy-cap1-ttl': 'RedisProxy cap 1 ttl',
   'proxy-nocache': 'RedisProxy cap 0',
   twemproxy: 'twemproxy',
   'twemproxy-wan': 'twemproxy (over delay)',

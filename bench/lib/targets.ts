@@ -20,7 +20,7 @@ import {
 export type TargetKind = 'redis' | 'proxy' | 'twemproxy' | 'ceiling' | 'relay';
 
 export interface Target {
-  /** stable id used in results: redis, proxy, proxy-cap1, proxy-nocache, twemproxy, ceiling, relay, *-wan */
+  /** stable id used in results: redis, proxy, proxy-ttl, proxy-cap1, proxy-cap1-ttl, proxy-nocache, twemproxy, ceiling, relay, *-wan */
   id: string;
   label: string;
   kind: TargetKind;
@@ -131,6 +131,8 @@ export interface ProxyOptions {
   capacity: number;
   ttlSeconds: number;
   withAdmin: boolean;
+  /** 'ttl' adds `--coherence ttl` (no CLIENT TRACKING); default: the CLI's default (tracking) */
+  coherence?: 'tracking' | 'ttl';
 }
 
 /** Start RedisProxy via its real CLI. Never throws: a failed start yields ok=false with the reason. */
@@ -156,6 +158,7 @@ export async function startProxy(ctx: Ctx, o: ProxyOptions): Promise<Target> {
     '--capacity', String(o.capacity),
     '--ttl', String(o.ttlSeconds),
     '--log-level', 'warn',
+    ...(o.coherence === 'ttl' ? ['--coherence', 'ttl'] : []),
   ];
   const attempts: Array<{ args: string[]; admin: number | null }> = o.withAdmin
     ? [

@@ -56,12 +56,27 @@ export interface Workload {
    * relay rows clean, caching proxies run only while they are the one measured.
    */
   isolate: boolean;
+  /**
+   * At least `reps` repetitions for these targets even when --reps is lower (they
+   * alternate in the round-robin): for pairs reported as a ratio, e.g. tracking vs ttl.
+   */
+  minReps?: { reps: number; targets: string[] };
   run: RbWorkload | LgWorkload;
 }
 
 const LOCAL_ALL = ['redis', 'proxy', 'proxy-nocache', 'twemproxy', 'ceiling', 'relay'];
 const LOCAL_MISS = ['redis', 'proxy-cap1', 'proxy-nocache', 'twemproxy', 'relay'];
 const WAN = ['redis-wan', 'proxy-wan', 'twemproxy-wan'];
+// "Cost of tracking": the same proxy with --coherence ttl (no CLIENT TRACKING), next to its
+// tracking twin in the round-robin, in one hit and one miss workload.
+const LOCAL_ALL_TTL = ['redis', 'proxy', 'proxy-ttl', 'proxy-nocache', 'twemproxy', 'ceiling', 'relay'];
+const LOCAL_MISS_TTL = ['redis', 'proxy-cap1', 'proxy-cap1-ttl', 'proxy-nocache', 'twemproxy', 'relay'];
+
+/** [tracking target, its --coherence ttl twin] per workload, for the "Cost of tracking" table */
+export const TRACKING_COST: Array<{ workload: string; tracking: string; ttl: string }> = [
+  { workload: 'get-hit-p16', tracking: 'proxy', ttl: 'proxy-ttl' },
+  { workload: 'get-miss-p1', tracking: 'proxy-cap1', ttl: 'proxy-cap1-ttl' },
+];
 const SET_VALUE = 'x'.repeat(VALUE);
 
 function rb(clients: number, pipeline: number, command: string[], probe: number): RbWorkload {
@@ -85,7 +100,7 @@ export const WORKLOADS: Workload[] = [
   {
     id: 'get-hit-p16',
     title: 'GET all hits, 50 clients, -P 16',
-    targets: LOCAL_ALL,
+    targets: LOCAL_ALL_TTL,
     baseline: 'redis',
     twemproxy: 'twemproxy',
     compare: ['ceiling'],
@@ -93,12 +108,13 @@ export const WORKLOADS: Workload[] = [
     quick: true,
     hitRatio: false,
     isolate: false,
+    minReps: { reps: 2, targets: ['proxy', 'proxy-ttl'] },
     run: rb(50, 16, ['GET', 'key:__rand_int__'], 160_000),
   },
   {
     id: 'get-miss-p1',
     title: 'GET all misses (proxy --capacity 1), 50 clients, -P 1',
-    targets: LOCAL_MISS,
+    targets: LOCAL_MISS_TTL,
     baseline: 'redis',
     twemproxy: 'twemproxy',
     compare: ['relay'],
@@ -106,6 +122,7 @@ export const WORKLOADS: Workload[] = [
     quick: true,
     hitRatio: false,
     isolate: false,
+    minReps: { reps: 2, targets: ['proxy-cap1', 'proxy-cap1-ttl'] },
     run: rb(50, 1, ['GET', 'key:__rand_int__'], 20_000),
   },
   {
