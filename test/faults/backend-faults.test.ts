@@ -238,6 +238,85 @@ describe('Redis killed (SIGKILL) mid-pipeline', () => {
   }
 });
 
+describe('Redis killed under continuous traffic', () => {
+  let proxy: ProxyProcess;
+  let admin: number;
+  before(async () => {
+    admin = await getFreePort();
+    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
+    await linkUp(admin);
+  });
+  after(async () => {
+    await ensureRedis();
+    await proxy?.stop();
+  });
+
+  // Each client sends its next batch the moment the last reply of the previous one is in,
+  // so at the kill some batches are at Redis, some at the proxy, some on their way. A batch
+  // whose bytes reached the proxy well before it closed the connection (its FIN arrives
+  // >= 2 ms after our write; on loopback a write lands at once) was received: it must get
+  // replies. Only a batch that crossed the proxy's FIN may go unanswered.
+  test('60 clients with a batch always in flight: every command the proxy received before closing gets a reply', async () => {
+    const N = 60;
+    const CROSSING_MS = 2;
+    interface C { s: FrameStream; sent: number; tag: string; plan: PipelineCmd[]; frames: Buffer[]; batches: number; lastSentAt: number; endAt: number }
+    let stop = false;
+    const clients: C[] = [];
+    for (let i = 0; i < N; i++) {
+      const frames: Buffer[] = [];
+      const s = await FrameStream.connect(proxy.port, (f) => frames.push(Buffer.from(f)));
+      const c: C = { s, sent: 0, tag: `bfc${i}-${Date.now()}`, plan: [], frames, batches: 0, lastSentAt: 0, endAt: 0 };
+      s.socket.on('end', () => (c.endAt = Date.now()));
+      s.socket.on('close', () => (c.endAt ||= Date.now()));
+      clients.push(c);
+    }
+    const loops = clients.map(async (c) => {
+      while (!stop && !c.s.closed) {
+        // the next 12 commands of one mixed pipeline, so every reply stays checkable
+        const from = c.plan.length;
+        c.plan = mixedPipeline(c.tag, from + 12);
+        c.s.write(joinBytes(c.plan.slice(from)));
+        c.lastSentAt = Date.now();
+        c.sent = c.plan.length;
+        c.batches++;
+        try {
+          await c.s.waitFrames(c.sent, 5000);
+        } catch {
+          return; // closed (judged below)
+        }
+        if (c.frames.some((f) => f[0] === 0x2d)) return; // an error: the fault has struck
+      }
+    });
+    await sleep(700); // traffic is flowing
+    await redis.kill();
+    await sleep(1500);
+    stop = true;
+    await Promise.all(loops);
+    const silent: string[] = [];
+    const problems: string[] = [];
+    let errors = 0;
+    let crossed = 0;
+    for (const [i, c] of clients.entries()) {
+      const v = verify(c.plan.slice(0, c.frames.length), c.frames);
+      problems.push(...v.problems.filter((p) => p !== '').map((p) => `client ${i}: ${p}`));
+      errors += v.proxyErrors;
+      if (c.frames.length < c.sent) {
+        const gap = c.endAt - c.lastSentAt;
+        if (c.s.closed && gap < CROSSING_MS) crossed++;
+        else silent.push(`client ${i}: its last ${c.sent - c.frames.length} commands got no reply; the proxy's FIN came ${gap} ms after they were written`);
+      }
+      c.s.destroy();
+    }
+    await redis.restart();
+    console.log(
+      `# continuous traffic: ${clients.reduce((a, c) => a + c.sent, 0)} commands, ${errors} proxy errors at the kill, ` +
+        `${silent.length} clients with received commands unanswered, ${crossed} batches that crossed the proxy's close`,
+    );
+    assert.deepEqual(problems, [], 'every reply is right or a proxy error');
+    assert.deepEqual(silent, [], 'commands the proxy had received before it closed the connection got replies (errors), never a silent close');
+  });
+});
+
 describe('clients that connect the moment Redis dies', () => {
   let proxy: ProxyProcess;
   let admin: number;
