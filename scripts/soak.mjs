@@ -213,6 +213,9 @@ const fig = {
   wrong: [],
   connects: 0,
   disconnects: 0,
+  /** connections closed by the proxy while commands were unanswered: silence, a bug */
+  silent: [],
+  crossed: 0,
   maxHeld: 0,
   faults: [],
   fuzzed: 0,
@@ -235,6 +238,7 @@ class LoadClient {
     this.socket = null;
     this.seq = 0;
     this.held = false;
+    this.conns = 0;
   }
 
   async run(deadline) {
@@ -257,8 +261,11 @@ class LoadClient {
       let unconfirmed = 0;
       let incrEpoch = redisEpoch;
       let batchErrors = 0;
+      let errorsOnConn = 0;
       let startedAt = 0;
-      const own = `soak:${this.id}`;
+      // Keys of this connection only: a command that timed out on an earlier connection may
+      // still run in Redis later (it was sent), and must not be mistaken for a wrong reply here.
+      const own = `soak:${this.id}:${++this.conns}`;
       const sendBatch = () => {
         if (stopping || Date.now() >= deadline) {
           s.end();
@@ -302,10 +309,7 @@ class LoadClient {
       };
       s.on('connect', () => {
         fig.connects++;
-        // counters restart with each connection (Redis may have lost them in a restart)
-        s.write(cmd('DEL', `${own}:n`));
-        expect = [['DEL', (r) => /^:[01]\r\n$/.test(r)]];
-        fig.requests++;
+        sendBatch();
       });
       s.on('data', (d) => {
         buf = buf.length ? Buffer.concat([buf, d]) : d;
@@ -327,6 +331,7 @@ class LoadClient {
           if (exp === undefined) fig.wrong.push(`client ${this.id}: reply with no request: ${JSON.stringify(r)}`);
           else if (r.startsWith('-ERR RedisProxy:')) {
             fig.proxyErrors++;
+            errorsOnConn++;
             batchErrors++;
             if (exp[0] === 'INCR') unconfirmed++;
             if (!faultOn && Date.now() - lastFaultEnd > 3000) fig.wrong.push(`client ${this.id}: proxy error outside a fault: ${r.trim()}`);
@@ -354,14 +359,28 @@ class LoadClient {
           s.destroy();
         }
       }, 1000);
+      let endAt = 0;
+      s.on('end', () => (endAt = Date.now()));
       s.on('error', () => {});
       s.on('close', () => {
+        endAt ||= Date.now();
         clearInterval(watchdog);
         if (this.held) {
           this.held = false;
           held--;
         }
-        if (expect.length > 0 && !stopping && Date.now() < deadline) fig.disconnects++;
+        if (!stopping && Date.now() < deadline) fig.disconnects++;
+        // a batch written >= 2 ms before the proxy's FIN had reached it (loopback writes land at
+        // once): unanswered, that is silence. One that crossed the FIN is only counted.
+        if (expect.length > 0 && !stopping && Date.now() < deadline && endAt - startedAt < 2) fig.crossed++;
+        else if (expect.length > 0 && !stopping && Date.now() < deadline) {
+          const f = fig.faults.at(-1);
+          fig.silent.push(
+            `client ${this.id}: closed with ${expect.length} of its batch unanswered (${expect.map((e) => e[0]).join(', ')}); ` +
+              `${faultOn ? `during a ${currentFault}` : `${Date.now() - lastFaultEnd} ms after the last fault (${f?.kind ?? 'none'})`}; ` +
+              `${errorsOnConn} proxy errors on this connection, batch written ${endAt - startedAt} ms before the proxy's FIN`,
+          );
+        }
         resolve(worked);
       });
     });
@@ -372,9 +391,11 @@ let held = 0;
 // ───────────────────────────── faults
 
 let lastFaultEnd = 0;
+let currentFault = '';
 let redisEpoch = 0;
 async function fault(kind) {
   faultOn = true;
+  currentFault = kind;
   const t0 = Date.now();
   const c = redis.child;
   if (kind === 'kill') {
@@ -445,8 +466,11 @@ async function fuzzer(deadline) {
       const t = setTimeout(() => s.destroy(), 100 + r.int(200));
       s.on('connect', () => s.write(input));
       s.on('data', () => {});
+      let endAt = 0;
+      s.on('end', () => (endAt = Date.now()));
       s.on('error', () => {});
       s.on('close', () => {
+        endAt ||= Date.now();
         clearTimeout(t);
         resolve();
       });
@@ -510,7 +534,7 @@ redis.child.kill('SIGKILL');
 const minutes = (Date.now() - t0) / 60_000;
 console.log(`
 soak finished after ${minutes.toFixed(1)} min (seed ${SEED})
-  clients held:     ${fig.maxHeld} at most of ${CLIENTS} (${fig.connects} connections, ${fig.disconnects} ended by faults)
+  clients held:     ${fig.maxHeld} at most of ${CLIENTS} (${fig.connects} connections, ${fig.disconnects} ended by faults, ${fig.silent.length} of them with received commands unanswered, ${fig.crossed} batches crossed the proxy's close)
   requests:         ${fig.requests} sent, ${fig.answered} answered: ${fig.right} right, ${fig.proxyErrors} proxy errors during faults, ${fig.wrong.length} wrong
   faults survived:  ${survived} of ${fig.faults.length} (${fig.faults.map((f) => `${f.kind}${f.survived ? '' : ' FAILED'} ${f.recoveredMs} ms`).join(', ') || 'none'})
   inputs fuzzed:    ${fig.fuzzed} (${(fig.fuzzBytes / 1024).toFixed(0)} KB)
@@ -518,8 +542,9 @@ soak finished after ${minutes.toFixed(1)} min (seed ${SEED})
   cache:            ${stats ? `${stats.cache.hits} hits, ${stats.cache.misses} misses, ${stats.cache.entries} entries` : 'admin port did not answer'}
   proxy:            ${alive ? 'alive until the end' : `EXITED (${JSON.stringify(proxyExited)})`}; ${crash.length} crash lines in its output`);
 for (const w of fig.wrong.slice(0, 20)) console.log(`  wrong: ${w}`);
+for (const w of fig.silent.slice(0, 20)) console.log(`  silent: ${w}`);
 for (const l of crash.slice(0, 20)) console.log(`  crash: ${l}`);
 
-const pass = fig.wrong.length === 0 && survived === fig.faults.length && alive && crash.length === 0 && fig.maxHeld > 0;
+const pass = fig.wrong.length === 0 && fig.silent.length === 0 && survived === fig.faults.length && alive && crash.length === 0 && fig.maxHeld > 0;
 console.log(pass ? 'soak: PASS' : 'soak: FAIL');
 process.exit(pass ? 0 : 1);
