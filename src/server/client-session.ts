@@ -129,6 +129,8 @@ const RESET_REPLY = Buffer.from('+RESET\r\n');
 const MAX_BULK_CACHED = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 const HALF_CLOSE_GRACE_MS = 10_000;
+/** after its Redis connection died, how long a client's commands still get an error before it is closed */
+const FAIL_GRACE_MS = 100;
 /** up to this many bytes of small replies are copied into one buffer rather than written one by one */
 const COALESCE_MAX = 64 * 1024;
 
@@ -222,6 +224,8 @@ export class ClientSession implements SharedClient {
   private clientEnded = false;
   /** given up on its shared connection: replies still arriving there are dropped */
   private detached = false;
+  /** its Redis connection died: every command gets an error until the client is closed */
+  private dying = false;
   private softSince = 0;
   outputLimitHits = 0;
   /** when the client last sent bytes, and when Redis last answered (ms since epoch) */
@@ -1297,9 +1301,19 @@ export class ClientSession implements SharedClient {
           for (let i = 0; i < Math.max(1, p.count); i++) this.toClient(err);
       }
     }
-    if (this.backendEverUp || closeAfter || this.rawReplies || timedOut) {
-      // its state (db, MULTI, subscriptions) died with the connection: so does the client's
+    if (closeAfter) {
       this.finish();
+      return;
+    }
+    if (this.backendEverUp || this.rawReplies || timedOut) {
+      // Its state (db, MULTI, subscriptions) died with the connection: so does the client's.
+      // Commands already on their way (in the socket, not yet read) still get an error:
+      // the client is closed a moment later, not at once.
+      this.flushOut();
+      if (!this.dying) {
+        this.dying = true;
+        setTimeout(() => this.finish(), FAIL_GRACE_MS).unref();
+      }
       return;
     }
     // never connected: the client has no state yet, so a later command may retry
