@@ -352,6 +352,12 @@ export class ClientSession implements SharedClient {
       this.flushBackend();
       this.flushOut();
     }
+    if (this.dying) {
+      // Redis is gone and every command just read got its error: close now, right behind
+      // those replies, so a client that waits for them before sending more loses nothing.
+      this.finish();
+      return;
+    }
     // Backpressure: stop reading requests while Redis or this client cannot keep up
     // (cache hits are produced without Redis, so the client's own buffer counts too).
     const backend = this.backend;
@@ -1272,6 +1278,7 @@ export class ClientSession implements SharedClient {
     this.user = null;
     this.backendEverUp = false;
     this.openBackend();
+    if (!this.inputStopped && this.held === null) this.client.resume();
   }
 
   /** The connection to Redis is gone (or given up on): answer what is in flight, then end. */
@@ -1310,9 +1317,13 @@ export class ClientSession implements SharedClient {
       // Commands already on their way (in the socket, not yet read) still get an error:
       // the client is closed a moment later, not at once.
       this.flushOut();
+      // it may have been paused waiting for a drain that will never come
+      if (!this.inputStopped) this.client.resume();
       if (!this.dying) {
         this.dying = true;
-        setTimeout(() => this.finish(), FAIL_GRACE_MS).unref();
+        // (the close waits one more turn of the event loop, so that bytes already in the
+        // socket when the grace ends are read and answered first)
+        setTimeout(() => setImmediate(() => this.finish()), FAIL_GRACE_MS).unref();
       }
       return;
     }
