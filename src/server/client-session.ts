@@ -166,6 +166,17 @@ function confirmationChannel(frame: Buffer): string | null {
   return frame.toString('latin1', cr + 2, cr + 2 + len);
 }
 
+/** Write `parts` (`bytes` in all) with one call: small ones copied into one buffer, large ones corked. */
+function writeAll(socket: net.Socket, parts: Buffer[], bytes: number): void {
+  if (parts.length === 1) socket.write(parts[0]);
+  else if (bytes <= COALESCE_MAX) socket.write(Buffer.concat(parts, bytes));
+  else {
+    socket.cork();
+    for (const b of parts) socket.write(b);
+    socket.uncork();
+  }
+}
+
 /** "GET" in any case, without making a string */
 function isGet(b: Buffer): boolean {
   return b.length === 3 && (b[0] | 0x20) === 0x67 && (b[1] | 0x20) === 0x65 && (b[2] | 0x20) === 0x74;
@@ -937,15 +948,7 @@ export class ClientSession implements SharedClient {
     const n = this.out.length;
     if (n === 0) return;
     const client = this.client;
-    if (!client.writableEnded && !client.destroyed) {
-      if (n === 1) client.write(this.out[0]);
-      else if (this.outBytes <= COALESCE_MAX) client.write(Buffer.concat(this.out, this.outBytes));
-      else {
-        client.cork();
-        for (const b of this.out) client.write(b);
-        client.uncork();
-      }
-    }
+    if (!client.writableEnded && !client.destroyed) writeAll(client, this.out, this.outBytes);
     this.out = [];
     this.outBytes = 0;
   }
@@ -969,15 +972,7 @@ export class ClientSession implements SharedClient {
       return;
     }
     const backend = this.backend;
-    if (backend && !backend.destroyed) {
-      if (n === 1) backend.write(this.fwdOut[0]);
-      else if (this.fwdOutBytes <= COALESCE_MAX) backend.write(Buffer.concat(this.fwdOut, this.fwdOutBytes));
-      else {
-        backend.cork();
-        for (const b of this.fwdOut) backend.write(b);
-        backend.uncork();
-      }
-    }
+    if (backend && !backend.destroyed) writeAll(backend, this.fwdOut, this.fwdOutBytes);
     this.fwdOut = [];
     this.fwdOutBytes = 0;
   }
