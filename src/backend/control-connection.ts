@@ -4,6 +4,7 @@ import type { BackendAddress } from '../config.js';
 import { connectToRedis, type TlsClientOptions } from './connect.js';
 import { encodeCommand } from '../resp/encode.js';
 import { decodeReply, type RespValue } from '../resp/reply-value.js';
+import { decodeInvalidation } from '../resp/invalidation-push.js';
 
 // A small request/reply client for the proxy's own connections to Redis (command
 // metadata, the invalidation link). Not on the clients' path, so promises are fine here.
@@ -81,6 +82,16 @@ export class ControlConnection extends EventEmitter {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     let pos = 0;
     for (;;) {
+      if (this.buf[pos] === 0x3e && this.listenerCount('invalidate') > 0) {
+        // tracking's invalidations, read straight into key strings (see invalidation-push.ts)
+        const inv = decodeInvalidation(this.buf, pos);
+        if (inv === null) break;
+        if (inv !== undefined) {
+          pos = inv.end;
+          this.emit('invalidate', inv.keys);
+          continue;
+        }
+      }
       let d;
       try {
         d = decodeReply(this.buf, pos);

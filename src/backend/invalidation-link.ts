@@ -4,7 +4,7 @@ import type { ReplyCache } from '../cache/reply-cache.js';
 import { CommandTable } from '../commands/command-table.js';
 import { ControlConnection } from './control-connection.js';
 import type { TlsClientOptions } from './connect.js';
-import { RedisErrorReply, asString, type RespValue } from '../resp/reply-value.js';
+import { RedisErrorReply } from '../resp/reply-value.js';
 
 // The proxy's own connection to Redis that keeps the cache coherent with writes
 // made by anyone (other applications, other proxies, scripts, expiry, eviction).
@@ -78,7 +78,7 @@ export class InvalidationLink {
     try {
       conn = await ControlConnection.open(addr, this.opts.tls);
       this.conn = conn;
-      conn.on('push', (v: RespValue) => this.onPush(v));
+      conn.on('invalidate', (keys: string[] | null) => this.onInvalidate(keys));
       conn.on('close', (err: Error) => this.onClose(conn as ControlConnection, err));
       const resp3 = await this.handshake(conn);
       const cache = this.opts.cache;
@@ -151,19 +151,13 @@ export class InvalidationLink {
     this.timer.unref();
   }
 
-  private onPush(v: RespValue): void {
-    if (!Array.isArray(v) || v.length < 2 || asString(v[0]) !== 'invalidate') return;
+  private onInvalidate(keys: string[] | null): void {
     const cache = this.opts.cache;
     if (!cache) return;
-    const keys = v[1];
-    if (keys === null) {
-      cache.invalidateAll(); // FLUSHALL / FLUSHDB
-      return;
-    }
-    if (Array.isArray(keys)) {
-      for (const k of keys) cache.invalidate(Buffer.isBuffer(k) ? k.toString('latin1') : String(k));
-    }
+    if (keys === null) cache.invalidateAll(); // FLUSHALL / FLUSHDB
+    else for (const k of keys) cache.invalidate(k);
   }
+
 
   private onClose(conn: ControlConnection | null, err: Error): void {
     if (conn !== null && conn !== this.conn) return;

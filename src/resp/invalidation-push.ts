@@ -1,0 +1,47 @@
+import { parseRedisInt } from './redis-int.js';
+
+// Tracking's invalidation push, `>2 $10 invalidate *N $len key ...` (or `_` after a
+// flush), read straight into key strings. BCAST sends one for every key written in
+// Redis, so this is on the proxy's write path: no generic decode, no Buffer per key.
+
+const HEAD = Buffer.from('>2\r\n$10\r\ninvalidate\r\n');
+
+export interface Invalidation {
+  /** latin1 key strings, or null for "everything" (FLUSHALL, FLUSHDB) */
+  keys: string[] | null;
+  end: number;
+}
+
+/**
+ * Decode an invalidation push at `pos`. Returns undefined when the bytes there are not
+ * one (the caller decodes them the generic way) and null when it is cut short.
+ */
+export function decodeInvalidation(buf: Buffer, pos: number): Invalidation | null | undefined {
+  if (buf.length - pos < HEAD.length) return buf.compare(HEAD, 0, buf.length - pos, pos) === 0 ? null : undefined;
+  if (buf.compare(HEAD, 0, HEAD.length, pos, pos + HEAD.length) !== 0) return undefined;
+  let p = pos + HEAD.length;
+  if (p >= buf.length) return null;
+  const t = buf[p];
+  const cr = buf.indexOf(0x0d, p);
+  if (cr < 0 || cr + 1 >= buf.length) return null;
+  if (t === 0x5f) return { keys: null, end: cr + 2 };
+  if (t !== 0x2a) return undefined;
+  const n = parseRedisInt(buf, p + 1, cr);
+  if (n < 0) return { keys: null, end: cr + 2 };
+  if (!(n >= 0)) return undefined;
+  p = cr + 2;
+  const keys = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    if (p >= buf.length) return null;
+    if (buf[p] !== 0x24) return undefined;
+    const kcr = buf.indexOf(0x0d, p);
+    if (kcr < 0 || kcr + 1 >= buf.length) return null;
+    const len = parseRedisInt(buf, p + 1, kcr);
+    if (!(len >= 0)) return undefined;
+    const start = kcr + 2;
+    if (buf.length < start + len + 2) return null;
+    keys[i] = buf.toString('latin1', start, start + len);
+    p = start + len + 2;
+  }
+  return { keys, end: p };
+}
