@@ -27,6 +27,7 @@ export class ReplyScanner {
   private type = 0;
   private num = 0;
   private neg = false;
+  private digits = 0;
   private unknownLen = false;
   private bodyLeft = 0;
   private inStreamedString = false;
@@ -73,6 +74,7 @@ export class ReplyScanner {
             case 0x3b: // ; chunk of a streamed string
               this.state = S.Num;
               this.num = 0;
+              this.digits = 0;
               this.neg = false;
               this.unknownLen = false;
               break;
@@ -98,10 +100,12 @@ export class ReplyScanner {
         }
         case S.Num: {
           const c = buf[pos++];
-          if (c >= 0x30 && c <= 0x39) this.num = this.num * 10 + (c - 0x30);
-          else if (c === 0x0d) this.state = S.NumLF;
-          else if (c === 0x2d) this.neg = true;
-          else if (c === 0x3f) this.unknownLen = true;
+          if (c >= 0x30 && c <= 0x39 && !this.unknownLen) {
+            this.num = this.num * 10 + (c - 0x30);
+            this.digits++;
+          } else if (c === 0x0d && (this.digits > 0 || this.unknownLen)) this.state = S.NumLF;
+          else if (c === 0x2d && this.digits === 0 && !this.neg && !this.unknownLen) this.neg = true;
+          else if (c === 0x3f && this.digits === 0 && !this.neg && !this.unknownLen) this.unknownLen = true;
           else throw new ReplyProtocolError('bad length in reply header');
           break;
         }
@@ -132,6 +136,10 @@ export class ReplyScanner {
   /** A length header was read; returns true if that completed a top-level reply. */
   private header(): boolean {
     const n = this.neg ? -this.num : this.num;
+    // the only negative length RESP has is -1 (a null); anything else would move the cursor backwards
+    if (n < -1 || (n < 0 && this.type === 0x3b)) {
+      throw new ReplyProtocolError('bad length in reply header');
+    }
     switch (this.type) {
       case 0x24:
       case 0x3d:

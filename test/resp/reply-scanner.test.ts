@@ -447,3 +447,18 @@ for (const resp of [2, 3] as const) {
     assert.deepEqual(scanAll(everyByte(Buffer.concat(small))).ends, cumulative(small.map((f) => f.length)), 'byte by byte');
   });
 }
+
+test('lengths below -1, or a sign or "?" out of place, are refused: they would move the cursor backwards', () => {
+  // found by the mutation property above: a streamed-string chunk of length "5-0" used to scan to -48
+  const counterexample = Buffer.from([42,50,13,10,33,52,13,10,69,82,82,32,13,10,36,63,13,10,59,53,45,48,13,10,124,48,13,10,42,52,13,10,40,48,13,10,61,55,13,10,116,120,116,58,13,13,0,13,10,43,0,0,13,10,45,69,82,82,32,0,0,0,0,0,13,10]);
+  for (const bad of [counterexample, Buffer.from('$-2\r\n'), Buffer.from('*-5\r\n'), Buffer.from('$?\r\n;-1\r\n'), Buffer.from('$1-\r\n'), Buffer.from('*?1\r\n'), Buffer.from('$\r\n')]) {
+    assert.throws(() => {
+      const s = new ReplyScanner();
+      for (let p = 0; p < bad.length; ) {
+        const e = s.scan(bad, p);
+        if (e < 0) break;
+        p = e;
+      }
+    }, ReplyProtocolError, JSON.stringify(bad.toString('latin1')));
+  }
+});
