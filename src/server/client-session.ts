@@ -2,7 +2,7 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import { RequestDecoder, DecodeStatus } from '../resp/request-decoder.js';
 import { ReplyScanner, ReplyProtocolError } from '../resp/reply-scanner.js';
-import { encodeError, NIL_RESP2, NIL_RESP3 } from '../resp/encode.js';
+import { encodeCommand, encodeError, NIL_RESP2, NIL_RESP3 } from '../resp/encode.js';
 import { parseRedisInt } from '../resp/redis-int.js';
 import { CommandTable } from '../commands/command-table.js';
 import {
@@ -134,11 +134,6 @@ const FAIL_GRACE_MS = 100;
 /** up to this many bytes of small replies are copied into one buffer rather than written one by one */
 const COALESCE_MAX = 64 * 1024;
 
-function pttlCommand(key: Buffer): Buffer {
-  const head = Buffer.from(`*2\r\n$4\r\nPTTL\r\n$${key.length}\r\n`);
-  return Buffer.concat([head, key, Buffer.from('\r\n')]);
-}
-
 function isError(frame: Buffer): boolean {
   return frame[0] === 0x2d || frame[0] === 0x21;
 }
@@ -177,9 +172,9 @@ function writeAll(socket: net.Socket, parts: Buffer[], bytes: number): void {
   }
 }
 
-/** "GET" in any case, without making a string */
-function isGet(b: Buffer): boolean {
-  return b.length === 3 && (b[0] | 0x20) === 0x67 && (b[1] | 0x20) === 0x65 && (b[2] | 0x20) === 0x74;
+/** Is buf[off, off + len) "GET" in any case? (without making a string) */
+function isGet(buf: Buffer, off: number, len: number): boolean {
+  return len === 3 && (buf[off] | 0x20) === 0x67 && (buf[off + 1] | 0x20) === 0x65 && (buf[off + 2] | 0x20) === 0x74;
 }
 
 function lower(b: Buffer): string {
@@ -494,7 +489,7 @@ export class ClientSession implements SharedClient {
     }
     const cache = this.ctx.cache;
     // the hot path: GET key, recognised from its bytes (always shareable, never raw-only)
-    if (args.length === 2 && isGet(args[0]) && !this.rawRequests) {
+    if (args.length === 2 && isGet(args[0], 0, args[0].length) && !this.rawRequests) {
       this.observer?.onCommand('get');
       this.routeGet(args[1], buf, start, end, cache);
       return;
@@ -559,24 +554,14 @@ export class ClientSession implements SharedClient {
   }
 
   /**
-   * May this client's GET use the cache? (Serving also needs a proven user: see routeGet.)
-   * While the user is unproven (a new connection, or after RESET) a GET may still fill:
-   * if Redis answers it without an error, the connection was authenticated, and with no
-   * AUTH on record that means as the default user.
-   */
-  /**
    * The hot path: a GET that can use the cache, looked up straight from the decoder's
    * offsets without making argument buffers; a miss goes on to Redis to fill.
    * Returns false for anything else (routed as usual).
    */
   private serveGet(d: RequestDecoder, start: number): boolean {
     const buf = d.buffer;
-    const off = d.argOffset(0);
     if (
-      d.argLength(0) !== 3 ||
-      (buf[off] | 0x20) !== 0x67 ||
-      (buf[off + 1] | 0x20) !== 0x65 ||
-      (buf[off + 2] | 0x20) !== 0x74 ||
+      !isGet(buf, d.argOffset(0), d.argLength(0)) ||
       this.user === null ||
       this.rawRequests ||
       !this.backendUp ||
@@ -592,10 +577,21 @@ export class ClientSession implements SharedClient {
       this.fillGet(key, buf.subarray(ko, ko + d.argLength(1)), buf, start, d.end, this.ctx.cache);
       return true;
     }
-    this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
+    this.serveCached(hit);
     return true;
   }
 
+  /** A cache hit: the stored bulk reply, or nil in this client's protocol. */
+  private serveCached(hit: Buffer | null): void {
+    this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
+  }
+
+  /**
+   * May this client's GET use the cache? (Serving also needs a proven user: see routeGet.)
+   * While the user is unproven (a new connection, or after RESET) a GET may still fill:
+   * if Redis answers it without an error, the connection was authenticated, and with no
+   * AUTH on record that means as the default user.
+   */
   private cacheUsable(cache: ReplyCache | null): cache is ReplyCache {
     return (
       cache !== null &&
@@ -618,7 +614,7 @@ export class ClientSession implements SharedClient {
     const user = this.user;
     const hit = user === null ? undefined : cache.lookup(key, user, this.db);
     if (hit !== undefined) {
-      this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
+      this.serveCached(hit);
       return;
     }
     this.fillGet(key, keyBuf, buf, start, end, cache);
@@ -635,7 +631,7 @@ export class ClientSession implements SharedClient {
     }
     // PTTL rides in the same write: the key's expiry in Redis bounds the entry.
     this.flushForward();
-    this.toBackend(pttlCommand(keyBuf));
+    this.toBackend(encodeCommand(['PTTL', keyBuf]));
     const p = new Pending(Kind.Fill);
     p.key = key;
     p.guard = guard;
@@ -692,24 +688,26 @@ export class ClientSession implements SharedClient {
         if (!this.inMulti) {
           return this.pushState(this.stateEntry(sc));
         }
-        this.inMulti = false;
-        if (this.multiChangesState) {
-          this.multiChangesState = false;
-          this.releaseMultiKeys(cache, true);
+        const keys = this.multiKeys;
+        const allKeys = this.multiAllKeys;
+        const changesState = this.multiChangesState;
+        this.setMulti(false);
+        if (changesState) {
+          // a plain relay from here on: no reply to wait for, drop the keys as EXEC is sent
+          if (cache && allKeys) cache.invalidateAll();
+          if (cache) for (const k of keys) cache.invalidate(k);
           return this.goRaw();
         }
         const p = this.stateEntry(sc);
         if (cache) {
-          if (this.multiAllKeys) {
+          if (allKeys) {
             cache.beginWriteAll();
             p.flag = true;
-          } else if (this.multiKeys.length > 0) {
-            cache.beginWrite(this.multiKeys);
-            p.keys = this.multiKeys;
+          } else if (keys.length > 0) {
+            cache.beginWrite(keys);
+            p.keys = keys;
           }
         }
-        this.multiKeys = [];
-        this.multiAllKeys = false;
         return this.pushState(p);
       }
       default:
@@ -739,27 +737,14 @@ export class ClientSession implements SharedClient {
         break;
       }
       case StateCommand.Multi:
-        if (!this.inMulti) {
-          this.inMulti = true;
-          this.multiKeys = [];
-          this.multiAllKeys = false;
-          this.multiChangesState = false;
-        }
+        if (!this.inMulti) this.setMulti(true);
         break;
       case StateCommand.Discard:
-        if (this.inMulti) {
-          this.inMulti = false;
-          this.multiKeys = [];
-          this.multiAllKeys = false;
-          this.multiChangesState = false;
-        }
+        if (this.inMulti) this.setMulti(false);
         break;
       case StateCommand.Reset:
         // RESET is never queued: it ends a transaction at once
-        this.inMulti = false;
-        this.multiKeys = [];
-        this.multiAllKeys = false;
-        this.multiChangesState = false;
+        this.setMulti(false);
         p.proves = false;
         break;
       default:
@@ -799,14 +784,14 @@ export class ClientSession implements SharedClient {
     else for (const k of keys) cache.invalidate(k.toString('latin1'));
   }
 
-  private releaseMultiKeys(cache: ReplyCache | null, now: boolean): void {
-    if (cache && now) {
-      if (this.multiAllKeys) cache.invalidateAll();
-      for (const k of this.multiKeys) cache.invalidate(k);
-    }
+  /** Enter or leave the (predicted) transaction; either way nothing is queued in it yet. */
+  private setMulti(on: boolean): void {
+    this.inMulti = on;
     this.multiKeys = [];
     this.multiAllKeys = false;
+    this.multiChangesState = false;
   }
+
 
   private stateEntry(sc: StateCommand): Pending {
     const p = new Pending(Kind.State);
@@ -1141,10 +1126,7 @@ export class ClientSession implements SharedClient {
       case StateCommand.Multi:
         if (isError(frame) && !frame.includes('nested')) {
           // MULTI was refused: nothing is queued after all
-          this.inMulti = false;
-          this.multiChangesState = false;
-          this.multiKeys = [];
-          this.multiAllKeys = false;
+          this.setMulti(false);
         }
         break;
       case StateCommand.Exec:
