@@ -27,6 +27,10 @@ export class ControlConnection extends EventEmitter {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(err));
+    // 'end' comes with the read that found EOF; 'close' only in a later loop phase, after
+    // client requests read in the same turn. The invalidation link must be known dead
+    // before any of those is answered from the cache.
+    socket.on('end', () => this.fail(new Error('connection closed')));
     socket.on('close', () => this.fail(new Error('connection closed')));
   }
 

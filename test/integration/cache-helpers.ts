@@ -3,9 +3,9 @@
 import { Redis } from 'ioredis';
 import type { RedisServer } from '../helpers/index.js';
 
-export async function stats(adminPort: number): Promise<{ cache: Record<string, number>; link: { state: string } }> {
+export async function stats(adminPort: number): Promise<{ cache: Record<string, number>; link: { state: string; connects: number } }> {
   const res = await fetch(`http://127.0.0.1:${adminPort}/stats`);
-  return (await res.json()) as { cache: Record<string, number>; link: { state: string } };
+  return (await res.json()) as { cache: Record<string, number>; link: { state: string; connects: number } };
 }
 
 export function client(port: number, opts: Record<string, unknown> = {}): Redis {

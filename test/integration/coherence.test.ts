@@ -146,9 +146,14 @@ describe('losing the invalidation link', () => {
     await direct.set('r', 'before-restart');
     await cached(redis, c, 'r');
     c.disconnect();
+    const connects = (await stats(admin)).link.connects;
     await redis.kill();
     await redis.restart();
-    await eventually(async () => (await stats(admin)).link.state === 'up', 10_000, 50);
+    // a link that is 'up' again, not the old one before the proxy noticed the kill
+    await eventually(async () => {
+      const { link } = await stats(admin);
+      return link.state === 'up' && link.connects > connects;
+    }, 10_000, 50);
     const c2 = client(proxy.port);
     assert.equal(await c2.get('r'), null);
     c2.disconnect();
