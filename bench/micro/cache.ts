@@ -13,7 +13,7 @@ const ROUNDS = 3;
 
 const cache = new ReplyCache({ capacity: KEYS, ttlMs: 3_600_000 });
 cache.setReady(true);
-const value = Buffer.concat([Buffer.from('$100\r\n'), Buffer.alloc(100, 0x76), Buffer.from('\r\n')]);
+const value = `$100\r\n${'v'.repeat(100)}\r\n`; // replies are kept as latin1 strings
 const hitKeys: string[] = [];
 const missKeys: string[] = [];
 for (let i = 0; i < KEYS; i++) {

@@ -21,24 +21,34 @@ import { CacheStats } from './cache-stats.js';
 // so a client always reads its own writes and nobody reads across a write in progress.
 
 /**
- * One (user, database)'s reply for a key. The LRU holds the first slot of each key;
- * other partitions that read the same key hang off `next` (rarely more than one), so
- * the common entry costs one small object besides its reply buffer.
+ * A cached GET reply as a latin1 string: the complete bulk reply (`$n\r\n...\r\n`), or
+ * NIL_ENTRY for a missing key. A string costs 16 bytes beside its characters where a
+ * Buffer costs about a hundred, and sockets write it as it is.
  */
-export interface CacheSlot {
+export type CachedReply = string;
+const NIL_ENTRY = '';
+
+/**
+ * The reply of one (user, database) that is not the default user's database 0. Most keys
+ * are only read by that one partition: their LRU value is the reply string itself and
+ * their expiry is the LRU's own. A key read by others too holds a chain of these.
+ */
+interface PartitionSlot {
   user: string;
   db: number;
-  /** the complete reply bytes (`$n\r\n...\r\n`), or null for a missing key */
-  reply: Buffer | null;
+  reply: CachedReply;
   expiresAt: number;
-  next: CacheSlot | null;
+  next: PartitionSlot | null;
 }
 
-type KeyEntry = CacheSlot;
+type KeyEntry = CachedReply | PartitionSlot;
+
+const DEFAULT_USER = 'default';
 
 function entryBytes(e: KeyEntry): number {
+  if (typeof e === 'string') return e.length + SLOT_OVERHEAD;
   let n = 0;
-  for (let s: CacheSlot | null = e; s !== null; s = s.next) n += (s.reply?.length ?? 0) + SLOT_OVERHEAD;
+  for (let s: PartitionSlot | null = e; s !== null; s = s.next) n += s.reply.length + SLOT_OVERHEAD;
   return n;
 }
 
@@ -59,6 +69,8 @@ export interface ReplyCacheOptions {
 
 /** Per-entry bookkeeping counted against maxBytes besides the key and value bytes. */
 const SLOT_OVERHEAD = 64;
+/** see store() */
+const TTL_EDGE = 1e-6;
 
 export class ReplyCache {
   readonly stats = new CacheStats();
@@ -80,11 +92,28 @@ export class ReplyCache {
   private makeLru(capacity: number, maxBytes: number): LRUCache<string, KeyEntry> {
     return new LRUCache<string, KeyEntry>({
       max: capacity,
+      // Each entry's life is the LRU's per-entry ttl (two numbers in typed arrays, no
+      // object per entry), read on our clock at every get.
+      ttl: 0,
+      ttlResolution: 0,
+      perf: { now: this.now },
       ...(maxBytes ? { maxSize: maxBytes, sizeCalculation: (e: KeyEntry, k: string) => entryBytes(e) + k.length } : {}),
       dispose: (_v, _k, reason) => {
         if (reason === 'evict') this.stats.evictions++;
+        else if (reason === 'expire') this.stats.expirations++;
       },
     });
+  }
+
+  /**
+   * Store `entry` until `expiresAt`. The LRU counts an entry stale once its age is
+   * *over* its ttl; a hair less makes it stale *at* expiresAt, as this cache's rule is.
+   */
+  private store(key: string, entry: KeyEntry, expiresAt: number, now: number, noUpdateTTL = false): boolean {
+    const ttl = expiresAt - now - TTL_EDGE;
+    if (!(ttl > 0)) return false; // (a ttl of 0 would mean "forever" to the LRU)
+    this.lru.set(key, entry, { ttl, noUpdateTTL });
+    return true;
   }
 
   /**
@@ -97,7 +126,10 @@ export class ReplyCache {
   resize(capacity: number, maxBytes: number): void {
     const old = this.lru;
     this.lru = this.makeLru(capacity, maxBytes);
-    for (const [key, entry] of old.rentries() as Iterable<[string, KeyEntry]>) this.lru.set(key, entry);
+    for (const [key, entry] of old.rentries() as Iterable<[string, KeyEntry]>) {
+      const left = old.getRemainingTTL(key);
+      if (left > 0) this.lru.set(key, entry, { ttl: left });
+    }
   }
 
   get size(): number {
@@ -122,26 +154,29 @@ export class ReplyCache {
    * The cached reply for `key` as seen by (user, db): a Buffer, null for a cached
    * missing key, or undefined for a miss (including "cannot serve now").
    */
-  lookup(key: string, user: string, db: number): Buffer | null | undefined {
+  lookup(key: string, user: string, db: number): CachedReply | null | undefined {
     if (!this.ready || this.allWrites > 0) return undefined;
     if (this.guards.size > 0) {
       const guard = this.guards.get(key);
       if (guard !== undefined && guard.writes > 0) return undefined;
     }
     const entry = this.lru.get(key);
-    if (entry === undefined) {
-      this.stats.misses++;
-      return undefined;
-    }
-    for (let s: CacheSlot | null = entry; s !== null; s = s.next) {
-      if (s.db !== db || s.user !== user) continue;
-      if (s.expiresAt <= this.now()) {
-        this.stats.expirations++;
-        this.removeSlot(key, entry, s);
-        break;
+    if (typeof entry === 'string') {
+      if (db === 0 && user === DEFAULT_USER) {
+        this.stats.hits++;
+        return entry === NIL_ENTRY ? null : entry;
       }
-      this.stats.hits++;
-      return s.reply;
+    } else if (entry !== undefined) {
+      for (let s: PartitionSlot | null = entry; s !== null; s = s.next) {
+        if (s.db !== db || s.user !== user) continue;
+        if (s.expiresAt <= this.now()) {
+          this.stats.expirations++;
+          this.removeSlot(key, entry, s);
+          break;
+        }
+        this.stats.hits++;
+        return s.reply === NIL_ENTRY ? null : s.reply;
+      }
     }
     this.stats.misses++;
     return undefined;
@@ -178,7 +213,7 @@ export class ReplyCache {
     sentAt: number,
     user: string,
     db: number,
-    reply: Buffer | null,
+    reply: CachedReply | null,
     ttlCapMs: number | null,
   ): boolean {
     const clean = this.ready && epoch === this.epoch && gen === guard.gen && guard.writes === 0 && this.allWrites === 0;
@@ -192,23 +227,26 @@ export class ReplyCache {
     // The key's expiry in Redis bounds the entry. Redis measured the remaining time
     // at or after `sentAt`, so counting from `sentAt` can only end the entry early.
     if (ttlCapMs !== null) expiresAt = Math.min(expiresAt, sentAt + ttlCapMs);
-    if (expiresAt <= now) return false;
-    const slot: CacheSlot = { user, db, reply, expiresAt, next: null };
-    let entry = this.lru.peek(key);
-    if (entry === undefined) {
-      entry = slot;
+    const value = reply ?? NIL_ENTRY;
+    const existing = this.lru.peek(key);
+    let stored: boolean;
+    if (existing === undefined || (typeof existing === 'string' && user === DEFAULT_USER && db === 0)) {
+      stored = user === DEFAULT_USER && db === 0
+        ? this.store(key, value, expiresAt, now)
+        : this.store(key, { user, db, reply: value, expiresAt, next: null }, expiresAt, now);
     } else {
       // replace this partition's slot, keep the others behind it
-      let rest: CacheSlot | null = null;
-      for (let s: CacheSlot | null = entry; s !== null; s = s.next) {
-        if (s.db !== db || s.user !== user) rest = { ...s, next: rest };
+      let rest: PartitionSlot | null = null;
+      let last = expiresAt;
+      for (let s: PartitionSlot | null = this.asSlots(key, existing, now); s !== null; s = s.next) {
+        if (s.db === db && s.user === user) continue;
+        rest = { ...s, next: rest };
+        last = Math.max(last, s.expiresAt);
       }
-      slot.next = rest;
-      entry = slot;
+      stored = this.store(key, { user, db, reply: value, expiresAt, next: rest }, last, now);
     }
-    this.lru.set(key, entry);
-    this.stats.fills++;
-    return true;
+    if (stored) this.stats.fills++;
+    return stored;
   }
 
   abortFill(key: string, guard: KeyGuard): void {
@@ -268,9 +306,15 @@ export class ReplyCache {
     this.lru.clear();
   }
 
-  private removeSlot(key: string, entry: KeyEntry, gone: CacheSlot): void {
-    let rest: CacheSlot | null = null;
-    for (let s: CacheSlot | null = entry; s !== null; s = s.next) if (s !== gone) rest = { ...s, next: rest };
+  /** An entry as a chain of partitions (the default partition's reply becomes a slot). */
+  private asSlots(key: string, entry: KeyEntry, now: number): PartitionSlot {
+    if (typeof entry !== 'string') return entry;
+    return { user: DEFAULT_USER, db: 0, reply: entry, expiresAt: now + this.lru.getRemainingTTL(key), next: null };
+  }
+
+  private removeSlot(key: string, entry: PartitionSlot, gone: PartitionSlot): void {
+    let rest: PartitionSlot | null = null;
+    for (let s: PartitionSlot | null = entry; s !== null; s = s.next) if (s !== gone) rest = { ...s, next: rest };
     if (rest === null) this.lru.delete(key);
     else this.lru.set(key, rest, { noUpdateTTL: true });
   }

@@ -13,7 +13,7 @@ import {
   CONFIRMATIONS,
   MESSAGES,
 } from '../commands/session-commands.js';
-import type { ReplyCache, KeyGuard } from '../cache/reply-cache.js';
+import type { ReplyCache, KeyGuard, CachedReply } from '../cache/reply-cache.js';
 import { PendingQueue } from './pending-queue.js';
 import type { BackendAddress } from '../config.js';
 import { connectToRedis, describeConnectError, type TlsClientOptions } from '../backend/connect.js';
@@ -96,7 +96,7 @@ class Pending {
   /** a non-error reply proves the connection is authenticated (as "default" if no AUTH) */
   proves = true;
   keys: string[] | null = null;
-  reply: Buffer | null = null;
+  reply: OutBytes | null = null;
   closeAfter = false;
   state = StateCommand.None;
   num = 0;
@@ -109,7 +109,7 @@ class Pending {
   epoch = 0;
   sentAt = 0;
   gotValue = false;
-  value: Buffer | null = null;
+  value: CachedReply | null = null;
   valueOk = false;
   // Subscribe
   subKind = SubscriptionKind.Channel;
@@ -161,13 +161,25 @@ function confirmationChannel(frame: Buffer): string | null {
   return frame.toString('latin1', cr + 2, cr + 2 + len);
 }
 
+/** Bytes to write: a Buffer, or a latin1 string (how the cache keeps replies). */
+type OutBytes = Buffer | CachedReply;
+
+function writeOne(socket: net.Socket, part: OutBytes): void {
+  if (typeof part === 'string') socket.write(part, 'latin1');
+  else socket.write(part);
+}
+
 /** Write `parts` (`bytes` in all) with one call: small ones copied into one buffer, large ones corked. */
-function writeAll(socket: net.Socket, parts: Buffer[], bytes: number): void {
-  if (parts.length === 1) socket.write(parts[0]);
-  else if (bytes <= COALESCE_MAX) socket.write(Buffer.concat(parts, bytes));
-  else {
+function writeAll(socket: net.Socket, parts: OutBytes[], bytes: number): void {
+  if (parts.length === 1) writeOne(socket, parts[0]);
+  else if (bytes <= COALESCE_MAX) {
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const part of parts) at += typeof part === 'string' ? out.write(part, at, 'latin1') : part.copy(out, at);
+    socket.write(out);
+  } else {
     socket.cork();
-    for (const b of parts) socket.write(b);
+    for (const part of parts) writeOne(socket, part);
     socket.uncork();
   }
 }
@@ -253,7 +265,7 @@ export class ClientSession implements SharedClient {
   private fwdEnd = 0;
   private fwdOut: Buffer[] = [];
   private fwdOutBytes = 0;
-  private out: Buffer[] = [];
+  private out: OutBytes[] = [];
   private outBytes = 0;
 
   constructor(client: net.Socket, ctx: SessionContext) {
@@ -582,7 +594,7 @@ export class ClientSession implements SharedClient {
   }
 
   /** A cache hit: the stored bulk reply, or nil in this client's protocol. */
-  private serveCached(hit: Buffer | null): void {
+  private serveCached(hit: CachedReply | null): void {
     this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
   }
 
@@ -829,7 +841,7 @@ export class ClientSession implements SharedClient {
   }
 
   /** A reply the proxy already has: written now if nothing is ahead of it, else queued. */
-  private enqueueReady(reply: Buffer, closeAfter: boolean, fromCache = false): void {
+  private enqueueReady(reply: OutBytes, closeAfter: boolean, fromCache = false): void {
     if (this.pending.length === 0) {
       this.flushRun();
       this.toClient(reply);
@@ -924,7 +936,7 @@ export class ClientSession implements SharedClient {
   }
 
   /** Replies produced while handling one read go out in a single write (see flushOut). */
-  private toClient(bytes: Buffer): void {
+  private toClient(bytes: OutBytes): void {
     this.out.push(bytes);
     this.outBytes += bytes.length;
   }
@@ -1017,8 +1029,8 @@ export class ClientSession implements SharedClient {
           this.proveAuth(p, frame);
           p.gotValue = true;
           if (t === 0x24 && frame[1] !== 0x2d) {
-            // copy: a slice would keep the whole socket chunk alive in the cache
-            p.value = frame.length <= MAX_BULK_CACHED ? Buffer.from(frame) : null;
+            // a copy (a slice would keep the whole socket chunk alive in the cache)
+            p.value = frame.length <= MAX_BULK_CACHED ? frame.toString('latin1') : null;
             p.valueOk = p.value !== null;
           } else if (t === 0x5f || (t === 0x24 && frame[1] === 0x2d)) {
             p.value = null;
@@ -1161,7 +1173,7 @@ export class ClientSession implements SharedClient {
         this.pending.shift();
         if (this.observer) this.observeDone(head);
         this.flushRun();
-        this.toClient(head.reply as Buffer);
+        this.toClient(head.reply as OutBytes);
         if (head.closeAfter) {
           this.finish();
           return;
@@ -1273,7 +1285,7 @@ export class ClientSession implements SharedClient {
       this.releaseEntry(p);
       switch (p.kind) {
         case Kind.Ready:
-          this.toClient(p.reply as Buffer);
+          this.toClient(p.reply as OutBytes);
           closeAfter ||= p.closeAfter;
           break;
         case Kind.Raw:

@@ -12,7 +12,8 @@ function makeCache(capacity = 3, ttlMs = 1000) {
   return { cache, clock };
 }
 
-const bulk = (s: string) => Buffer.from(`$${Buffer.byteLength(s)}\r\n${s}\r\n`);
+// the cache keeps replies as latin1 strings
+const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
 
 /** Fill `key` the way a session does: beginFill when the GET is sent, completeFill when its PTTL reply is in. */
 function fill(cache: ReplyCache, key: string, value: string | null, opts: { user?: string; db?: number; pttl?: number | null } = {}) {
