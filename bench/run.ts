@@ -739,6 +739,7 @@ function emptyMemory(entries: number, note: string): MemoryResult {
     rssFullBytes: Number.NaN,
     bytesPerEntry: Number.NaN,
     overheadPerEntry: Number.NaN,
+    heapOverheadPerEntry: null,
     verifiedCached: null,
     statsEntries: null,
     fillOpsPerSec: Number.NaN,
@@ -774,10 +775,12 @@ async function measureMemory(
     await o.lg({ port: t.port, connections: 4, pipeline: 32, durationMs: 0, maxRequests: 20_000, keyPrefix: 'memwarm:', keyspace: 20_000, distribution: 'sequential', getRatio: 0, valueSize: valueBytes });
     await sleep(1000);
     const rssEmpty = rssBytes(proc.pid);
+    const heapEmpty = t.adminPort !== null ? heapUsed(await fetchStats(t.adminPort)) : null;
     const f = await o.lg({ port: t.port, connections: 4, pipeline: 32, durationMs: 0, maxRequests: N, keyPrefix: prefix, keyspace: N, distribution: 'sequential', getRatio: 1, timeoutMs: 600_000 });
     if (f.failure || f.errors) throw new Error(`fill: ${f.failure ?? `${f.errors} errors`}`);
     await sleep(1500);
     const rssFull = rssBytes(proc.pid);
+    const heapFull = t.adminPort !== null ? heapUsed(await fetchStats(t.adminPort)) : null;
     // verify: re-read a sample; whatever reaches Redis was not cached
     const sample = Math.min(N, 50_000);
     const c0 = await o.redisCounters();
@@ -796,6 +799,7 @@ async function measureMemory(
       overheadPerEntry: per - keyBytes - valueBytes,
       verifiedCached: 1 - (c1.get - c0.get) / sample,
       statsEntries: stats?.entries ?? null,
+      heapOverheadPerEntry: heapEmpty !== null && heapFull !== null ? (heapFull - heapEmpty) / N - keyBytes - valueBytes : null,
       fillOpsPerSec: f.opsPerSec,
       note: 'RSS includes V8 garbage not yet collected, so this is an upper bound on the live cost.',
       ceiling,
@@ -803,6 +807,11 @@ async function measureMemory(
   } finally {
     await stopManaged(proc);
   }
+}
+
+function heapUsed(stats: unknown): number | null {
+  const v = (stats as { memory?: { heapUsed?: unknown } } | null)?.memory?.heapUsed;
+  return typeof v === 'number' ? v : null;
 }
 
 async function ceilingMemory(

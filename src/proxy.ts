@@ -150,6 +150,8 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
       : { enabled: false },
     link: cache ? { state: link.state, connects: link.connects, lastError: link.lastError } : null,
     redis: { reachable: link.healthy },
+    // RSS counts V8 garbage not yet collected; heapUsed is what is live after the last GC
+    memory: processMemory(),
   });
 
   let admin: AdminServer | null = null;
@@ -283,6 +285,11 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   }
 
   return { port: address.port, adminPort, stats, reload, shutdown };
+}
+
+function processMemory(): { rss: number; heapUsed: number; heapTotal: number; external: number } {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
 const FLAG_KEYS = new Map(FLAGS.map((f) => [f.name, f.key]));

@@ -69,6 +69,8 @@ export interface MemoryResult {
   /** fraction of a re-read sample that did not reach Redis (i.e. was served from the cache) */
   verifiedCached: number | null;
   statsEntries: number | null;
+  /** V8 heap in use (from /stats) empty and full, divided by entries, minus key + value: live objects only */
+  heapOverheadPerEntry: number | null;
   fillOpsPerSec: number;
   note: string;
   /** the same measurement for the ceiling server's plain Map, for context */
@@ -529,7 +531,8 @@ export function markdown(res: Results): string {
         `VmRSS ${fmtBytes(mem.rssEmptyBytes)} empty → ${fmtBytes(mem.rssFullBytes)} full = ${mem.bytesPerEntry.toFixed(0)} B/entry, ` +
         `**${mem.overheadPerEntry.toFixed(0)} B/entry overhead** beyond key + value. ` +
         `${mem.verifiedCached !== null ? `A re-read sample was ${(mem.verifiedCached * 100).toFixed(1)}% served without reaching Redis. ` : ''}` +
-        `${mem.statsEntries !== null ? `/stats reported ${fmtInt(mem.statsEntries)} entries. ` : ''}Fill rate ${fmtOps(mem.fillOpsPerSec)} GET/s.`,
+        `${mem.statsEntries !== null ? `/stats reported ${fmtInt(mem.statsEntries)} entries. ` : ''}Fill rate ${fmtOps(mem.fillOpsPerSec)} GET/s.` +
+        `${mem.heapOverheadPerEntry != null ? ` V8's heapUsed (live objects after its last GC, from /stats) grew by ${mem.heapOverheadPerEntry.toFixed(0)} B/entry beyond key + value; the target is judged on RSS.` : ''}`,
     );
     if (mem.ceiling)
       L.push(
