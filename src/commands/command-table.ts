@@ -1,5 +1,6 @@
 import { asString, RedisErrorReply, type RespValue } from '../resp/reply-value.js';
 import { parseRedisInt } from '../resp/redis-int.js';
+import { StateCommand, stateCommandOf, CONNECTION_BOUND } from './session-commands.js';
 
 // What each command reads and writes, taken from the backing Redis's own COMMAND
 // reply (flags and key specs), so that new commands, modules and version
@@ -117,8 +118,41 @@ function parseCommand(raw: RespValue): CommandInfo | null {
   };
 }
 
+/**
+ * What routing needs to know of a command name, worked out once per name so that the
+ * hot path pays one map lookup instead of a lower-casing, a state-command check, a
+ * command lookup and flag tests for every request.
+ */
+export interface CommandRoute {
+  /** lower-case name; the same string every time (cheap to hash for metrics) */
+  readonly name: string;
+  readonly info: CommandInfo | undefined;
+  readonly state: StateCommand;
+  readonly writes: boolean;
+  readonly blocking: boolean;
+  /** may ride a shared connection (no connection state, not blocking) */
+  readonly shareable: boolean;
+  /**
+   * Routed from its name alone: no state effect, no subcommands, and its keys are
+   * none (a read) or exactly its first argument (GET, SET, INCR, HSET...).
+   */
+  readonly simple: boolean;
+}
+
+/** Distinct raw (as-sent) names remembered per table; past it, names are worked out each time. */
+const ROUTE_CACHE_MAX = 4096;
+
+/** Its only key is argument 1: one key spec, index 1, a range of one key. */
+function onlyFirstKey(info: CommandInfo): boolean {
+  if (info.keySpecs.length === 0) return !info.movable && info.first === 1 && info.last === 1;
+  if (info.keySpecs.length !== 1) return false;
+  const { bs, fk, notKey, incomplete } = info.keySpecs[0];
+  return !notKey && !incomplete && bs.type === 'index' && bs.index === 1 && fk.type === 'range' && fk.lastkey === 0 && fk.step === 1;
+}
+
 export class CommandTable {
   private readonly commands = new Map<string, CommandInfo>();
+  private readonly routes = new Map<string, CommandRoute>();
 
   /** Build from the reply to `COMMAND` (RESP2 or RESP3 shape). */
   static fromCommandReply(reply: RespValue): CommandTable {
@@ -143,6 +177,35 @@ export class CommandTable {
       return info.subcommands.get(args[1].toString('latin1').toLowerCase()) ?? info;
     }
     return info;
+  }
+
+  /** The route of the command named by buf[off, off + len), in any case. */
+  routeOf(buf: Buffer, off: number, len: number): CommandRoute {
+    const raw = buf.toString('latin1', off, off + len);
+    let route = this.routes.get(raw);
+    if (route === undefined) {
+      route = this.makeRoute(raw.toLowerCase());
+      if (this.routes.size < ROUTE_CACHE_MAX) this.routes.set(raw, route);
+    }
+    return route;
+  }
+
+  private makeRoute(name: string): CommandRoute {
+    const info = this.commands.get(name);
+    const state = stateCommandOf(name);
+    const blocking = info?.flags.has('blocking') === true;
+    const writes = info?.writes === true;
+    // (a read's keys do not matter to the cache)
+    const keysSimple = info !== undefined && (writes ? onlyFirstKey(info) : true);
+    return {
+      name: info?.name ?? name,
+      info,
+      state,
+      writes,
+      blocking,
+      shareable: state === StateCommand.None && !CONNECTION_BOUND.has(name) && !blocking,
+      simple: state === StateCommand.None && info !== undefined && info.subcommands === null && keysSimple,
+    };
   }
 
   /**

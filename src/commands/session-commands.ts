@@ -49,6 +49,9 @@ const TABLE = new Map<string, StateCommand>([
   ['quit', StateCommand.Quit],
 ]);
 
+/** Commands that belong to one connection besides the state commands. */
+export const CONNECTION_BOUND = new Set(['client', 'readonly', 'readwrite', 'asking', 'sync', 'psync', 'replconf', 'wait', 'waitaof', 'failover']);
+
 export function stateCommandOf(name: string): StateCommand {
   return TABLE.get(name) ?? StateCommand.None;
 }

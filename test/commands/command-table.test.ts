@@ -390,3 +390,45 @@ test('writes: true for write commands and for EVAL/EVALSHA/FCALL, false for read
     assert.equal(table2.lookup(name, toArgs([name]))?.writes, expected, name);
   }
 });
+
+test('a simple route is what keysOf says: a write names exactly its first argument, for every command in the table', () => {
+  let simpleWrites = 0;
+  for (const raw of rawCommands) {
+    const name = asString((raw as RespValue[])[0]).toLowerCase();
+    const arity = Number((raw as RespValue[])[1]);
+    const route = table2.routeOf(Buffer.from(name.toUpperCase()), 0, name.length);
+    assert.equal(route.name, name);
+    if (!route.simple) continue;
+    const info = route.info as CommandInfo;
+    assert.equal(info.subcommands, null, `${name}: a simple route has no subcommands`);
+    if (!route.writes) continue;
+    simpleWrites++;
+    for (let n = Math.max(2, Math.abs(arity)); n <= Math.abs(arity) + 3; n++) {
+      const args = [name, ...Array.from({ length: n - 1 }, (_, i) => `a${i + 1}`)].map((a) => Buffer.from(a));
+      const keys = CommandTable.keysOf(info, args);
+      assert.deepEqual(keys?.map(String), ['a1'], `${name} with ${n} arguments`);
+      if (arity > 0) break;
+    }
+  }
+  assert.ok(simpleWrites > 50, `${simpleWrites} simple writes (SET, INCR, HSET, LPUSH, ...)`);
+  for (const name of ['eval', 'mset', 'del', 'flushdb', 'client', 'select', 'multi', 'subscribe', 'object']) {
+    assert.equal(table2.routeOf(Buffer.from(name), 0, name.length).simple, false, `${name} takes the general path`);
+  }
+  for (const name of ['set', 'incr', 'hset', 'lpush', 'get', 'ping', 'mget']) {
+    assert.equal(table2.routeOf(Buffer.from(name), 0, name.length).simple, true, `${name} is simple`);
+  }
+});
+
+test('routes are found in any case, from a name inside a larger buffer, and say what may be shared', () => {
+  const buf = Buffer.from('*2\r\n$5\r\nbLPoP\r\n');
+  const r = table2.routeOf(buf, 8, 5);
+  assert.equal(r.name, 'blpop');
+  assert.equal(r.blocking, true);
+  assert.equal(r.shareable, false, 'a blocking command needs a connection of its own');
+  assert.equal(table2.routeOf(Buffer.from('SET'), 0, 3), table2.routeOf(Buffer.from('SET'), 0, 3), 'remembered per raw name');
+  assert.equal(table2.routeOf(Buffer.from('Wait'), 0, 4).shareable, false, 'WAIT is connection-bound');
+  assert.equal(table2.routeOf(Buffer.from('set'), 0, 3).shareable, true);
+  const unknown = table2.routeOf(Buffer.from('NOSUCHCMD'), 0, 9);
+  assert.equal(unknown.info, undefined);
+  assert.equal(unknown.simple, false, 'unknown commands take the general path');
+});
