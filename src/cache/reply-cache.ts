@@ -11,14 +11,19 @@ import { CacheStats } from './cache-stats.js';
 //   anyone:          SET k v2 ──▶ Redis ──▶ invalidation(k) arrives ─┘ (before the reply)
 //
 // Without a check the old v would be stored after the invalidation and stay stale.
-// So each key with a fill or write in flight has a guard whose generation is bumped
-// by every invalidation; a fill stores only if the generation (and the global epoch,
-// bumped by flushes and link loss) is still the one it saw when it was sent.
-// Guards exist only while something is in flight, so memory stays bounded.
+// So every invalidation bumps a generation, and a fill stores only if the generation
+// (and the global epoch, bumped by flushes and link loss) is still the one it saw
+// when it was sent.
 //
-// Writes through the proxy hold their keys' guards for as long as they are in flight:
-// no GET for such a key is served from the cache until the write's reply is back,
-// so a client always reads its own writes and nobody reads across a write in progress.
+// Writes through the proxy hold their keys for as long as they are in flight: no GET
+// for such a key is served from the cache or fills it until the write's reply is
+// back, so a client always reads its own writes and nobody reads across a write in
+// progress.
+//
+// Both are counted per *slot*, not per key: a key's hash picks one of SLOTS counters
+// of writes in flight and one of SLOTS generations. Two keys that share a slot only
+// make each other look busier than they are (a hit becomes a miss, a fill is not
+// stored), never the other way round, and nothing is allocated or left behind per key.
 
 /**
  * A cached GET reply as a latin1 string: the complete bulk reply (`$n\r\n...\r\n`), or
@@ -52,11 +57,29 @@ function entryBytes(e: KeyEntry): number {
   return n;
 }
 
-export interface KeyGuard {
-  fills: number;
-  writes: number;
-  gen: number;
+/** log2 of the slots that writes in flight and invalidations are counted in */
+const SLOT_BITS = 16;
+const SLOT_MASK = (1 << SLOT_BITS) - 1;
+/** keys longer than this are hashed by their length and both ends */
+const HASH_WHOLE_MAX = 64;
+
+/** The slot of `key`: FNV-1a over its characters (both ends and the length of a long key). */
+export function keySlot(key: string): number {
+  let h = 0x811c9dc5;
+  const n = key.length;
+  if (n <= HASH_WHOLE_MAX) {
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  } else {
+    const half = HASH_WHOLE_MAX >> 1;
+    for (let i = 0; i < half; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    for (let i = n - half; i < n; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ n, 0x01000193);
+  }
+  return (h ^ (h >>> SLOT_BITS)) & SLOT_MASK;
 }
+
+/** beginFill's answer when the GET must not fill */
+export const NO_FILL = -1;
 
 export interface ReplyCacheOptions {
   capacity: number;
@@ -78,7 +101,11 @@ export class ReplyCache {
   private ready = false;
   private epoch = 0;
   private allWrites = 0;
-  private readonly guards = new Map<string, KeyGuard>();
+  /** writes in flight per slot, and in all */
+  private readonly writing = new Int32Array(SLOT_MASK + 1);
+  private writes = 0;
+  /** invalidations per slot (only equality is ever compared, so wrapping is harmless) */
+  private readonly gens = new Int32Array(SLOT_MASK + 1);
   private lru: LRUCache<string, KeyEntry>;
   private ttlMs: number;
   readonly now: () => number;
@@ -156,10 +183,7 @@ export class ReplyCache {
    */
   lookup(key: string, user: string, db: number): CachedReply | null | undefined {
     if (!this.ready || this.allWrites > 0) return undefined;
-    if (this.guards.size > 0) {
-      const guard = this.guards.get(key);
-      if (guard !== undefined && guard.writes > 0) return undefined;
-    }
+    if (this.writes > 0 && this.writing[keySlot(key)] > 0) return undefined;
     const entry = this.lru.get(key);
     if (typeof entry === 'string') {
       if (db === 0 && user === DEFAULT_USER) {
@@ -182,32 +206,37 @@ export class ReplyCache {
     return undefined;
   }
 
-  /** A GET for `key` is about to be sent. Returns its guard, or null if it must not fill. */
-  beginFill(key: string): KeyGuard | null {
-    if (!this.ready || this.allWrites > 0) return null;
-    let guard = this.guards.get(key);
-    if (guard === undefined) {
-      guard = { fills: 0, writes: 0, gen: 0 };
-      this.guards.set(key, guard);
-    } else if (guard.writes > 0) {
-      return null;
-    }
-    guard.fills++;
-    return guard;
+  /**
+   * A GET for `key` is about to be sent. Returns the key's slot, whose generation
+   * (genOf) and the epoch the fill must still find when its reply is in; or NO_FILL.
+   */
+  beginFill(key: string): number {
+    if (!this.ready || this.allWrites > 0) return NO_FILL;
+    const slot = keySlot(key);
+    return this.writing[slot] > 0 ? NO_FILL : slot;
+  }
+
+  genOf(slot: number): number {
+    return this.gens[slot];
   }
 
   get currentEpoch(): number {
     return this.epoch;
   }
 
+  /** writes in flight (with a key), for tests and stats */
+  get writesInFlight(): number {
+    return this.writes;
+  }
+
   /**
-   * The GET sent with (guard, gen, epoch) at `sentAt` returned `reply`; `ttlCapMs`
+   * The GET sent with (slot, gen, epoch) at `sentAt` returned `reply`; `ttlCapMs`
    * is the key's remaining time to live in Redis (null: no expiry). Stores it unless
-   * anything invalidated the key meanwhile. Always releases the guard.
+   * anything invalidated the key (or wrote it) meanwhile.
    */
   completeFill(
     key: string,
-    guard: KeyGuard,
+    slot: number,
     gen: number,
     epoch: number,
     sentAt: number,
@@ -216,8 +245,7 @@ export class ReplyCache {
     reply: CachedReply | null,
     ttlCapMs: number | null,
   ): boolean {
-    const clean = this.ready && epoch === this.epoch && gen === guard.gen && guard.writes === 0 && this.allWrites === 0;
-    this.release(key, guard);
+    const clean = this.ready && epoch === this.epoch && gen === this.gens[slot] && this.writing[slot] === 0 && this.allWrites === 0;
     if (!clean) {
       this.stats.fillsDiscarded++;
       return false;
@@ -249,37 +277,34 @@ export class ReplyCache {
     return stored;
   }
 
-  abortFill(key: string, guard: KeyGuard): void {
-    this.release(key, guard);
+  /** A write naming `keys` is being sent: drop them and hold them until endWrite. Returns their slots. */
+  beginWrite(keys: string[]): number[] {
+    return keys.map((key) => this.beginWriteKey(key));
   }
 
-  private release(key: string, guard: KeyGuard): void {
-    guard.fills--;
-    if (guard.fills <= 0 && guard.writes <= 0) this.guards.delete(key);
+  /**
+   * A write naming `key` is being sent: drop it, and hold it until endWriteSlot. While
+   * held, the key is neither served nor filled, and a fill already in flight is
+   * discarded (its slot's generation moves), so nothing read before the write's reply
+   * can be stored: the reply has nothing to drop again. Returns the slot to release.
+   */
+  beginWriteKey(key: string): number {
+    const slot = keySlot(key);
+    this.writing[slot]++;
+    this.writes++;
+    this.gens[slot]++;
+    if (this.lru.delete(key)) this.stats.invalidations++;
+    return slot;
   }
 
-  /** A write naming `keys` is being sent: drop them and hold them until endWrite. */
-  beginWrite(keys: string[]): void {
-    for (const key of keys) {
-      let guard = this.guards.get(key);
-      if (guard === undefined) {
-        guard = { fills: 0, writes: 0, gen: 0 };
-        this.guards.set(key, guard);
-      }
-      guard.writes++;
-      this.invalidate(key);
-    }
+  /** The write's reply came back (or it was abandoned): release its keys' slots. */
+  endWrite(slots: number[]): void {
+    for (const slot of slots) this.endWriteSlot(slot);
   }
 
-  /** The write's reply came back (or it was abandoned): drop the keys again and release them. */
-  endWrite(keys: string[]): void {
-    for (const key of keys) {
-      this.invalidate(key);
-      const guard = this.guards.get(key);
-      if (guard === undefined) continue;
-      guard.writes--;
-      if (guard.fills <= 0 && guard.writes <= 0) this.guards.delete(key);
-    }
+  endWriteSlot(slot: number): void {
+    this.writing[slot]--;
+    this.writes--;
   }
 
   /** A write whose keys cannot be told (or that touches whole databases) is in flight. */
@@ -289,20 +314,20 @@ export class ReplyCache {
   }
 
   endWriteAll(): void {
-    this.invalidateAll();
+    // (nothing was served or filled while it was in flight: no second drop needed)
     this.allWrites--;
   }
 
   /** Drop `key` in every partition (tracking has one namespace for all databases). */
   invalidate(key: string): void {
     if (this.lru.delete(key)) this.stats.invalidations++;
-    const guard = this.guards.get(key);
-    if (guard !== undefined) guard.gen++;
+    this.gens[keySlot(key)]++;
   }
 
   invalidateAll(): void {
     this.epoch++;
-    if (this.lru.size > 0) this.stats.flushes++;
+    if (this.lru.size === 0) return; // (clear() costs O(capacity) even when empty)
+    this.stats.flushes++;
     this.lru.clear();
   }
 

@@ -4,16 +4,17 @@ import { RequestDecoder, DecodeStatus } from '../resp/request-decoder.js';
 import { ReplyScanner, ReplyProtocolError } from '../resp/reply-scanner.js';
 import { encodeCommand, encodeError, NIL_RESP2, NIL_RESP3 } from '../resp/encode.js';
 import { parseRedisInt } from '../resp/redis-int.js';
-import { CommandTable } from '../commands/command-table.js';
+import { CommandTable, type CommandInfo } from '../commands/command-table.js';
 import {
   StateCommand,
   SubscriptionKind,
   stateCommandOf,
   subscriptionKindOf,
+  CONNECTION_BOUND,
   CONFIRMATIONS,
   MESSAGES,
 } from '../commands/session-commands.js';
-import type { ReplyCache, KeyGuard, CachedReply } from '../cache/reply-cache.js';
+import { NO_FILL, type ReplyCache, type CachedReply } from '../cache/reply-cache.js';
 import { PendingQueue } from './pending-queue.js';
 import type { BackendAddress } from '../config.js';
 import { connectToRedis, describeConnectError, type TlsClientOptions } from '../backend/connect.js';
@@ -95,7 +96,10 @@ class Pending {
   count = 1;
   /** a non-error reply proves the connection is authenticated (as "default" if no AUTH) */
   proves = true;
-  keys: string[] | null = null;
+  /** a write's keys' slots in the cache, held until its reply (see ReplyCache.beginWrite) */
+  slots: number[] | null = null;
+  /** the same for a write of one key (routeSimple), or a fill's slot; -1 for none */
+  slot = -1;
   reply: OutBytes | null = null;
   closeAfter = false;
   state = StateCommand.None;
@@ -104,7 +108,6 @@ class Pending {
   user: string | null = null;
   // Fill
   key = '';
-  guard: KeyGuard | null = null;
   gen = 0;
   epoch = 0;
   sentAt = 0;
@@ -193,8 +196,6 @@ function lower(b: Buffer): string {
   return b.toString('latin1').toLowerCase();
 }
 
-/** Commands that belong to one connection besides the state commands (see session-commands.ts). */
-const CONNECTION_BOUND = new Set(['client', 'readonly', 'readwrite', 'asking', 'sync', 'psync', 'replconf', 'wait', 'waitaof', 'failover']);
 /** a client on a shared connection cannot be slowed by pausing Redis: this much unread output ends it */
 const SHARED_OUTPUT_CAP = 256 * 1024 * 1024;
 const QUIT_OK = Buffer.from('+OK\r\n');
@@ -355,7 +356,7 @@ export class ClientSession implements SharedClient {
           // the head of this request already went out (see streamPartial)
           start += this.streamed;
           this.streamed = 0;
-        } else if (d.argc === 2 && !d.inline && this.serveGet(d, start)) {
+        } else if (!d.inline && ((d.argc === 2 && this.serveGet(d, start)) || this.routeSimple(d, start))) {
           continue;
         }
         // Inline requests go to a connection of the client's own: Redis checks an inline
@@ -545,10 +546,8 @@ export class ClientSession implements SharedClient {
         p.blocking = blocking;
         this.push(p);
       } else {
-        const ks = keys.map((k) => k.toString('latin1'));
-        cache.beginWrite(ks);
         const p = new Pending(Kind.Write);
-        p.keys = ks;
+        p.slots = cache.beginWrite(keys.map((k) => k.toString('latin1')));
         p.blocking = blocking; // BLPOP, BLMOVE...
         this.push(p);
       }
@@ -590,6 +589,41 @@ export class ClientSession implements SharedClient {
       return true;
     }
     this.serveCached(hit);
+    return true;
+  }
+
+  /**
+   * The hot path for everything else that needs no argument buffers: a command whose
+   * route is known from its name alone (see CommandRoute.simple), forwarded as it came.
+   * A write's one key is read straight from the decoder's offsets. Returns false for
+   * anything the general path (route) must handle.
+   */
+  private routeSimple(d: RequestDecoder, start: number): boolean {
+    const table = this.ctx.commands();
+    if (table === null || this.rawRequests || !this.backendUp) return false;
+    const buf = d.buffer;
+    const r = table.routeOf(buf, d.argOffset(0), d.argLength(0));
+    if (!r.simple || (this.shared !== null && !(r.shareable && this.ctx.pool?.allowed === true))) return false;
+    const cache = this.ctx.cache;
+    if (cache !== null && r.writes && d.argc < 2) return false; // (no key: the general path's "may touch any key")
+    this.observer?.onCommand(r.name);
+    this.forward(buf, start, d.end);
+    if (cache !== null && r.writes) {
+      const ko = d.argOffset(1);
+      const key = buf.toString('latin1', ko, ko + d.argLength(1));
+      // queued in MULTI: it runs at EXEC, whose send and reply drop the key again
+      if (this.inMulti) this.multiKeys.push(key);
+      const p = new Pending(Kind.Write);
+      p.slot = cache.beginWriteKey(key);
+      p.blocking = r.blocking;
+      this.push(p);
+    } else if (r.blocking) {
+      const p = new Pending(Kind.Pass);
+      p.blocking = true;
+      this.push(p);
+    } else {
+      this.pushPass(!(r.info as CommandInfo).noAuth);
+    }
     return true;
   }
 
@@ -635,9 +669,9 @@ export class ClientSession implements SharedClient {
   /** A cache miss: forward the GET (with PTTL behind it) so its reply can fill the cache. */
   private fillGet(key: string, keyBuf: Buffer, buf: Buffer, start: number, end: number, cache: ReplyCache): void {
     const user = this.user;
-    const guard = cache.beginFill(key);
+    const slot = cache.beginFill(key);
     this.forward(buf, start, end);
-    if (guard === null) {
+    if (slot === NO_FILL) {
       this.pushPass(true);
       return;
     }
@@ -646,8 +680,8 @@ export class ClientSession implements SharedClient {
     this.toBackend(encodeCommand(['PTTL', keyBuf]));
     const p = new Pending(Kind.Fill);
     p.key = key;
-    p.guard = guard;
-    p.gen = guard.gen;
+    p.slot = slot;
+    p.gen = cache.genOf(slot);
     p.epoch = cache.currentEpoch;
     p.sentAt = cache.now();
     p.user = user;
@@ -716,8 +750,7 @@ export class ClientSession implements SharedClient {
             cache.beginWriteAll();
             p.flag = true;
           } else if (keys.length > 0) {
-            cache.beginWrite(keys);
-            p.keys = keys;
+            p.slots = cache.beginWrite(keys);
           }
         }
         return this.pushState(p);
@@ -1014,8 +1047,7 @@ export class ClientSession implements SharedClient {
       case Kind.Write:
         this.emit(frame, chunk, start, end);
         this.proveAuth(p, frame);
-        cache?.endWrite(p.keys as string[]);
-        p.keys = null;
+        this.endWrite(p, cache);
         break;
       case Kind.WriteAll:
         this.emit(frame, chunk, start, end);
@@ -1075,19 +1107,16 @@ export class ClientSession implements SharedClient {
   }
 
   private completeFill(p: Pending, frame: Buffer, cache: ReplyCache | null): void {
-    const guard = p.guard as KeyGuard;
-    p.guard = null;
+    const slot = p.slot;
+    p.slot = -1;
     if (!cache) return;
     let ttl = NaN;
     if (frame[0] === 0x3a) ttl = parseRedisInt(frame, 1, frame.length - 2);
     // A value needs a live key (-1: no expiry, >= 0: ms left); a nil needs a missing key (-2).
     const consistent = p.valueOk && (p.value !== null ? ttl === -1 || ttl >= 0 : ttl === -2);
-    if (!consistent) {
-      cache.abortFill(p.key, guard);
-      return;
-    }
+    if (!consistent) return;
     // an unproven user was proven by this very GET's reply (see cacheUsable)
-    cache.completeFill(p.key, guard, p.gen, p.epoch, p.sentAt, p.user ?? 'default', p.num, p.value, ttl >= 0 ? ttl : null);
+    cache.completeFill(p.key, slot, p.gen, p.epoch, p.sentAt, p.user ?? 'default', p.num, p.value, ttl >= 0 ? ttl : null);
   }
 
   /** Returns true while the subscribe entry still waits for more confirmations. */
@@ -1142,7 +1171,7 @@ export class ClientSession implements SharedClient {
         }
         break;
       case StateCommand.Exec:
-        if (p.keys) cache?.endWrite(p.keys);
+        if (p.slots) cache?.endWrite(p.slots);
         if (p.flag) cache?.endWriteAll();
         if (!(isError(frame) && frame.includes('without MULTI'))) this.watching = false;
         break;
@@ -1321,23 +1350,27 @@ export class ClientSession implements SharedClient {
     this.reconnectAt = Date.now() + 250;
   }
 
+  /** A write's reply is in (or will never come): release its keys, once. */
+  private endWrite(p: Pending, cache: ReplyCache | null): void {
+    if (p.slots !== null) cache?.endWrite(p.slots);
+    else if (p.slot >= 0) cache?.endWriteSlot(p.slot);
+    p.slots = null;
+    p.slot = -1;
+  }
+
   /** Release whatever the cache holds for an entry that will never get its reply. */
   private releaseEntry(p: Pending): void {
     const cache = this.ctx.cache;
     if (!cache) return;
-    if (p.kind === Kind.Fill && p.guard) {
-      cache.abortFill(p.key, p.guard);
-      p.guard = null;
-    } else if (p.kind === Kind.Write && p.keys) {
-      cache.endWrite(p.keys);
-      p.keys = null;
+    if (p.kind === Kind.Write) {
+      this.endWrite(p, cache);
     } else if (p.kind === Kind.WriteAll && !p.flag) {
       cache.endWriteAll();
       p.flag = true;
     } else if (p.kind === Kind.State && p.state === StateCommand.Exec) {
-      if (p.keys) cache.endWrite(p.keys);
+      if (p.slots) cache.endWrite(p.slots);
       if (p.flag) cache.endWriteAll();
-      p.keys = null;
+      p.slots = null;
       p.flag = false;
     }
   }

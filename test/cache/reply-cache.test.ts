@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ReplyCache } from '../../src/cache/reply-cache.js';
+import { ReplyCache, NO_FILL, keySlot } from '../../src/cache/reply-cache.js';
 
 // The cache on a fake clock: no sleeping, exact TTL edges.
 
@@ -17,9 +17,9 @@ const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
 
 /** Fill `key` the way a session does: beginFill when the GET is sent, completeFill when its PTTL reply is in. */
 function fill(cache: ReplyCache, key: string, value: string | null, opts: { user?: string; db?: number; pttl?: number | null } = {}) {
-  const guard = cache.beginFill(key);
-  assert.ok(guard, 'fill allowed');
-  return cache.completeFill(key, guard, guard.gen, cache.currentEpoch, cache.now(), opts.user ?? 'default', opts.db ?? 0, value === null ? null : bulk(value), opts.pttl ?? null);
+  const slot = cache.beginFill(key);
+  assert.notEqual(slot, NO_FILL, 'fill allowed');
+  return cache.completeFill(key, slot, cache.genOf(slot), cache.currentEpoch, cache.now(), opts.user ?? 'default', opts.db ?? 0, value === null ? null : bulk(value), opts.pttl ?? null);
 }
 
 test('a filled GET is served until its ttl passes, then it is a miss as if never there', () => {
@@ -96,11 +96,11 @@ test('an invalidation drops the key in every partition', () => {
 
 test('a fill whose key was invalidated while its GET was in flight is discarded', () => {
   const { cache } = makeCache();
-  const guard = cache.beginFill('k');
-  assert.ok(guard);
-  const gen = guard.gen;
+  const slot = cache.beginFill('k');
+  assert.notEqual(slot, NO_FILL);
+  const gen = cache.genOf(slot);
   cache.invalidate('k'); // a write elsewhere, reported by tracking before the GET's reply
-  const stored = cache.completeFill('k', guard, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null);
+  const stored = cache.completeFill('k', slot, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null);
   assert.equal(stored, false);
   assert.equal(cache.lookup('k', 'default', 0), undefined);
   assert.equal(cache.stats.fillsDiscarded, 1);
@@ -108,35 +108,42 @@ test('a fill whose key was invalidated while its GET was in flight is discarded'
 
 test('a fill that raced with a flush or a link loss is discarded', () => {
   const { cache } = makeCache();
-  const guard = cache.beginFill('k')!;
+  const slot = cache.beginFill('k');
   const epoch = cache.currentEpoch;
   cache.invalidateAll();
-  assert.equal(cache.completeFill('k', guard, guard.gen, epoch, cache.now(), 'default', 0, bulk('old'), null), false);
-  const g2 = cache.beginFill('k')!;
+  assert.equal(cache.completeFill('k', slot, cache.genOf(slot), epoch, cache.now(), 'default', 0, bulk('old'), null), false);
+  const s2 = cache.beginFill('k');
+  const g2 = cache.genOf(s2);
   const e2 = cache.currentEpoch;
   cache.setReady(false);
   cache.setReady(true);
-  assert.equal(cache.completeFill('k', g2, g2.gen, e2, cache.now(), 'default', 0, bulk('old'), null), false);
+  assert.equal(cache.completeFill('k', s2, g2, e2, cache.now(), 'default', 0, bulk('old'), null), false);
 });
 
 test('while a write to a key is in flight, that key is neither served nor filled', () => {
   const { cache } = makeCache();
   fill(cache, 'k', 'old');
-  cache.beginWrite(['k']);
+  const slots = cache.beginWrite(['k']);
   assert.equal(cache.lookup('k', 'default', 0), undefined);
-  assert.equal(cache.beginFill('k'), null);
-  // a GET sent before the write, answered before the write's reply: must not store
-  cache.endWrite(['k']);
+  assert.equal(cache.beginFill('k'), NO_FILL);
+  cache.endWrite(slots);
   assert.ok(fill(cache, 'k', 'new'));
   assert.deepEqual(cache.lookup('k', 'default', 0), bulk('new'));
 });
 
 test('a fill started before a write and finished during it is discarded', () => {
   const { cache } = makeCache();
-  const guard = cache.beginFill('k')!;
-  cache.beginWrite(['k']);
-  assert.equal(cache.completeFill('k', guard, guard.gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null), false);
-  cache.endWrite(['k']);
+  const slot = cache.beginFill('k');
+  const gen = cache.genOf(slot);
+  const slots = cache.beginWrite(['k']);
+  assert.equal(cache.completeFill('k', slot, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null), false);
+  cache.endWrite(slots);
+  assert.equal(cache.lookup('k', 'default', 0), undefined);
+  // ... and one that finishes after the write's reply, too: it may have read the old value
+  const s2 = cache.beginFill('k');
+  const g2 = cache.genOf(s2);
+  cache.endWrite(cache.beginWrite(['k']));
+  assert.equal(cache.completeFill('k', s2, g2, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null), false);
   assert.equal(cache.lookup('k', 'default', 0), undefined);
 });
 
@@ -146,7 +153,7 @@ test('a write with unknown keys blocks every key until it is answered', () => {
   cache.beginWriteAll();
   assert.equal(cache.size, 0);
   assert.equal(cache.lookup('a', 'default', 0), undefined);
-  assert.equal(cache.beginFill('b'), null);
+  assert.equal(cache.beginFill('b'), NO_FILL);
   cache.endWriteAll();
   assert.ok(fill(cache, 'b', '2'));
 });
@@ -157,10 +164,50 @@ test('nothing is served or filled while the cache is not ready (link down)', () 
   cache.setReady(false);
   assert.equal(cache.size, 0);
   assert.equal(cache.lookup('a', 'default', 0), undefined);
-  assert.equal(cache.beginFill('a'), null);
+  assert.equal(cache.beginFill('a'), NO_FILL);
 });
 
-test('guards do not leak: after any mix of fills and writes, none remain', () => {
+/** Two different keys whose slots are the same. */
+function collidingKeys(): [string, string] {
+  const seen = new Map<number, string>();
+  for (let i = 0; ; i++) {
+    const k = `c${i}`;
+    const other = seen.get(keySlot(k));
+    if (other !== undefined) return [other, k];
+    seen.set(keySlot(k), k);
+  }
+}
+
+test('keys that share a slot only make each other busier: a write to one turns the other into a miss, never a stale hit', () => {
+  const { cache } = makeCache();
+  const [a, b] = collidingKeys();
+  fill(cache, a, 'a1');
+  fill(cache, b, 'b1');
+  const slots = cache.beginWrite([a]);
+  assert.equal(cache.lookup(b, 'default', 0), undefined, 'b is not served while a is written');
+  assert.equal(cache.beginFill(b), NO_FILL, 'nor filled');
+  cache.endWrite(slots);
+  assert.deepEqual(cache.lookup(b, 'default', 0), bulk('b1'), 'b was never dropped: only a was written');
+  assert.equal(cache.lookup(a, 'default', 0), undefined, 'a was dropped');
+  // an invalidation of a discards a fill of b that was in flight
+  const slot = cache.beginFill(b);
+  const gen = cache.genOf(slot);
+  cache.invalidate(a);
+  assert.equal(cache.completeFill(b, slot, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('b2'), null), false);
+});
+
+test('keySlot: long keys are told apart by both ends and their length; slots stay in range', () => {
+  const head = 'x'.repeat(100);
+  assert.notEqual(keySlot(head + 'a'), keySlot(head + 'b'));
+  assert.notEqual(keySlot('a' + head), keySlot('b' + head));
+  fc.assert(fc.property(fc.string({ maxLength: 300 }), (k) => {
+    const s = keySlot(k);
+    assert.ok(Number.isInteger(s) && s >= 0 && s < 65536);
+    assert.equal(keySlot(k), s, 'stable');
+  }));
+});
+
+test('nothing is held after any mix of fills, writes and invalidations has finished', () => {
   fc.assert(
     fc.property(
       fc.array(fc.tuple(fc.constantFrom('fill', 'write', 'inv', 'all'), fc.constantFrom('a', 'b', 'c')), { maxLength: 40 }),
@@ -168,11 +215,10 @@ test('guards do not leak: after any mix of fills and writes, none remain', () =>
         const { cache } = makeCache(2);
         for (const [op, key] of ops) {
           if (op === 'fill') {
-            const g = cache.beginFill(key);
-            if (g) cache.completeFill(key, g, g.gen, cache.currentEpoch, cache.now(), 'u', 0, bulk(key), null);
+            const slot = cache.beginFill(key);
+            if (slot !== NO_FILL) cache.completeFill(key, slot, cache.genOf(slot), cache.currentEpoch, cache.now(), 'u', 0, bulk(key), null);
           } else if (op === 'write') {
-            cache.beginWrite([key]);
-            cache.endWrite([key]);
+            cache.endWrite(cache.beginWrite([key]));
           } else if (op === 'inv') {
             cache.invalidate(key);
           } else {
@@ -180,7 +226,8 @@ test('guards do not leak: after any mix of fills and writes, none remain', () =>
             cache.endWriteAll();
           }
         }
-        assert.equal((cache as unknown as { guards: Map<string, unknown> }).guards.size, 0);
+        assert.equal(cache.writesInFlight, 0);
+        for (const key of ['a', 'b', 'c']) assert.notEqual(cache.beginFill(key), NO_FILL, `${key} may fill again`);
         assert.ok(cache.size <= 2);
       },
     ),
@@ -270,10 +317,10 @@ test('resize adds or removes the byte bound, evicting the least recent entries t
 
 test('a fill in flight across a resize completes into the resized cache', () => {
   const { cache } = makeCache(3);
-  const guard = cache.beginFill('k')!;
-  const gen = guard.gen;
+  const slot = cache.beginFill('k');
+  const gen = cache.genOf(slot);
   const epoch = cache.currentEpoch;
   cache.resize(1, 0);
-  assert.ok(cache.completeFill('k', guard, gen, epoch, cache.now(), 'default', 0, bulk('v'), null));
+  assert.ok(cache.completeFill('k', slot, gen, epoch, cache.now(), 'default', 0, bulk('v'), null));
   assert.deepEqual(cache.lookup('k', 'default', 0), bulk('v'));
 });

@@ -156,6 +156,27 @@ describe('writes through the proxy (no tracking)', () => {
     assert.ok(s.hits > 0, 'the cache was in use during the race');
   });
 
+  test('the empty key is a key like any other: its writes drop it and release it', async () => {
+    await writer.set('', 'e1');
+    await reader.get('');
+    assert.equal(await whileFrozen(redis, () => reader.get('')), 'e1', 'cached');
+    await writer.set('', 'e2');
+    assert.equal(await reader.get(''), 'e2');
+    await reader.get('');
+    assert.equal(await whileFrozen(redis, () => reader.get('')), 'e2', 'cached again once the write is answered');
+  });
+
+  test('a one-key write in any case, lower or mixed, drops the key', async () => {
+    await writer.set('case', 'old');
+    await reader.get('case');
+    await writer.call('sEt', 'case', 'new');
+    assert.equal(await reader.get('case'), 'new');
+    await writer.call('incrby', 'case-n', '2');
+    await reader.get('case-n');
+    await writer.call('IncrBy', 'case-n', '3');
+    assert.equal(await reader.get('case-n'), '5');
+  });
+
   test('a write to an unrelated key does not drop a cached one', async () => {
     await writer.set('keep', 'v');
     await reader.get('keep');
