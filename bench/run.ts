@@ -194,7 +194,7 @@ async function main(): Promise<void> {
 
   notes.push(
     'GET-miss rows use a RedisProxy started with --capacity 1, so every GET is forwarded (and still pays the fill path). ' +
-      'In write workloads (SET, the mix) a caching RedisProxy runs only while it is the target being measured: its CLIENT TRACKING BCAST link makes Redis push an invalidation for every write by anyone, which would otherwise load Redis and the shared CPUs during the other targets\' runs. ' +
+      'In write workloads (SET, the mix) a caching RedisProxy runs only while it is the target being measured: its tracking makes Redis push an invalidation for writes of keys it has read, which must not load Redis and the shared CPUs during the other targets\' runs. ' +
       'The `--coherence ttl` twins (proxy-ttl, proxy-cap1-ttl: the "Cost of tracking" rows) have no tracking, so Redis pushes them nothing and they stay up throughout.',
   );
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'redisproxy-bench-'));
@@ -366,14 +366,14 @@ async function main(): Promise<void> {
 
   const probed = new Set<string>();
   /**
-   * A proxy whose invalidation link has CLIENT TRACKING BCAST on: a cache and tracking coherence.
+   * A proxy with a cache and tracking coherence (its connections are tracked for its invalidation link).
    * `--coherence ttl` proxies have no tracking (Redis pushes them nothing), so they stay up all along.
    */
   const isCaching = (id: string): boolean => {
     const po = proxyOpts.get(id);
     return po !== undefined && po.capacity > 0 && po.coherence !== 'ttl';
   };
-  /** Run exactly the tracking proxies in `wanted` (others stopped: their BCAST link costs Redis work on every write). */
+  /** Run exactly the tracking proxies in `wanted` (others stopped: their tracking costs Redis work on writes of keys they read). */
   const ensureProxies = async (wanted: string[]): Promise<void> => {
     for (const [id, po] of proxyOpts) {
       const t = targets.get(id);

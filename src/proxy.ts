@@ -84,6 +84,8 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     needCommands: true,
     coherence: config.coherence,
     log,
+    // a new link: shared connections point their tracking at it (sessions do at their next fill)
+    onTracking: () => pool?.onTracking(),
     onCommands: (t) => {
       commands = t;
     },
@@ -125,11 +127,17 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     log,
     observer: metrics ?? undefined,
     pool,
+    tracking: cache ? link : null,
   };
   const clientTls = listenerTls(config);
   listener = new Listener(ctx, config.maxClients, log, clientTls);
   listener.setTimeouts(config.idleTimeout * 1000, config.backendTimeout * 1000);
   const address = await listener.listen(config.port, config.bind);
+  if (pool && cache) {
+    pool.tracking = link;
+    // (its entries are not told apart from the other shared connection's: all go)
+    pool.onTrackingLost = () => cache.invalidateAll();
+  }
   link.start();
   pool?.start();
 

@@ -51,8 +51,8 @@ export interface Workload {
   hitRatio: boolean;
   /**
    * Writes happen in this workload. RedisProxy keeps its cache coherent with
-   * CLIENT TRACKING BCAST, so every write to Redis (by anyone) is pushed to every
-   * caching proxy that is connected. To keep the direct-Redis, twemproxy and
+   * CLIENT TRACKING, so writes of keys read through a caching proxy that is
+   * connected are pushed to it. To keep the direct-Redis, twemproxy and
    * relay rows clean, caching proxies run only while they are the one measured.
    */
   isolate: boolean;

@@ -4,6 +4,7 @@ import type { BackendAddress } from '../config.js';
 import { connectToRedis, type TlsClientOptions } from './connect.js';
 import { ReplyScanner, ReplyProtocolError } from '../resp/reply-scanner.js';
 import { PendingQueue } from '../server/pending-queue.js';
+import { trackingRequest, NO_TRACKING_NEEDED, type TrackingTarget } from './invalidation-link.js';
 
 // Multiplexing: clients that hold no connection state (database 0, the default user,
 // RESP2, no transaction, no subscription, nothing blocking) share a few pipelined
@@ -19,6 +20,10 @@ import { PendingQueue } from '../server/pending-queue.js';
 //   client A ─┐                         ┌─▶ A: 2 replies
 //   client B ─┼─▶ [A:2][B:1][A:1] ─▶ Redis ─▶ B: 1 reply
 //   client C ─┘        FIFO                └─▶ A: 1 reply
+//
+// Each shared connection is tracked for the invalidation link (CLIENT TRACKING ON
+// REDIRECT, sent before any client's request and again whenever the link comes back),
+// so the GETs that fill the cache through it are reported when their keys change.
 //
 // Sharing is only safe while a fresh connection to Redis is authenticated as the
 // default user without a password: a shared connection must never let a client act as
@@ -46,8 +51,26 @@ interface Route {
 const PROBE_INTERVAL_MS = 1000;
 const RECONNECT_MS = 250;
 
+/** Takes the reply to the connection's own CLIENT TRACKING (no client is waiting for it). */
+class TrackingReply implements SharedClient {
+  readonly closed = false;
+  constructor(
+    private readonly conn: SharedConnection,
+    private readonly generation: number,
+  ) {}
+
+  onSharedReply(frame: Buffer): void {
+    if (frame[0] === 0x2d) this.conn.trackingRefused(this.generation, frame.toString('latin1', 1, frame.length - 2));
+  }
+
+  flushReplies(): void {}
+  onSharedLost(): void {}
+  onSharedDrain(): void {}
+}
 export class SharedConnection {
   up = false;
+  /** the link generation this connection's CLIENT TRACKING was sent for; -1: not tracked */
+  private trackedGen = -1;
   private socket: net.Socket | null = null;
   private scanner = new ReplyScanner();
   private readonly routes = new PendingQueue<Route>();
@@ -71,7 +94,9 @@ export class SharedConnection {
     this.socket = socket;
     this.scanner = new ReplyScanner();
     this.partial = [];
+    this.trackedGen = -1;
     socket.on(this.pool.addr.tls ? 'secureConnect' : 'connect', () => {
+      this.track(); // ahead of any client's request
       this.up = true;
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -80,13 +105,55 @@ export class SharedConnection {
       this.waitingDrain.clear();
       for (const c of waiting) if (!c.closed) c.onSharedDrain();
     });
-    socket.on('error', () => undefined);
+    // Redis stops tracking a connection when it closes: what was filled through it is
+    // reported no more (noticed at 'end', ahead of GETs read in the same turn).
+    socket.on('end', () => this.trackingLost());
+    socket.on('error', () => this.trackingLost());
     socket.on('close', () => this.onClose(socket));
   }
 
   stop(): void {
     this.stopped = true;
     this.socket?.destroy();
+  }
+
+  /** Point this connection's tracking at the link, unless it already is for this generation. */
+  track(): void {
+    const t = this.pool.tracking;
+    const socket = this.socket;
+    if (t === null || t.redirectId === null || socket === null || this.trackedGen === t.generation) return;
+    this.trackedGen = t.generation;
+    this.routes.push({ client: new TrackingReply(this, t.generation), replies: 1 });
+    socket.write(trackingRequest(t.redirectId));
+  }
+
+  /**
+   * May a GET sent now fill the cache? Only if Redis will report its key to the link:
+   * the connection's tracking was sent for the link's current generation (requests run
+   * in order, so a GET sent after it is tracked), or no tracking is needed (ttl mode).
+   * Returns the generation to check again when the reply is in (see stillTracked), or -1.
+   */
+  fillGeneration(): number {
+    const t = this.pool.tracking;
+    if (t === null || t.redirectId === null) return NO_TRACKING_NEEDED;
+    return this.trackedGen === t.generation ? t.generation : -1;
+  }
+
+  /** false if the CLIENT TRACKING that a fill relied on was refused after all */
+  stillTracked(generation: number): boolean {
+    return generation === NO_TRACKING_NEEDED || this.trackedGen === generation;
+  }
+
+  private trackingLost(): void {
+    if (this.trackedGen === -1) return;
+    this.trackedGen = -1;
+    this.pool.onTrackingLost?.();
+  }
+
+  trackingRefused(generation: number, message: string): void {
+    if (this.trackedGen !== generation) return;
+    this.trackedGen = -1;
+    this.pool.log.warn({ reason: message }, 'a shared connection could not turn on CLIENT TRACKING: the cache is not filled through it');
   }
 
   join(client: SharedClient): void {
@@ -169,6 +236,7 @@ export class SharedConnection {
 
   private onClose(socket: net.Socket): void {
     if (socket !== this.socket) return;
+    this.trackingLost();
     this.up = false;
     this.socket = null;
     // As with a connection of its own, a client whose Redis connection died is told so
@@ -184,6 +252,10 @@ export class SharedConnection {
 export class SharedPool {
   /** true while a fresh connection to Redis needs no password: only then may clients share */
   allowed = false;
+  /** the invalidation link, once wired (null: nothing to track for) */
+  tracking: TrackingTarget | null = null;
+  /** a tracked connection closed: entries filled through it are reported no more */
+  onTrackingLost: (() => void) | null = null;
   readonly addr: BackendAddress;
   readonly tls: TlsClientOptions | undefined;
   readonly log: Logger;
@@ -208,6 +280,11 @@ export class SharedPool {
   stop(): void {
     if (this.probeTimer) clearInterval(this.probeTimer);
     for (const c of this.conns) c.stop();
+  }
+
+  /** The link is tracking (again): every connection re-points its tracking at it. */
+  onTracking(): void {
+    for (const c of this.conns) c.track();
   }
 
   get connectionsUp(): number {

@@ -34,15 +34,32 @@ export type CachedReply = string;
 const NIL_ENTRY = '';
 
 /**
- * The reply of one (user, database) that is not the default user's database 0. Most keys
- * are only read by that one partition: their LRU value is the reply string itself and
- * their expiry is the LRU's own. A key read by others too holds a chain of these.
+ * Whose tracking reports a key's changes to the proxy, when it is not the shared
+ * connections' (whose loss empties the whole cache): a client's own connection, which
+ * Redis stops tracking when it closes or when the client takes tracking over. From then
+ * on its entries are dead, found so at their next lookup.
+ */
+export class FillOwner {
+  alive = true;
+
+  kill(): void {
+    this.alive = false;
+  }
+}
+
+/**
+ * The reply of one (user, database), filled through one connection. Most keys are only
+ * read by the default user in database 0 through the shared connections: their LRU value
+ * is the reply string itself and their expiry is the LRU's own. Any other key holds a
+ * chain of these.
  */
 interface PartitionSlot {
   user: string;
   db: number;
   reply: CachedReply;
   expiresAt: number;
+  /** null: the shared connections' tracking */
+  owner: FillOwner | null;
   next: PartitionSlot | null;
 }
 
@@ -139,7 +156,7 @@ export class ReplyCache {
   private store(key: string, entry: KeyEntry, expiresAt: number, now: number, noUpdateTTL = false): boolean {
     const ttl = expiresAt - now - TTL_EDGE;
     if (!(ttl > 0)) return false; // (a ttl of 0 would mean "forever" to the LRU)
-    this.lru.set(key, entry, { ttl, noUpdateTTL });
+    this.lru.set(key, entry, { ttl, noUpdateTTL, start: now });
     return true;
   }
 
@@ -193,6 +210,12 @@ export class ReplyCache {
     } else if (entry !== undefined) {
       for (let s: PartitionSlot | null = entry; s !== null; s = s.next) {
         if (s.db !== db || s.user !== user) continue;
+        if (s.owner !== null && !s.owner.alive) {
+          // nobody is told of this key's changes any more
+          this.stats.invalidations++;
+          this.removeSlot(key, entry, s);
+          break;
+        }
         if (s.expiresAt <= this.now()) {
           this.stats.expirations++;
           this.removeSlot(key, entry, s);
@@ -232,7 +255,8 @@ export class ReplyCache {
   /**
    * The GET sent with (slot, gen, epoch) at `sentAt` returned `reply`; `ttlCapMs`
    * is the key's remaining time to live in Redis (null: no expiry). Stores it unless
-   * anything invalidated the key (or wrote it) meanwhile.
+   * anything invalidated the key (or wrote it) meanwhile. `owner`: the connection whose
+   * tracking reports the key from now on (null: a shared connection, or no tracking).
    */
   completeFill(
     key: string,
@@ -244,6 +268,7 @@ export class ReplyCache {
     db: number,
     reply: CachedReply | null,
     ttlCapMs: number | null,
+    owner: FillOwner | null = null,
   ): boolean {
     const clean = this.ready && epoch === this.epoch && gen === this.gens[slot] && this.writing[slot] === 0 && this.allWrites === 0;
     if (!clean) {
@@ -258,10 +283,11 @@ export class ReplyCache {
     const value = reply ?? NIL_ENTRY;
     const existing = this.lru.peek(key);
     let stored: boolean;
-    if (existing === undefined || (typeof existing === 'string' && user === DEFAULT_USER && db === 0)) {
-      stored = user === DEFAULT_USER && db === 0
+    const plain = owner === null && user === DEFAULT_USER && db === 0;
+    if (existing === undefined || (typeof existing === 'string' && plain)) {
+      stored = plain
         ? this.store(key, value, expiresAt, now)
-        : this.store(key, { user, db, reply: value, expiresAt, next: null }, expiresAt, now);
+        : this.store(key, { user, db, reply: value, expiresAt, owner, next: null }, expiresAt, now);
     } else {
       // replace this partition's slot, keep the others behind it
       let rest: PartitionSlot | null = null;
@@ -271,7 +297,7 @@ export class ReplyCache {
         rest = { ...s, next: rest };
         last = Math.max(last, s.expiresAt);
       }
-      stored = this.store(key, { user, db, reply: value, expiresAt, next: rest }, last, now);
+      stored = this.store(key, { user, db, reply: value, expiresAt, owner, next: rest }, last, now);
     }
     if (stored) this.stats.fills++;
     return stored;
@@ -334,7 +360,7 @@ export class ReplyCache {
   /** An entry as a chain of partitions (the default partition's reply becomes a slot). */
   private asSlots(key: string, entry: KeyEntry, now: number): PartitionSlot {
     if (typeof entry !== 'string') return entry;
-    return { user: DEFAULT_USER, db: 0, reply: entry, expiresAt: now + this.lru.getRemainingTTL(key), next: null };
+    return { user: DEFAULT_USER, db: 0, reply: entry, expiresAt: now + this.lru.getRemainingTTL(key), owner: null, next: null };
   }
 
   private removeSlot(key: string, entry: PartitionSlot, gone: PartitionSlot): void {

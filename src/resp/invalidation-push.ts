@@ -1,8 +1,8 @@
 import { parseRedisInt } from './redis-int.js';
 
 // Tracking's invalidation push, `>2 $10 invalidate *N $len key ...` (or `_` after a
-// flush), read straight into key strings. BCAST sends one for every key written in
-// Redis, so this is on the proxy's write path: no generic decode, no Buffer per key.
+// flush), read straight into key strings. Redis sends one for every change of a key read
+// through the proxy, so this is on a hot path: no generic decode, no Buffer per key.
 
 const HEAD = Buffer.from('>2\r\n$10\r\ninvalidate\r\n');
 

@@ -14,12 +14,13 @@ import {
   CONFIRMATIONS,
   MESSAGES,
 } from '../commands/session-commands.js';
-import { NO_FILL, type ReplyCache, type CachedReply } from '../cache/reply-cache.js';
+import { NO_FILL, FillOwner, type ReplyCache, type CachedReply } from '../cache/reply-cache.js';
 import { PendingQueue } from './pending-queue.js';
 import type { BackendAddress } from '../config.js';
 import { connectToRedis, describeConnectError, type TlsClientOptions } from '../backend/connect.js';
 import type { SessionObserver } from '../metrics/session-observer.js';
 import type { SharedPool, SharedConnection, SharedClient } from '../backend/shared-pool.js';
+import { trackingRequest, TRACKING_OFF, NO_TRACKING_NEEDED, type TrackingTarget } from '../backend/invalidation-link.js';
 
 // One client of the proxy. Each session owns one connection to Redis, opened when the
 // client connects and closed when it leaves, so SELECT, AUTH, MULTI, subscriptions and
@@ -69,6 +70,8 @@ export interface SessionContext {
   observer?: SessionObserver;
   /** connections shared by stateless clients; absent when multiplexing is off */
   pool?: SharedPool | null;
+  /** the invalidation link that filling connections must be tracked for; absent without a cache */
+  tracking?: TrackingTarget | null;
   onClose(session: ClientSession): void;
 }
 
@@ -89,6 +92,8 @@ const enum Kind {
   Ready,
   /** from here on the replies cannot be paired: relay bytes */
   Raw,
+  /** the proxy's own CLIENT TRACKING on the client's connection: its reply is not the client's */
+  Internal,
 }
 
 class Pending {
@@ -111,6 +116,8 @@ class Pending {
   gen = 0;
   epoch = 0;
   sentAt = 0;
+  /** Fill: the tracking generation its connection was tracked for when it was sent (Internal: the one it sets) */
+  trackGen = NO_TRACKING_NEEDED;
   gotValue = false;
   value: CachedReply | null = null;
   valueOk = false;
@@ -128,6 +135,8 @@ class Pending {
 }
 
 const OK = Buffer.from('+OK\r\n');
+/** a PTTL request up to its key's bulk */
+const PTTL_HEAD = Buffer.from('*2\r\n$4\r\nPTTL\r\n');
 const RESET_REPLY = Buffer.from('+RESET\r\n');
 const MAX_BULK_CACHED = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -147,7 +156,7 @@ function firstName(frame: Buffer): string {
   if (p <= 0 || frame[p] !== 0x24) return '';
   const cr = frame.indexOf(0x0d, p);
   const len = parseRedisInt(frame, p + 1, cr);
-  if (!(len > 0 && len <= 16)) return '';
+  if (!(len > 0 && len <= 24)) return '';
   p = cr + 2;
   return frame.toString('latin1', p, p + len).toLowerCase();
 }
@@ -227,6 +236,15 @@ export class ClientSession implements SharedClient {
   private proto = 2;
   private watching = false;
   private tracking = false;
+  /**
+   * The proxy's own tracking on the client's connection (a connection of its own; a
+   * shared one tracks itself): the link generation its CLIENT TRACKING was sent for, or
+   * -1; and whether Redis refused it for this user (no more tries until the user changes).
+   */
+  private trackedGen = -1;
+  private trackingRefused = false;
+  /** the entries filled under that tracking: they die with it (see FillOwner) */
+  private fillOwner: FillOwner | null = null;
   private readonly subs: [Set<string>, Set<string>, Set<string>] = [new Set(), new Set(), new Set()];
   private subCount = 0;
   /** state-changing commands sent whose replies have not come back yet */
@@ -312,7 +330,11 @@ export class ClientSession implements SharedClient {
     socket.on('drain', () => {
       if (!this.inputStopped) this.client.resume();
     });
+    // Redis stopped tracking this connection the moment it closed it: its entries die now,
+    // not a loop phase later at 'close', after GETs read in the same turn were served.
+    socket.on('end', () => this.fillOwner?.kill());
     socket.on('error', (err: Error & { code?: string }) => {
+      this.fillOwner?.kill();
       this.backendError = this.backendEverUp
         ? `connection to Redis lost (${err.code ?? err.message})`
         : describeConnectError(this.ctx.addr, err);
@@ -585,7 +607,8 @@ export class ClientSession implements SharedClient {
     const hit = this.ctx.cache.lookup(key, this.user, this.db);
     this.observer?.onCommand('get');
     if (hit === undefined) {
-      this.fillGet(key, buf.subarray(ko, ko + d.argLength(1)), buf, start, d.end, this.ctx.cache);
+      // the key's bulk (header, bytes, the two bytes after) begins after "GET\r\n"
+      this.fillGet(key, null, d.argOffset(0) + 5, buf, start, d.end, this.ctx.cache);
       return true;
     }
     this.serveCached(hit);
@@ -663,30 +686,103 @@ export class ClientSession implements SharedClient {
       this.serveCached(hit);
       return;
     }
-    this.fillGet(key, keyBuf, buf, start, end, cache);
+    this.fillGet(key, keyBuf, -1, buf, start, end, cache);
   }
 
   /** A cache miss: forward the GET (with PTTL behind it) so its reply can fill the cache. */
-  private fillGet(key: string, keyBuf: Buffer, buf: Buffer, start: number, end: number, cache: ReplyCache): void {
+  /**
+   * keyBulkAt: where the GET's key bulk (`$n\r\n<key>\r\n`) begins in buf, so the PTTL can
+   * reuse those bytes as they came; or -1 to encode the PTTL from keyBuf.
+   */
+  private fillGet(key: string, keyBuf: Buffer | null, keyBulkAt: number, buf: Buffer, start: number, end: number, cache: ReplyCache): void {
     const user = this.user;
     const slot = cache.beginFill(key);
+    // (may send the proxy's CLIENT TRACKING ahead of the GET)
+    const trackGen = slot === NO_FILL ? -1 : this.fillTracking();
     this.forward(buf, start, end);
-    if (slot === NO_FILL) {
+    if (trackGen === -1) {
       this.pushPass(true);
       return;
     }
     // PTTL rides in the same write: the key's expiry in Redis bounds the entry.
     this.flushForward();
-    this.toBackend(encodeCommand(['PTTL', keyBuf]));
+    if (keyBulkAt >= 0) {
+      this.toBackend(PTTL_HEAD);
+      this.toBackend(buf.subarray(keyBulkAt, end));
+    } else {
+      this.toBackend(encodeCommand(['PTTL', keyBuf as Buffer]));
+    }
     const p = new Pending(Kind.Fill);
     p.key = key;
     p.slot = slot;
+    p.trackGen = trackGen;
     p.gen = cache.genOf(slot);
     p.epoch = cache.currentEpoch;
     p.sentAt = cache.now();
     p.user = user;
     p.num = this.db;
     this.push(p);
+  }
+
+  /**
+   * May a GET sent now fill the cache? Only if Redis will report its key to the link
+   * (see backend/invalidation-link.ts): on a connection of the client's own, the proxy
+   * turns tracking on before the first filling GET, and again after the link came back.
+   * Returns the generation the fill relies on (checked again at its reply), or -1.
+   */
+  private fillTracking(): number {
+    const t = this.ctx.tracking;
+    if (!t || t.redirectId === null) return NO_TRACKING_NEEDED;
+    if (this.shared !== null) return this.shared.fillGeneration();
+    if (this.trackedGen === t.generation) return t.generation;
+    if (this.trackingRefused || this.backend === null) return -1;
+    this.flushForward();
+    this.toBackend(trackingRequest(t.redirectId));
+    const p = new Pending(Kind.Internal);
+    p.trackGen = t.generation;
+    this.push(p);
+    this.trackedGen = t.generation;
+    this.fillOwner?.kill();
+    this.fillOwner = new FillOwner();
+    return t.generation;
+  }
+
+  /** Redis no longer tracks this client's connection for the proxy: its entries die. */
+  private untrack(): void {
+    this.trackedGen = -1;
+    this.fillOwner?.kill();
+    this.fillOwner = null;
+  }
+
+  /** The CLIENT TRACKING that a fill relied on was not refused after all. */
+  private stillTracked(gen: number): boolean {
+    if (gen === NO_TRACKING_NEEDED) return true;
+    return this.shared !== null ? this.shared.stillTracked(gen) : this.trackedGen === gen;
+  }
+
+  private onTrackingReply(p: Pending, frame: Buffer): void {
+    if (!isError(frame) || this.trackedGen !== p.trackGen) return;
+    this.untrack();
+    // before AUTH, try again after it; any other refusal (NOPERM...) stands for this user
+    if (!frame.toString('latin1', 1, 7).startsWith('NOAUTH')) this.trackingRefused = true;
+    this.ctx.log.debug({ client: this.remote, reason: frame.toString('latin1', 1, frame.length - 2) }, 'CLIENT TRACKING refused: this client does not fill the cache');
+  }
+
+  /**
+   * The client is about to change tracking on its connection itself (CLIENT TRACKING,
+   * RESET), or to stop being paired. Keys it read under the proxy's tracking would no
+   * longer be reported to the link, so the entries its reads filled die (fills still in
+   * flight with them: they complete into a dead owner). With `turnOff`, the proxy's
+   * tracking is switched off first, so the client's own options (BCAST, OPTIN...) apply
+   * as on a connection that never tracked.
+   */
+  private yieldTracking(turnOff: boolean): void {
+    if (this.trackedGen === -1) return;
+    this.untrack();
+    if (!turnOff || this.inMulti || this.backend === null) return;
+    this.flushForward();
+    this.toBackend(TRACKING_OFF);
+    this.push(new Pending(Kind.Internal));
   }
 
   private routeState(sc: StateCommand, name: string, args: Buffer[], buf: Buffer, start: number, end: number): void {
@@ -699,6 +795,7 @@ export class ClientSession implements SharedClient {
           if (this.inMulti) this.multiChangesState = true; // queued: takes effect at EXEC
           const p = this.stateEntry(sc);
           p.flag = lower(args[2]) === 'on';
+          this.yieldTracking(p.flag);
           this.forward(buf, start, end);
           return this.pushState(p);
         }
@@ -788,7 +885,8 @@ export class ClientSession implements SharedClient {
         if (this.inMulti) this.setMulti(false);
         break;
       case StateCommand.Reset:
-        // RESET is never queued: it ends a transaction at once
+        // RESET is never queued: it ends a transaction at once; it turns tracking off
+        this.yieldTracking(false);
         this.setMulti(false);
         p.proves = false;
         break;
@@ -805,6 +903,8 @@ export class ClientSession implements SharedClient {
 
   /** MONITOR, CLIENT REPLY: replies stop matching requests one to one. */
   private routeUnpairable(buf: Buffer, start: number, end: number): void {
+    // (its later CLIENT TRACKING would be unseen, and must find the connection as Redis left it)
+    if (!this.inMulti) this.yieldTracking(true);
     this.forward(buf, start, end);
     if (this.inMulti) {
       this.multiChangesState = true;
@@ -815,6 +915,7 @@ export class ClientSession implements SharedClient {
   }
 
   private goRaw(): void {
+    this.yieldTracking(false);
     this.rawRequests = true;
     this.push(new Pending(Kind.Raw));
     this.ctx.log.debug({ client: this.remote }, 'session relays raw bytes from now on (unpairable replies)');
@@ -1019,7 +1120,10 @@ export class ClientSession implements SharedClient {
     // RESP2 messages on a subscribed connection belong to no request.
     if (t === 0x3e) {
       const head = this.pending.peek();
-      if (head === undefined || head.kind !== Kind.Subscribe || !CONFIRMATIONS.has(firstName(frame))) {
+      const name = firstName(frame);
+      // the proxy's tracking lost its link: Redis tells the tracked connection, not the client
+      if (name === 'tracking-redir-broken' && !this.tracking) return;
+      if (head === undefined || head.kind !== Kind.Subscribe || !CONFIRMATIONS.has(name)) {
         this.emit(frame, chunk, start, end);
         return;
       }
@@ -1089,6 +1193,15 @@ export class ClientSession implements SharedClient {
         this.rawReplies = true;
         this.emit(frame, chunk, start, end);
         return;
+      case Kind.Internal:
+        this.onTrackingReply(p, frame);
+        this.pending.shift();
+        this.drainReady();
+        if (this.pending.length === 0) {
+          if (this.clientEnded) this.finish();
+          else if (this.held !== null) this.resumeHeld();
+        }
+        return;
       default:
         this.fault(`reply arrived for a request that expects none (kind ${p.kind})`);
         return;
@@ -1114,9 +1227,11 @@ export class ClientSession implements SharedClient {
     if (frame[0] === 0x3a) ttl = parseRedisInt(frame, 1, frame.length - 2);
     // A value needs a live key (-1: no expiry, >= 0: ms left); a nil needs a missing key (-2).
     const consistent = p.valueOk && (p.value !== null ? ttl === -1 || ttl >= 0 : ttl === -2);
-    if (!consistent) return;
+    if (!consistent || !this.stillTracked(p.trackGen)) return;
+    // (on a shared connection, or in ttl mode, the owner is the pool's, or nobody's)
+    const owner = this.shared === null && p.trackGen !== NO_TRACKING_NEEDED ? this.fillOwner : null;
     // an unproven user was proven by this very GET's reply (see cacheUsable)
-    cache.completeFill(p.key, slot, p.gen, p.epoch, p.sentAt, p.user ?? 'default', p.num, p.value, ttl >= 0 ? ttl : null);
+    cache.completeFill(p.key, slot, p.gen, p.epoch, p.sentAt, p.user ?? 'default', p.num, p.value, ttl >= 0 ? ttl : null, owner);
   }
 
   /** Returns true while the subscribe entry still waits for more confirmations. */
@@ -1143,14 +1258,19 @@ export class ClientSession implements SharedClient {
         if (ok) this.db = p.num;
         break;
       case StateCommand.Auth:
-        if (ok) this.user = p.user;
+        if (ok) {
+          this.user = p.user;
+          this.trackingRefused = false; // another user may be allowed CLIENT TRACKING
+        }
         break;
       case StateCommand.Hello:
         // success is the server's map (RESP3) or array (RESP2)
         if (frame[0] === 0x25 || frame[0] === 0x2a) {
           if (p.num === 2 || p.num === 3) this.proto = p.num;
-          if (p.user !== null) this.user = p.user;
-          else if (this.user === null) this.user = 'default';
+          if (p.user !== null) {
+            this.user = p.user;
+            this.trackingRefused = false;
+          } else if (this.user === null) this.user = 'default';
         }
         break;
       case StateCommand.Reset:
@@ -1318,6 +1438,7 @@ export class ClientSession implements SharedClient {
           closeAfter ||= p.closeAfter;
           break;
         case Kind.Raw:
+        case Kind.Internal:
           break;
         case Kind.Fill:
           if (!p.gotValue) this.toClient(err);
@@ -1385,6 +1506,7 @@ export class ClientSession implements SharedClient {
   /** Flush what was written, then close both sides. */
   private finish(): void {
     this.inputStopped = true;
+    this.fillOwner?.kill(); // (its connection is about to close)
     this.flushRun();
     this.flushOut();
     this.client.end();
@@ -1394,6 +1516,7 @@ export class ClientSession implements SharedClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.fillOwner?.kill();
     this.shared?.leave(this);
     for (const p of this.pending.drain()) this.releaseEntry(p);
     this.backend?.destroy();

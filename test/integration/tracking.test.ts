@@ -1,0 +1,211 @@
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { startRedis, startProxy, getFreePort, cmd, RawClient, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { stats, client, whileFrozen, eventually } from './cache-helpers.js';
+
+// The proxy's tracking lives on the connections it fills from (CLIENT TRACKING ON REDIRECT
+// to its invalidation link): shared connections track themselves, a connection of a
+// client's own is tracked before its first filling GET. These tests look at what that
+// means for the client whose connection it is, and for everybody's cache.
+
+describe('tracking on the connections the cache is filled from', () => {
+  let redis: RedisServer;
+  let proxy: ProxyProcess;
+  let admin: number;
+  let direct: Redis;
+  /** every ioredis client made here, disconnected at the end even when a test fails */
+  const made: Redis[] = [];
+  const open = (port: number, opts: Record<string, unknown> = {}): Redis => {
+    const c = client(port, opts);
+    made.push(c);
+    return c;
+  };
+  before(async () => {
+    redis = await startRedis();
+    admin = await getFreePort();
+    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--ttl', '3600'] });
+    await eventually(async () => (await stats(admin)).link.state === 'up', 5000, 20);
+    direct = client(redis.port);
+    await direct.ping();
+    await redis.cli('ACL', 'SETUSER', 'noclient', 'on', '>pw', '~*', '&*', '+@all', '-client');
+  });
+  after(async () => {
+    for (const c of made) c.disconnect();
+    direct.disconnect();
+    await proxy.stop();
+    await redis.stop();
+  });
+
+  /** GET `key` through c until it is served while Redis is frozen (cached). */
+  async function cache(c: Redis, key: string): Promise<string | null> {
+    const v = await c.get(key);
+    await c.get(key);
+    assert.equal(await whileFrozen(redis, () => c.get(key)), v, `${key} is cached`);
+    return v;
+  }
+
+  test('a key cached through a connection of its own (SELECT 1) is invalidated by a direct write', async () => {
+    const d1 = open(redis.port, { db: 1 });
+    const c1 = open(proxy.port, { db: 1 });
+    await d1.set('own', 'old');
+    assert.equal(await cache(c1, 'own'), 'old');
+    await d1.set('own', 'new');
+    await eventually(async () => (await c1.get('own')) === 'new', 1000, 1);
+    // and again: tracking stays on for the connection
+    await cache(c1, 'own');
+    await d1.del('own');
+    await eventually(async () => (await c1.get('own')) === null, 1000, 1);
+    c1.disconnect();
+    d1.disconnect();
+  });
+
+  /** The id of the connection CLIENT LIST shows with `field` (e.g. name=...). */
+  async function clientId(match: RegExp): Promise<string> {
+    const list = (await direct.call('CLIENT', 'LIST')) as string;
+    const line = list.split('\n').find((l) => match.test(l));
+    assert.ok(line, `a connection matching ${match}`);
+    return /id=(\d+)/.exec(line)![1];
+  }
+
+  test('entries filled through a client\'s own connection end with it: a direct write after it left is never served stale', async () => {
+    const d1 = open(redis.port, { db: 1 });
+    const filler = open(proxy.port, { db: 1 });
+    const other = open(proxy.port, { db: 1 });
+    await Promise.all([filler.ping(), other.ping()]);
+    await d1.set('gone', 'old');
+    assert.equal(await cache(filler, 'gone'), 'old');
+    filler.disconnect();
+    await d1.set('gone', 'new');
+    await eventually(async () => (await other.get('gone')) === 'new', 1000, 1);
+  });
+
+  test('a client\'s own connection killed by Redis: its entries die at once, before a direct write that follows can be missed', async () => {
+    const d2 = open(redis.port, { db: 2 });
+    const filler = open(proxy.port, { db: 2, connectionName: 'filler-2', maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const other = open(proxy.port, { db: 2 });
+    await Promise.all([filler.ping(), other.ping()]);
+    await d2.set('killed', 'old');
+    assert.equal(await cache(filler, 'killed'), 'old');
+    await direct.call('CLIENT', 'KILL', 'ID', await clientId(/name=filler-2/));
+    await d2.set('killed', 'new');
+    assert.equal(await other.get('killed'), 'new', 'the first read after the write, not eventually');
+  });
+
+  test('a shared connection killed by Redis empties the cache: a direct write that follows is never served stale', async () => {
+    const c = open(proxy.port);
+    await c.ping();
+    await direct.set('sharedkill', 'old');
+    await cache(c, 'sharedkill');
+    // the shared connections are the proxy's unnamed, tracked connections to db 0
+    const list = (await direct.call('CLIENT', 'LIST')) as string;
+    const shared = list.split('\n').filter((l) => / name= /.test(l) && /flags=t/.test(l) && / db=0 /.test(l));
+    assert.ok(shared.length >= 1, 'tracked shared connections are listed');
+    for (const line of shared) await direct.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]);
+    await direct.set('sharedkill', 'new');
+    const reader = open(proxy.port);
+    assert.equal(await reader.get('sharedkill'), 'new');
+  });
+
+  for (const [how, turnOff] of [
+    ['RESET', (c: Redis) => c.call('RESET')],
+    ['CLIENT TRACKING OFF', (c: Redis) => c.call('CLIENT', 'TRACKING', 'OFF')],
+  ] as const) {
+    test(`after the filling client sends ${how}, a direct write is still never served stale to others`, async () => {
+      const d1 = open(redis.port, { db: 1 });
+      const filler = open(proxy.port, { db: 1 });
+      const other = open(proxy.port, { db: 1 });
+      await Promise.all([filler.ping(), other.ping()]);
+      await d1.set('yield', 'old');
+      // only the filler's read is behind the entry; the other client is served from it
+      assert.equal(await cache(filler, 'yield'), 'old');
+      assert.equal(await whileFrozen(redis, () => other.get('yield')), 'old', 'served to the other client from the cache');
+      await turnOff(filler);
+      await d1.set('yield', 'new');
+      await eventually(async () => (await other.get('yield')) === 'new', 1000, 1);
+      for (const c of [filler, other, d1]) c.disconnect();
+    });
+  }
+
+  test("a client's own CLIENT TRACKING ON BCAST works as on Redis after the proxy tracked its connection", async () => {
+    await direct.set('bc', 'old');
+    const c = await RawClient.connect(proxy.port);
+    c.write(cmd('HELLO', '3'));
+    await c.readFrame();
+    c.write(cmd('GET', 'bc') + cmd('GET', 'bc'));
+    const got = await c.readFrames(2);
+    assert.deepEqual(got.map(String), ['$3\r\nold\r\n', '$3\r\nold\r\n']);
+    c.write(cmd('CLIENT', 'TRACKING', 'ON', 'BCAST'));
+    assert.equal(String(await c.readFrame()), '+OK\r\n', 'not "-ERR You can\'t switch BCAST mode..."');
+    await direct.set('bc', 'new');
+    const push = String(await c.readFrame());
+    assert.match(push, /^>2\r\n\$10\r\ninvalidate\r\n\*1\r\n\$2\r\nbc\r\n$/, 'the client gets its own invalidation');
+    // the proxy, which no longer tracks this connection, is not stale either
+    const other = open(proxy.port);
+    assert.equal(await other.get('bc'), 'new');
+    c.write(cmd('CLIENT', 'TRACKINGINFO'));
+    assert.match(String(await c.readFrame()), /bcast/, 'the client\'s own options are in force');
+    other.disconnect();
+    c.destroy();
+  });
+
+  test('OPTIN tracking of a client that read through the proxy is accepted as on Redis', async () => {
+    const c = await RawClient.connect(proxy.port);
+    c.write(cmd('HELLO', '3'));
+    await c.readFrame();
+    c.write(cmd('GET', 'optin'));
+    await c.readFrame();
+    c.write(cmd('CLIENT', 'TRACKING', 'ON', 'OPTIN') + cmd('CLIENT', 'CACHING', 'YES') + cmd('GET', 'optin'));
+    assert.deepEqual((await c.readFrames(3)).map(String), ['+OK\r\n', '+OK\r\n', '_\r\n']);
+    c.destroy();
+  });
+
+  test('a RESP3 client is not shown the proxy\'s "tracking-redir-broken" when the link is killed', async () => {
+    await direct.set('rb', 'v');
+    const c = await RawClient.connect(proxy.port);
+    c.write(cmd('HELLO', '3'));
+    await c.readFrame();
+    c.write(cmd('GET', 'rb') + cmd('GET', 'rb'));
+    await c.readFrames(2);
+    const connects = (await stats(admin)).link.connects;
+    const list = (await direct.call('CLIENT', 'LIST')) as string;
+    const id = /id=(\d+)[^\n]*name=redisproxy-invalidation/.exec(list)?.[1];
+    assert.ok(id, 'the link is listed');
+    await direct.call('CLIENT', 'KILL', 'ID', id);
+    await eventually(async () => (await stats(admin)).link.connects > connects, 5000, 20);
+    c.write(cmd('PING'));
+    const bytes = String(await c.readBytes(2000, 300));
+    assert.equal(bytes, '+PONG\r\n', 'nothing but the reply');
+    c.destroy();
+  });
+
+  test('a user who may not run CLIENT is served correctly and never from a fill of its own', async () => {
+    await direct.set('nc', 'old');
+    const c = open(proxy.port, { username: 'noclient', password: 'pw' });
+    const fills = (await stats(admin)).cache.fills;
+    assert.equal(await c.get('nc'), 'old');
+    assert.equal(await c.get('nc'), 'old');
+    assert.equal((await stats(admin)).cache.fills, fills, 'its reads cannot be tracked, so they do not fill');
+    await direct.set('nc', 'new');
+    assert.equal(await c.get('nc'), 'new');
+    // its refused CLIENT TRACKING is not retried on every GET
+    const log = (await direct.call('ACL', 'LOG')) as unknown[];
+    const entries = log.filter((e) => JSON.stringify(e).includes('noclient'));
+    assert.ok(entries.length <= 1, `${entries.length} ACL LOG entries for the proxy's CLIENT TRACKING`);
+    c.disconnect();
+  });
+
+  test('shared connections are tracked again after the link comes back', async () => {
+    const c = open(proxy.port);
+    const connects = (await stats(admin)).link.connects;
+    const list = (await direct.call('CLIENT', 'LIST')) as string;
+    const id = /id=(\d+)[^\n]*name=redisproxy-invalidation/.exec(list)?.[1];
+    await direct.call('CLIENT', 'KILL', 'ID', id!);
+    await eventually(async () => (await stats(admin)).link.connects > connects && (await stats(admin)).link.state === 'up', 5000, 20);
+    await direct.set('again', 'old');
+    await cache(c, 'again');
+    await direct.set('again', 'new');
+    await eventually(async () => (await c.get('again')) === 'new', 1000, 1);
+    c.disconnect();
+  });
+});
