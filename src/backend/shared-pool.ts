@@ -33,8 +33,11 @@ import { trackingRequest, NO_TRACKING_NEEDED, type TrackingTarget } from './inva
 
 export interface SharedClient {
   readonly closed: boolean;
-  /** one reply frame for this client; chunk/start/end locate it in the read for zero-copy runs */
-  onSharedReply(frame: Buffer, chunk: Buffer | null, start: number, end: number): void;
+  /**
+   * One reply frame for this client, buf[start, end). inChunk: buf is the read's chunk
+   * (adjacent frames may go out as one slice); else buf is the frame alone.
+   */
+  onSharedReply(buf: Buffer, start: number, end: number, inChunk: boolean): void;
   /** replies of one read were all handed out: write them */
   flushReplies(): void;
   /** the shared connection died with this client's commands in flight */
@@ -59,8 +62,8 @@ class TrackingReply implements SharedClient {
     private readonly generation: number,
   ) {}
 
-  onSharedReply(frame: Buffer): void {
-    if (frame[0] === 0x2d) this.conn.trackingRefused(this.generation, frame.toString('latin1', 1, frame.length - 2));
+  onSharedReply(buf: Buffer, start: number, end: number): void {
+    if (buf[start] === 0x2d) this.conn.trackingRefused(this.generation, buf.toString('latin1', start + 1, end - 2));
   }
 
   flushReplies(): void {}
@@ -202,17 +205,14 @@ export class SharedConnection {
           this.partial.push(pos === 0 ? chunk : chunk.subarray(pos));
           break;
         }
-        let frame: Buffer;
-        let inChunk = true;
         if (this.partial.length > 0) {
           this.partial.push(chunk.subarray(pos, end));
-          frame = Buffer.concat(this.partial);
+          const frame = Buffer.concat(this.partial);
           this.partial = [];
-          inChunk = false;
+          this.dispatch(frame, 0, frame.length, false);
         } else {
-          frame = chunk.subarray(pos, end);
+          this.dispatch(chunk, pos, end, true);
         }
-        this.dispatch(frame, inChunk ? chunk : null, pos, end);
         pos = end;
       }
     } catch (err) {
@@ -224,14 +224,14 @@ export class SharedConnection {
     }
   }
 
-  private dispatch(frame: Buffer, chunk: Buffer | null, start: number, end: number): void {
+  private dispatch(buf: Buffer, start: number, end: number, inChunk: boolean): void {
     const route = this.routes.peek();
     if (route === undefined) throw new ReplyProtocolError('a reply arrived with no request pending');
     if (--route.replies <= 0) this.routes.shift();
     const client = route.client;
     if (client.closed) return; // its client left: the reply has nowhere to go
     if (this.touched.length === 0 || this.touched[this.touched.length - 1] !== client) this.touched.push(client);
-    client.onSharedReply(frame, chunk, start, end);
+    client.onSharedReply(buf, start, end, inChunk);
   }
 
   private onClose(socket: net.Socket): void {

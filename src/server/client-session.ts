@@ -150,6 +150,11 @@ function isError(frame: Buffer): boolean {
   return frame[0] === 0x2d || frame[0] === 0x21;
 }
 
+/** The frame buf[start, end) as a Buffer of its own (see onReply). */
+function frameOf(buf: Buffer, start: number, end: number, inChunk: boolean): Buffer {
+  return inChunk ? buf.subarray(start, end) : buf;
+}
+
 /** Lower-cased name of an aggregate's first element when it is a short bulk string ("message", "subscribe"). */
 function firstName(frame: Buffer): string {
   let p = frame.indexOf(0x0a) + 1;
@@ -1027,9 +1032,9 @@ export class ClientSession implements SharedClient {
           this.partial.push(chunk.subarray(pos, end));
           const frame = Buffer.concat(this.partial);
           this.partial = [];
-          this.onReply(frame, null, 0, 0);
+          this.onReply(frame, 0, frame.length, false);
         } else {
-          this.onReply(chunk.subarray(pos, end), chunk, pos, end);
+          this.onReply(chunk, pos, end, true);
         }
         pos = end;
         if (this.closed) return;
@@ -1050,11 +1055,11 @@ export class ClientSession implements SharedClient {
   }
 
   /** Send a reply frame to the client; frames adjacent in one chunk go out as one slice. */
-  private emit(frame: Buffer, chunk: Buffer | null, start: number, end: number): void {
-    if (chunk !== null) this.emitRun(chunk, start, end);
+  private emit(buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    if (inChunk) this.emitRun(buf, start, end);
     else {
       this.flushRun();
-      this.toClient(frame);
+      this.toClient(buf);
     }
   }
 
@@ -1114,27 +1119,32 @@ export class ClientSession implements SharedClient {
     this.runStart = this.runEnd = 0;
   }
 
-  private onReply(frame: Buffer, chunk: Buffer | null, start: number, end: number): void {
-    const t = frame[0];
+  /**
+   * One reply frame: buf[start, end). inChunk: buf is the socket's chunk, so adjacent frames
+   * can go out as one slice; otherwise buf is the frame alone (it spanned reads). The hot
+   * kinds read the frame where it lies; the others get it as its own Buffer.
+   */
+  private onReply(buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    const t = buf[start];
     // Out-of-band: RESP3 pushes (pub/sub messages, the client's own invalidations) and
     // RESP2 messages on a subscribed connection belong to no request.
     if (t === 0x3e) {
       const head = this.pending.peek();
-      const name = firstName(frame);
+      const name = firstName(frameOf(buf, start, end, inChunk));
       // the proxy's tracking lost its link: Redis tells the tracked connection, not the client
       if (name === 'tracking-redir-broken' && !this.tracking) return;
       if (head === undefined || head.kind !== Kind.Subscribe || !CONFIRMATIONS.has(name)) {
-        this.emit(frame, chunk, start, end);
+        this.emit(buf, start, end, inChunk);
         return;
       }
-    } else if (t === 0x2a && this.subCount > 0 && this.proto === 2 && MESSAGES.has(firstName(frame))) {
-      this.emit(frame, chunk, start, end);
+    } else if (t === 0x2a && this.subCount > 0 && this.proto === 2 && MESSAGES.has(firstName(frameOf(buf, start, end, inChunk)))) {
+      this.emit(buf, start, end, inChunk);
       return;
     }
     const p = this.pending.peek();
     if (p === undefined && this.streamed > 0) {
       // Redis refused the unfinished request it was streamed (a protocol error): pass it on
-      this.emit(frame, chunk, start, end);
+      this.emit(buf, start, end, inChunk);
       return;
     }
     if (p === undefined) {
@@ -1144,57 +1154,57 @@ export class ClientSession implements SharedClient {
     const cache = this.ctx.cache;
     switch (p.kind) {
       case Kind.Pass:
-        this.emit(frame, chunk, start, end);
-        this.proveAuth(p, frame);
+        this.emit(buf, start, end, inChunk);
+        this.proveAuth(p, t);
         if (--p.count > 0) return;
         break;
       case Kind.Write:
-        this.emit(frame, chunk, start, end);
-        this.proveAuth(p, frame);
+        this.emit(buf, start, end, inChunk);
+        this.proveAuth(p, t);
         this.endWrite(p, cache);
         break;
       case Kind.WriteAll:
-        this.emit(frame, chunk, start, end);
-        this.proveAuth(p, frame);
+        this.emit(buf, start, end, inChunk);
+        this.proveAuth(p, t);
         cache?.endWriteAll();
         p.flag = true;
         break;
       case Kind.Fill:
         if (!p.gotValue) {
-          this.emit(frame, chunk, start, end);
-          this.proveAuth(p, frame);
+          this.emit(buf, start, end, inChunk);
+          this.proveAuth(p, t);
           p.gotValue = true;
-          if (t === 0x24 && frame[1] !== 0x2d) {
+          if (t === 0x24 && buf[start + 1] !== 0x2d) {
             // a copy (a slice would keep the whole socket chunk alive in the cache)
-            p.value = frame.length <= MAX_BULK_CACHED ? frame.toString('latin1') : null;
+            p.value = end - start <= MAX_BULK_CACHED ? buf.toString('latin1', start, end) : null;
             p.valueOk = p.value !== null;
-          } else if (t === 0x5f || (t === 0x24 && frame[1] === 0x2d)) {
+          } else if (t === 0x5f || (t === 0x24 && buf[start + 1] === 0x2d)) {
             p.value = null;
             p.valueOk = true;
           }
           return;
         }
         // the PTTL the proxy added: never shown to the client
-        this.completeFill(p, frame, cache);
+        this.completeFill(p, buf, start, end, cache);
         break;
       case Kind.State:
-        this.emit(frame, chunk, start, end);
-        this.applyState(p, frame, cache);
+        this.emit(buf, start, end, inChunk);
+        this.applyState(p, frameOf(buf, start, end, inChunk), cache);
         this.stateInFlight--;
         break;
       case Kind.Subscribe:
-        this.emit(frame, chunk, start, end);
-        if (this.onConfirmation(p, frame)) return;
+        this.emit(buf, start, end, inChunk);
+        if (this.onConfirmation(p, frameOf(buf, start, end, inChunk))) return;
         this.stateInFlight--;
         break;
       case Kind.Raw:
         // everything from here on is relayed as it comes
         this.pending.shift();
         this.rawReplies = true;
-        this.emit(frame, chunk, start, end);
+        this.emit(buf, start, end, inChunk);
         return;
       case Kind.Internal:
-        this.onTrackingReply(p, frame);
+        this.onTrackingReply(p, frameOf(buf, start, end, inChunk));
         this.pending.shift();
         this.drainReady();
         if (this.pending.length === 0) {
@@ -1215,16 +1225,17 @@ export class ClientSession implements SharedClient {
     }
   }
 
-  private proveAuth(p: Pending, frame: Buffer): void {
-    if (this.user === null && p.proves && !isError(frame)) this.user = 'default';
+  /** t: the reply's first byte */
+  private proveAuth(p: Pending, t: number): void {
+    if (this.user === null && p.proves && t !== 0x2d && t !== 0x21) this.user = 'default';
   }
 
-  private completeFill(p: Pending, frame: Buffer, cache: ReplyCache | null): void {
+  private completeFill(p: Pending, buf: Buffer, start: number, end: number, cache: ReplyCache | null): void {
     const slot = p.slot;
     p.slot = -1;
     if (!cache) return;
     let ttl = NaN;
-    if (frame[0] === 0x3a) ttl = parseRedisInt(frame, 1, frame.length - 2);
+    if (buf[start] === 0x3a) ttl = parseRedisInt(buf, start + 1, end - 2);
     // A value needs a live key (-1: no expiry, >= 0: ms left); a nil needs a missing key (-2).
     const consistent = p.valueOk && (p.value !== null ? ttl === -1 || ttl >= 0 : ttl === -2);
     if (!consistent || !this.stillTracked(p.trackGen)) return;
@@ -1310,7 +1321,7 @@ export class ClientSession implements SharedClient {
       default:
         break;
     }
-    if (ok && p.proves) this.proveAuth(p, frame);
+    if (ok && p.proves) this.proveAuth(p, frame[0]);
   }
 
   /** Write out every reply that is ready at the head of the queue. */
@@ -1384,9 +1395,9 @@ export class ClientSession implements SharedClient {
 
   // ── as a client of a shared connection (see backend/shared-pool.ts) ──
 
-  onSharedReply(frame: Buffer, chunk: Buffer | null, start: number, end: number): void {
+  onSharedReply(buf: Buffer, start: number, end: number, inChunk: boolean): void {
     if (this.detached) return;
-    this.onReply(frame, chunk, start, end);
+    this.onReply(buf, start, end, inChunk);
   }
 
   flushReplies(): void {
