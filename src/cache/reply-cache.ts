@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { KeyLru } from './key-lru.js';
 import { CacheStats } from './cache-stats.js';
 
 // The GET reply cache: at most `capacity` keys (least recently used evicted first),
@@ -109,8 +109,6 @@ export interface ReplyCacheOptions {
 
 /** Per-entry bookkeeping counted against maxBytes besides the key and value bytes. */
 const SLOT_OVERHEAD = 64;
-/** see store() */
-const TTL_EDGE = 1e-6;
 
 export class ReplyCache {
   readonly stats = new CacheStats();
@@ -123,7 +121,7 @@ export class ReplyCache {
   private writes = 0;
   /** invalidations per slot (only equality is ever compared, so wrapping is harmless) */
   private readonly gens = new Int32Array(SLOT_MASK + 1);
-  private lru: LRUCache<string, KeyEntry>;
+  private lru: KeyLru<KeyEntry>;
   private ttlMs: number;
   readonly now: () => number;
 
@@ -133,47 +131,36 @@ export class ReplyCache {
     this.lru = this.makeLru(opts.capacity, opts.maxBytes ?? 0);
   }
 
-  private makeLru(capacity: number, maxBytes: number): LRUCache<string, KeyEntry> {
-    return new LRUCache<string, KeyEntry>({
-      max: capacity,
-      // Each entry's life is the LRU's per-entry ttl (two numbers in typed arrays, no
-      // object per entry), read on our clock at every get.
-      ttl: 0,
-      ttlResolution: 0,
-      perf: { now: this.now },
-      ...(maxBytes ? { maxSize: maxBytes, sizeCalculation: (e: KeyEntry, k: string) => entryBytes(e) + k.length } : {}),
-      dispose: (_v, _k, reason) => {
+  private makeLru(capacity: number, maxBytes: number): KeyLru<KeyEntry> {
+    // each entry's deadline is the LRU's own (a number in a typed array, no object per entry)
+    return new KeyLru<KeyEntry>({
+      capacity,
+      maxSize: maxBytes,
+      sizeOf: (e, k) => entryBytes(e) + k.length,
+      onRemove: (reason) => {
         if (reason === 'evict') this.stats.evictions++;
-        else if (reason === 'expire') this.stats.expirations++;
+        else this.stats.expirations++;
       },
     });
   }
 
-  /**
-   * Store `entry` until `expiresAt`. The LRU counts an entry stale once its age is
-   * *over* its ttl; a hair less makes it stale *at* expiresAt, as this cache's rule is.
-   */
-  private store(key: string, entry: KeyEntry, expiresAt: number, now: number, noUpdateTTL = false): boolean {
-    const ttl = expiresAt - now - TTL_EDGE;
-    if (!(ttl > 0)) return false; // (a ttl of 0 would mean "forever" to the LRU)
-    this.lru.set(key, entry, { ttl, noUpdateTTL, start: now });
-    return true;
+  /** Store `entry` until `expiresAt` (a miss from that moment on). */
+  private store(key: string, entry: KeyEntry, expiresAt: number, now: number): boolean {
+    if (expiresAt <= now) return false;
+    return this.lru.set(key, entry, expiresAt);
   }
 
   /**
    * Change the key and byte bounds live (a config reload). The LRU is rebuilt with
    * the entries copied from least to most recently used, so the order is kept and,
    * when the bounds shrink, the least recently used entries are the ones evicted.
-   * Guards, the epoch and readiness are untouched: fills in flight complete into the
+   * Slots, the epoch and readiness are untouched: fills in flight complete into the
    * new LRU under the same race rules.
    */
   resize(capacity: number, maxBytes: number): void {
     const old = this.lru;
     this.lru = this.makeLru(capacity, maxBytes);
-    for (const [key, entry] of old.rentries() as Iterable<[string, KeyEntry]>) {
-      const left = old.getRemainingTTL(key);
-      if (left > 0) this.lru.set(key, entry, { ttl: left });
-    }
+    for (const [key, entry, deadline] of old.entries()) this.lru.set(key, entry, deadline);
   }
 
   get size(): number {
@@ -181,7 +168,7 @@ export class ReplyCache {
   }
 
   get bytes(): number {
-    return this.lru.calculatedSize ?? 0;
+    return this.lru.totalSize;
   }
 
   isReady(): boolean {
@@ -201,7 +188,7 @@ export class ReplyCache {
   lookup(key: string, user: string, db: number): CachedReply | null | undefined {
     if (!this.ready || this.allWrites > 0) return undefined;
     if (this.writes > 0 && this.writing[keySlot(key)] > 0) return undefined;
-    const entry = this.lru.get(key);
+    const entry = this.lru.get(key, this.now);
     if (typeof entry === 'string') {
       if (db === 0 && user === DEFAULT_USER) {
         this.stats.hits++;
@@ -281,7 +268,7 @@ export class ReplyCache {
     // at or after `sentAt`, so counting from `sentAt` can only end the entry early.
     if (ttlCapMs !== null) expiresAt = Math.min(expiresAt, sentAt + ttlCapMs);
     const value = reply ?? NIL_ENTRY;
-    const existing = this.lru.peek(key);
+    const existing = this.lru.peek(key, now);
     let stored: boolean;
     const plain = owner === null && user === DEFAULT_USER && db === 0;
     if (existing === undefined || (typeof existing === 'string' && plain)) {
@@ -292,7 +279,7 @@ export class ReplyCache {
       // replace this partition's slot, keep the others behind it
       let rest: PartitionSlot | null = null;
       let last = expiresAt;
-      for (let s: PartitionSlot | null = this.asSlots(key, existing, now); s !== null; s = s.next) {
+      for (let s: PartitionSlot | null = this.asSlots(key, existing); s !== null; s = s.next) {
         if (s.db === db && s.user === user) continue;
         rest = { ...s, next: rest };
         last = Math.max(last, s.expiresAt);
@@ -352,22 +339,22 @@ export class ReplyCache {
 
   invalidateAll(): void {
     this.epoch++;
-    if (this.lru.size === 0) return; // (clear() costs O(capacity) even when empty)
+    if (this.lru.size === 0) return;
     this.stats.flushes++;
     this.lru.clear();
   }
 
   /** An entry as a chain of partitions (the default partition's reply becomes a slot). */
-  private asSlots(key: string, entry: KeyEntry, now: number): PartitionSlot {
+  private asSlots(key: string, entry: KeyEntry): PartitionSlot {
     if (typeof entry !== 'string') return entry;
-    return { user: DEFAULT_USER, db: 0, reply: entry, expiresAt: now + this.lru.getRemainingTTL(key), owner: null, next: null };
+    return { user: DEFAULT_USER, db: 0, reply: entry, expiresAt: this.lru.deadlineOf(key), owner: null, next: null };
   }
 
   private removeSlot(key: string, entry: PartitionSlot, gone: PartitionSlot): void {
     let rest: PartitionSlot | null = null;
     for (let s: PartitionSlot | null = entry; s !== null; s = s.next) if (s !== gone) rest = { ...s, next: rest };
     if (rest === null) this.lru.delete(key);
-    else this.lru.set(key, rest, { noUpdateTTL: true });
+    else this.lru.set(key, rest, this.lru.deadlineOf(key));
   }
 
   /** Change bounds live (a config reload); shrinking evicts. */
