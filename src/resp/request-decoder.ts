@@ -69,7 +69,8 @@ export class RequestDecoder {
   private argsLeft = -1; // -1: no multibulk header read yet
   private headerCount = 0;
   private bulkLen = -1; // -1: next thing is a bulk header
-  private spans: number[] = []; // [offset from start, length] pairs
+  private spans: number[] = []; // [offset from start, length] pairs, the first `spanCount` of them
+  private spanCount = 0; // (a count, not spans.length = 0: resizing the array per request costs)
   private waiting: Buffer[] = [];
   private waitingBytes = 0;
   private needBytes = 0; // bytes (from `start`) that must be present before parsing resumes
@@ -141,7 +142,7 @@ export class RequestDecoder {
 
   /** The first argument (command name) of the request in progress, once it is in. */
   partialName(): Buffer | null {
-    if (this.argsLeft === -1 || this.spans.length < 2) return null;
+    if (this.argsLeft === -1 || this.spanCount < 2) return null;
     const off = this.start + this.spans[0];
     return this.buffer.subarray(off, off + this.spans[1]);
   }
@@ -191,7 +192,7 @@ export class RequestDecoder {
       this.argsLeft = n;
       this.headerCount = n;
       this.bulkLen = -1;
-      this.spans.length = 0;
+      this.spanCount = 0;
     }
     while (this.argsLeft > 0) {
       if (this.bulkLen === -1) {
@@ -214,7 +215,8 @@ export class RequestDecoder {
         this.needBytes = this.cursor - this.start + this.bulkLen + 2;
         return DecodeStatus.Incomplete;
       }
-      this.spans.push(this.cursor - this.start, this.bulkLen);
+      this.spans[this.spanCount++] = this.cursor - this.start;
+      this.spans[this.spanCount++] = this.bulkLen;
       // like Redis, the two bytes after the bulk are skipped, not checked
       this.cursor += this.bulkLen + 2;
       this.bulkLen = -1;
@@ -222,7 +224,7 @@ export class RequestDecoder {
     }
     // arguments stay offsets until someone asks for them (a cache hit never does)
     this.argsCache = null;
-    this.argc = this.spans.length >> 1;
+    this.argc = this.spanCount >> 1;
     this.inline = false;
     this.requestStart = this.start;
     this.end = this.cursor;
