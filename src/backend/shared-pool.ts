@@ -217,6 +217,7 @@ export class SharedConnection {
       }
     } catch (err) {
       this.pool.log.error({ reason: err instanceof ReplyProtocolError ? err.message : String(err) }, 'bad reply on a shared connection: closing it');
+      this.trackingLost();
       this.socket?.destroy();
     } finally {
       for (const c of this.touched) if (!c.closed) c.flushReplies();

@@ -1,6 +1,6 @@
 import { parseRedisInt } from './redis-int.js';
 
-// Tracking's invalidation push, `>2 $10 invalidate *N $len key ...` (or `_` after a
+// Tracking's invalidation push, `>2 $10 invalidate *N $len key ...` (or a null after a
 // flush), read straight into key strings. Redis sends one for every change of a key read
 // through the proxy, so this is on a hot path: no generic decode, no Buffer per key.
 
@@ -24,7 +24,9 @@ export function decodeInvalidation(buf: Buffer, pos: number): Invalidation | nul
   const t = buf[p];
   const cr = buf.indexOf(0x0d, p);
   if (cr < 0 || cr + 1 >= buf.length) return null;
+  // null: `_`, or `$-1` / `*-1` (what Redis 7 sends the link for a RESP2 connection it tracks)
   if (t === 0x5f) return { keys: null, end: cr + 2 };
+  if (t === 0x24) return buf[p + 1] === 0x2d && parseRedisInt(buf, p + 1, cr) === -1 ? { keys: null, end: cr + 2 } : undefined;
   if (t !== 0x2a) return undefined;
   const n = parseRedisInt(buf, p + 1, cr);
   if (n < 0) return { keys: null, end: cr + 2 };

@@ -221,6 +221,8 @@ function lower(b: Buffer): string {
 /** a client on a shared connection cannot be slowed by pausing Redis: this much unread output ends it */
 const SHARED_OUTPUT_CAP = 256 * 1024 * 1024;
 const QUIT_OK = Buffer.from('+OK\r\n');
+/** commands that may turn the proxy's tracking on a client's connection off first */
+const TRACKING_SENSITIVE = new Set(['client', 'monitor']);
 
 export class ClientSession implements SharedClient {
   readonly client: net.Socket;
@@ -239,6 +241,8 @@ export class ClientSession implements SharedClient {
   private held: { args: Buffer[]; buf: Buffer; start: number; end: number } | null = null;
   private backendUp = false;
   private backendEverUp = false;
+  /** its own connection has answered once: past Redis's connection-level refusals (maxclients) */
+  private backendAnswered = false;
   private backendError = '';
   private reconnectAt = 0;
   closed = false;
@@ -501,9 +505,12 @@ export class ClientSession implements SharedClient {
     const d = this.decoder;
     const argc = d.partialArgc;
     if (argc < 0 || !this.backendUp || !this.backend || this.shared !== null) return;
-    if (argc === 2) {
+    if (argc === 2 || this.trackedGen !== -1) {
       const name = d.partialName();
-      if (name === null || (name.length === 3 && lower(name) === 'get')) return;
+      if (name === null || (argc === 2 && name.length === 3 && lower(name) === 'get')) return;
+      // CLIENT (TRACKING, REPLY) and MONITOR may need the proxy's CLIENT TRACKING OFF
+      // ahead of them (see yieldTracking): not behind bytes already sent
+      if (this.trackedGen !== -1 && (name.length === 6 || name.length === 7) && TRACKING_SENSITIVE.has(lower(name))) return;
     }
     for (const part of d.partialBytes(this.streamed)) {
       this.toBackend(part);
@@ -748,7 +755,9 @@ export class ClientSession implements SharedClient {
     if (!t || t.redirectId === null) return NO_TRACKING_NEEDED;
     if (this.shared !== null) return this.shared.fillGeneration();
     if (this.trackedGen === t.generation) return t.generation;
-    if (this.trackingRefused || this.backend === null) return -1;
+    // (a new connection's first reply may be Redis refusing the connection itself: let it
+    // reach the client as it would, not the proxy's CLIENT TRACKING)
+    if (this.trackingRefused || this.backend === null || !this.backendAnswered) return -1;
     this.flushForward();
     this.toBackend(trackingRequest(t.redirectId));
     const p = new Pending(Kind.Internal);
@@ -776,8 +785,9 @@ export class ClientSession implements SharedClient {
   private onTrackingReply(p: Pending, frame: Buffer): void {
     if (!isError(frame) || this.trackedGen !== p.trackGen) return;
     this.untrack();
-    // before AUTH, try again after it; any other refusal (NOPERM...) stands for this user
-    if (!frame.toString('latin1', 1, 7).startsWith('NOAUTH')) this.trackingRefused = true;
+    // the user may not (NOPERM): not again until the user changes; anything else (NOAUTH
+    // before AUTH, BUSY, a redirect to a link that just died): try again at the next fill
+    if (frame.toString('latin1', 1, 7) === 'NOPERM') this.trackingRefused = true;
     this.ctx.log.debug({ client: this.remote, reason: frame.toString('latin1', 1, frame.length - 2) }, 'CLIENT TRACKING refused: this client does not fill the cache');
   }
 
@@ -1023,6 +1033,7 @@ export class ClientSession implements SharedClient {
 
   private onBackendData(chunk: Buffer): void {
     if (this.closed) return;
+    this.backendAnswered = true;
     const client = this.client;
     try {
       let pos = 0;
@@ -1057,7 +1068,13 @@ export class ClientSession implements SharedClient {
     // A client that cannot keep up slows its own Redis connection, except a subscriber:
     // messages are not requested, so like Redis the proxy buffers them and lets the
     // pub/sub output limit cut a subscriber that falls too far behind.
-    if (client.writableNeedDrain && this.subCount === 0) this.backend?.pause();
+    if (client.writableNeedDrain && this.subCount === 0 && this.backend) {
+      // A paused socket shows no end until it is read again: if Redis closed it meanwhile
+      // (its output limit, timeout, CLIENT KILL), its tracking would be gone unseen. So
+      // what was filled through it dies now, and the next fill tracks it again.
+      this.untrack();
+      this.backend.pause();
+    }
     this.lastReply = Date.now();
     this.checkOutputLimit();
   }
@@ -1299,6 +1316,7 @@ export class ClientSession implements SharedClient {
           this.proto = 2;
           this.watching = false;
           this.tracking = false;
+          this.trackingRefused = false; // (back to the default user)
           for (const s of this.subs) s.clear();
           this.subCount = 0;
         }
@@ -1440,6 +1458,7 @@ export class ClientSession implements SharedClient {
 
   /** The connection to Redis is gone (or given up on): answer what is in flight, then end. */
   private failInFlight(timedOut: boolean): void {
+    this.untrack(); // (the connection is gone or given up on: so is its tracking)
     this.detached = this.shared !== null;
     this.backendUp = false;
     const reason = this.backendError || 'connection to Redis closed';

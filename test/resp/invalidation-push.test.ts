@@ -41,3 +41,14 @@ test('other pushes are left to the generic decoder', () => {
   assert.equal(decodeInvalidation(Buffer.from('>2\r\n$10\r\ninvalidatX\r\n_\r\n'), 0), undefined);
   assert.equal(decodeInvalidation(Buffer.from('+OK\r\n'), 0), undefined);
 });
+
+test('a flush is a null in any of its spellings: `_`, and `$-1` or `*-1` (sent for a RESP2 connection tracked for the link)', () => {
+  for (const nil of ['_\r\n', '$-1\r\n', '*-1\r\n']) {
+    const bytes = Buffer.from(`>2\r\n$10\r\ninvalidate\r\n${nil}+OK\r\n`);
+    const d = decodeInvalidation(bytes, 0);
+    assert.ok(d, nil);
+    assert.equal(d.keys, null, nil);
+    assert.equal(bytes.toString('latin1', d.end), '+OK\r\n', `${JSON.stringify(nil)} ends where it should`);
+  }
+  assert.equal(decodeInvalidation(Buffer.from('>2\r\n$10\r\ninvalidate\r\n$3\r\nabc\r\n'), 0), undefined, 'a bulk is not a key list');
+});
