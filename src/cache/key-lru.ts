@@ -10,8 +10,10 @@
 //
 //   oldest ◀── prev ── [slot] ── next ──▶ newest        index: key → slot
 //
-// Slots are reused through a free list; the arrays grow by doubling up to the capacity,
-// so a small cache costs little and clear() is proportional to what it holds.
+// Slots are reused through a free list. The arrays are sized for the capacity at the
+// start, as lru-cache does: growing them by doubling would leave the discarded copies as
+// garbage (about as much again) in the middle of filling. Typed arrays are zero-filled by
+// the allocator, so their pages become resident only as slots are used.
 
 const NONE = -1;
 
@@ -29,12 +31,13 @@ export interface KeyLruOptions<V> {
 
 export class KeyLru<V> {
   private readonly index = new Map<string, number>();
-  private keys: (string | undefined)[] = [];
-  private values: (V | undefined)[] = [];
-  private prev = new Int32Array(0);
-  private next = new Int32Array(0);
-  private deadlines = new Float64Array(0);
-  private sizes = new Float64Array(0);
+  private keys: (string | undefined)[];
+  private values: (V | undefined)[];
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private readonly deadlines: Float64Array;
+  /** only with a size bound */
+  private readonly sizes: Float64Array;
   private oldest = NONE;
   private newest = NONE;
   private freeSlots: number[] = [];
@@ -51,6 +54,13 @@ export class KeyLru<V> {
     this.maxSize = opts.maxSize ?? 0;
     this.sizeOf = this.maxSize > 0 ? (opts.sizeOf ?? null) : null;
     this.onRemove = opts.onRemove ?? (() => undefined);
+    const n = this.capacity;
+    this.keys = new Array<string | undefined>(n).fill(undefined);
+    this.values = new Array<V | undefined>(n).fill(undefined);
+    this.prev = new Int32Array(n);
+    this.next = new Int32Array(n);
+    this.deadlines = new Float64Array(n);
+    this.sizes = new Float64Array(this.maxSize > 0 ? n : 0);
   }
 
   get size(): number {
@@ -110,7 +120,7 @@ export class KeyLru<V> {
     }
     let slot = this.index.get(key);
     if (slot !== undefined) {
-      this.total += size - this.sizes[slot];
+      if (this.maxSize > 0) this.total += size - this.sizes[slot];
       if (slot !== this.newest) {
         this.unlink(slot);
         this.append(slot);
@@ -125,7 +135,7 @@ export class KeyLru<V> {
     }
     this.values[slot] = value;
     this.deadlines[slot] = deadline;
-    this.sizes[slot] = size;
+    if (this.maxSize > 0) this.sizes[slot] = size;
     while (this.maxSize > 0 && this.total > this.maxSize && this.oldest !== slot) this.evictOldest();
     return true;
   }
@@ -139,8 +149,8 @@ export class KeyLru<V> {
 
   clear(): void {
     this.index.clear();
-    this.keys = [];
-    this.values = [];
+    this.keys.fill(undefined, 0, this.used);
+    this.values.fill(undefined, 0, this.used);
     this.freeSlots = [];
     this.used = 0;
     this.total = 0;
@@ -164,7 +174,7 @@ export class KeyLru<V> {
   private remove(key: string, slot: number): void {
     this.index.delete(key);
     this.unlink(slot);
-    this.total -= this.sizes[slot];
+    if (this.maxSize > 0) this.total -= this.sizes[slot];
     this.keys[slot] = undefined;
     this.values[slot] = undefined;
     this.freeSlots.push(slot);
@@ -172,23 +182,7 @@ export class KeyLru<V> {
 
   private takeSlot(): number {
     const free = this.freeSlots.pop();
-    if (free !== undefined) return free;
-    const slot = this.used++;
-    if (slot >= this.prev.length) this.grow(slot + 1);
-    return slot;
-  }
-
-  private grow(atLeast: number): void {
-    const n = Math.min(this.capacity, Math.max(atLeast, 16, this.prev.length * 2));
-    const widen = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.prev = widen(this.prev, (k) => new Int32Array(k));
-    this.next = widen(this.next, (k) => new Int32Array(k));
-    this.deadlines = widen(this.deadlines, (k) => new Float64Array(k));
-    this.sizes = widen(this.sizes, (k) => new Float64Array(k));
+    return free !== undefined ? free : this.used++;
   }
 
   private unlink(slot: number): void {
