@@ -4,7 +4,7 @@ import type { ReplyCache } from '../cache/reply-cache.js';
 import { CommandTable } from '../commands/command-table.js';
 import { ControlConnection } from './control-connection.js';
 import type { TlsClientOptions } from './connect.js';
-import { RedisErrorReply } from '../resp/reply-value.js';
+import { RedisErrorReply, asString } from '../resp/reply-value.js';
 import { encodeCommand } from '../resp/encode.js';
 
 // The proxy's own connection to Redis that keeps the cache coherent with writes
@@ -82,6 +82,7 @@ export class InvalidationLink implements TrackingTarget {
   private backoff = BACKOFF_MIN_MS;
   private stopped = false;
   private warnedNoTracking = false;
+  private warnedTrackingTable = false;
   private loggedDown = false;
   private readonly opts: InvalidationLinkOptions;
 
@@ -150,7 +151,10 @@ export class InvalidationLink implements TrackingTarget {
       this.opts.cache?.setReady(true);
       if (!cache) log.info({ redis: addr.display }, 'Redis is reachable');
       else log.info({ redis: addr.display, coherence: tracking ? 'tracking' : 'ttl' }, tracking ? 'invalidation link up: tracking on' : 'link to Redis up (TTL-only coherence)');
-      if (tracking) this.opts.onTracking?.();
+      if (tracking) {
+        this.opts.onTracking?.();
+        void this.checkTrackingTable(conn, cache as ReplyCache);
+      }
       this.schedulePing(conn);
     } catch (err) {
       conn?.close();
@@ -171,6 +175,24 @@ export class InvalidationLink implements TrackingTarget {
       if (a instanceof RedisErrorReply) throw new Error(`AUTH failed: ${a.message}`);
     }
     return false;
+  }
+
+  /**
+   * Redis forgets (and reports as invalidated) the oldest tracked keys past
+   * tracking-table-max-keys: a cache that may hold more keys than that keeps losing
+   * entries. Safe, but worth a warning. (CONFIG may be refused to the proxy's user: then
+   * nothing is said.)
+   */
+  private async checkTrackingTable(conn: ControlConnection, cache: ReplyCache): Promise<void> {
+    if (this.warnedTrackingTable) return;
+    const r = await conn.send(['CONFIG', 'GET', 'tracking-table-max-keys']).catch(() => null);
+    const max = Array.isArray(r) ? Number(asString(r[1] ?? '')) : NaN;
+    if (!(max > 0) || cache.capacity <= max) return;
+    this.warnedTrackingTable = true;
+    this.opts.log.warn(
+      { capacity: cache.capacity, trackingTableMaxKeys: max },
+      'Redis tracks at most tracking-table-max-keys keys and drops the oldest past it: raise it to at least --capacity (CONFIG SET tracking-table-max-keys), or the cache keeps losing entries',
+    );
   }
 
   private warnNoTracking(why: string): void {

@@ -167,6 +167,11 @@ export class ReplyCache {
     return this.lru.size;
   }
 
+  /** the key bound (--capacity) */
+  get capacity(): number {
+    return this.lru.capacity;
+  }
+
   get bytes(): number {
     return this.lru.totalSize;
   }

@@ -795,7 +795,7 @@ export class ClientSession implements SharedClient {
    * The client is about to change tracking on its connection itself (CLIENT TRACKING,
    * RESET), or to stop being paired. Keys it read under the proxy's tracking would no
    * longer be reported to the link, so the entries its reads filled die (fills still in
-   * flight with them: they complete into a dead owner). With `turnOff`, the proxy's
+   * flight are discarded: see stillTracked). With `turnOff`, the proxy's
    * tracking is switched off first, so the client's own options (BCAST, OPTIN...) apply
    * as on a connection that never tracked.
    */

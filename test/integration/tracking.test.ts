@@ -1,7 +1,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, startProxy, getFreePort, cmd, RawClient, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { startRedis, startProxy, getFreePort, cmd, RawClient, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
 import { stats, client, whileFrozen, eventually } from './cache-helpers.js';
 
 // The proxy's tracking lives on the connections it fills from (CLIENT TRACKING ON REDIRECT
@@ -193,6 +193,22 @@ describe('tracking on the connections the cache is filled from', () => {
     const entries = log.filter((e) => JSON.stringify(e).includes('noclient'));
     assert.ok(entries.length <= 1, `${entries.length} ACL LOG entries for the proxy's CLIENT TRACKING`);
     c.disconnect();
+  });
+
+  test('a --capacity over Redis\'s tracking-table-max-keys is warned about at start, and one within it is not', async () => {
+    await direct.call('CONFIG', 'SET', 'tracking-table-max-keys', '5000');
+    try {
+      const big = await startProxy({ redisPort: redis.port, args: ['--capacity', '5001', '--log-level', 'info'] });
+      await big.waitForOutput(/tracking-table-max-keys/, 5000);
+      await big.stop();
+      const fits = await startProxy({ redisPort: redis.port, args: ['--capacity', '5000', '--log-level', 'info'] });
+      await fits.waitForOutput(/invalidation link up/, 5000);
+      await sleep(200);
+      assert.doesNotMatch(fits.output(), /tracking-table-max-keys/);
+      await fits.stop();
+    } finally {
+      await direct.call('CONFIG', 'SET', 'tracking-table-max-keys', '1000000');
+    }
   });
 
   test('shared connections are tracked again after the link comes back', async () => {
