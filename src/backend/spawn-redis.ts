@@ -39,7 +39,7 @@ export async function spawnRedisIfMissing(addr: BackendAddress, log: Logger): Pr
   process.once('exit', killChild);
   for (let i = 0; i < 50; i++) {
     if (await answers(addr)) {
-      log.info({ redis: addr.display, pid: child.pid }, 'started a private redis-server (--spawn-redis)');
+      log.info({ redis: addr.display, redisPid: child.pid }, 'started a private redis-server (--spawn-redis)');
       return child;
     }
     await new Promise((r) => setTimeout(r, 100));
