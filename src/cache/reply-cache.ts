@@ -187,7 +187,7 @@ export class ReplyCache {
   }
 
   /**
-   * The cached reply for `key` as seen by (user, db): a Buffer, null for a cached
+   * The cached reply for `key` as seen by (user, db): the reply string, null for a cached
    * missing key, or undefined for a miss (including "cannot serve now").
    */
   lookup(key: string, user: string, db: number): CachedReply | null | undefined {

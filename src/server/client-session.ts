@@ -709,8 +709,8 @@ export class ClientSession implements SharedClient {
     this.fillGet(key, keyBuf, -1, buf, start, end, cache);
   }
 
-  /** A cache miss: forward the GET (with PTTL behind it) so its reply can fill the cache. */
   /**
+   * A cache miss: forward the GET (with PTTL behind it) so its reply can fill the cache.
    * keyBulkAt: where the GET's key bulk (`$n\r\n<key>\r\n`) begins in buf, so the PTTL can
    * reuse those bytes as they came; or -1 to encode the PTTL from keyBuf.
    */
