@@ -23,9 +23,9 @@ import { encodeCommand } from '../resp/encode.js';
 //  - a filling connection must be tracked for *this* link: a redirect to a link that
 //    died reports nothing, so a new link (new id, new generation) means every
 //    connection re-issues its CLIENT TRACKING before it may fill again;
-//  - a client that uses CLIENT TRACKING itself replaces ours on its connection: the
-//    keys it read are then reported to it, not to us, so the session drops the cache
-//    (its fills may have been the last reads of those keys) and fills no more;
+//  - a client that uses CLIENT TRACKING itself replaces ours on its connection, and a
+//    closed connection is tracked no more: the keys read through it are then reported
+//    to nobody, so the entries filled through it die with its tracking (FillOwner);
 //  - Redis keeps a table of the keys read (up to tracking-table-max-keys, then it
 //    forgets keys and reports them as invalidated: safe).
 // The fill race (a reply that arrives after its key was invalidated) is handled by the

@@ -10,7 +10,6 @@ import {
   SubscriptionKind,
   stateCommandOf,
   subscriptionKindOf,
-  CONNECTION_BOUND,
   CONFIRMATIONS,
   MESSAGES,
 } from '../commands/session-commands.js';
@@ -146,8 +145,13 @@ const FAIL_GRACE_MS = 100;
 /** up to this many bytes of small replies are copied into one buffer rather than written one by one */
 const COALESCE_MAX = 64 * 1024;
 
+/** Is `t`, a reply's first byte, an error's (`-`, or RESP3's blob error `!`)? */
+function isErrorType(t: number): boolean {
+  return t === 0x2d || t === 0x21;
+}
+
 function isError(frame: Buffer): boolean {
-  return frame[0] === 0x2d || frame[0] === 0x21;
+  return isErrorType(frame[0]);
 }
 
 /** The frame buf[start, end) as a Buffer of its own (see onReply). */
@@ -349,9 +353,9 @@ export class ClientSession implements SharedClient {
     });
     // Redis stopped tracking this connection the moment it closed it: its entries die now,
     // not a loop phase later at 'close', after GETs read in the same turn were served.
-    socket.on('end', () => this.fillOwner?.kill());
+    socket.on('end', () => this.untrack());
     socket.on('error', (err: Error & { code?: string }) => {
-      this.fillOwner?.kill();
+      this.untrack();
       this.backendError = this.backendEverUp
         ? `connection to Redis lost (${err.code ?? err.message})`
         : describeConnectError(this.ctx.addr, err);
@@ -428,9 +432,11 @@ export class ClientSession implements SharedClient {
    * state, or may block the connection. Unknown commands may: Redis only refuses them.
    */
   private shareable(name: string, args: Buffer[]): boolean {
-    if (stateCommandOf(name) !== StateCommand.None || CONNECTION_BOUND.has(name)) return false;
-    const info = this.ctx.commands()?.lookup(name, args);
-    return !info?.flags.has('blocking') && this.ctx.pool?.allowed === true;
+    const table = this.ctx.commands();
+    // (a session shares only once the table is loaded: see the constructor)
+    if (table === null || this.ctx.pool?.allowed !== true) return false;
+    // the route's answer, with blocking read from the subcommand where there is one
+    return table.routeOf(args[0], 0, args[0].length).shareable && !table.lookup(name, args)?.flags.has('blocking');
   }
 
   /**
@@ -1230,19 +1236,14 @@ export class ClientSession implements SharedClient {
         return;
       case Kind.Internal:
         this.onTrackingReply(p, frameOf(buf, start, end, inChunk));
-        this.pending.shift();
-        this.drainReady();
-        if (this.pending.length === 0) {
-          if (this.clientEnded) this.finish();
-          else if (this.held !== null) this.resumeHeld();
-        }
-        return;
+        break;
       default:
         this.fault(`reply arrived for a request that expects none (kind ${p.kind})`);
         return;
     }
     this.pending.shift();
-    if (this.observer) this.observeDone(p);
+    // (the proxy's own CLIENT TRACKING is no client command to time)
+    if (this.observer && p.kind !== Kind.Internal) this.observeDone(p);
     this.drainReady();
     if (this.pending.length === 0) {
       if (this.clientEnded) this.finish();
@@ -1252,7 +1253,7 @@ export class ClientSession implements SharedClient {
 
   /** t: the reply's first byte */
   private proveAuth(p: Pending, t: number): void {
-    if (this.user === null && p.proves && t !== 0x2d && t !== 0x21) this.user = 'default';
+    if (this.user === null && p.proves && !isErrorType(t)) this.user = 'default';
   }
 
   private completeFill(p: Pending, buf: Buffer, start: number, end: number, cache: ReplyCache | null): void {
@@ -1544,7 +1545,7 @@ export class ClientSession implements SharedClient {
   /** Flush what was written, then close both sides. */
   private finish(): void {
     this.inputStopped = true;
-    this.fillOwner?.kill(); // (its connection is about to close)
+    this.untrack(); // (its connection is about to close)
     this.flushRun();
     this.flushOut();
     this.client.end();
@@ -1554,7 +1555,7 @@ export class ClientSession implements SharedClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.fillOwner?.kill();
+    this.untrack();
     this.shared?.leave(this);
     for (const p of this.pending.drain()) this.releaseEntry(p);
     this.backend?.destroy();
