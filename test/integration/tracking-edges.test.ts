@@ -32,54 +32,39 @@ async function gone(direct: Redis, name: string): Promise<void> {
   await eventually(async () => !((await direct.call('CLIENT', 'LIST')) as string).includes(`name=${name} `), 10_000, 2);
 }
 
-describe('a paused connection of its own, dropped by Redis at its output limit', () => {
-  let redis: RedisServer;
-  let proxy: ProxyProcess;
-  let direct: Redis;
-  before(async () => {
-    redis = await startRedis({ args: ['--client-output-buffer-limit', 'normal 32mb 0 0'] });
-    proxy = await startProxy({ redisPort: redis.port, args: ['--ttl', '3600'] });
-    direct = client(redis.port);
-    await direct.ping();
+/**
+ * A paused filler whose connection goes away (how, set by the Redis and proxy flags):
+ * once Redis no longer lists it, a direct write must be seen by the next read at once.
+ */
+function pausedFillerGone(title: string, redisArgs: string[], proxyArgs: string[], key: string, bigBytes: number): void {
+  describe(title, () => {
+    let redis: RedisServer;
+    let proxy: ProxyProcess;
+    let direct: Redis;
+    before(async () => {
+      redis = await startRedis({ args: redisArgs });
+      proxy = await startProxy({ redisPort: redis.port, args: ['--ttl', '3600', ...proxyArgs] });
+      direct = client(redis.port);
+      await direct.ping();
+    });
+    after(async () => {
+      direct.disconnect();
+      await proxy.stop();
+      await redis.stop();
+    });
+    test(`${title}: its entries die at once, and a direct write right after is seen`, async () => {
+      const name = `${key}filler`;
+      const { a, other } = await pausedFiller(redis, proxy, direct, key, name, bigBytes);
+      await gone(direct, name);
+      await direct.set(key, 'new');
+      const seen = await other.get(key);
+      other.disconnect();
+      a.destroy();
+      assert.equal(seen, 'new');
+    });
   });
-  after(async () => {
-    direct.disconnect();
-    await proxy.stop();
-    await redis.stop();
-  });
-  test('a slow client on its own connection, dropped by Redis at its output limit: a direct write right after is seen', async () => {
-    const { a, other } = await pausedFiller(redis, proxy, direct, 'obl', 'oblfiller', 16 * 1024 * 1024);
-    await gone(direct, 'oblfiller');
-    await direct.set('obl', 'new');
-    const seen = await other.get('obl');
-    other.disconnect();
-    a.destroy();
-    assert.equal(seen, 'new');
-  });
-});
+}
 
-describe('a connection of its own given up on (--backend-timeout)', () => {
-  let redis: RedisServer;
-  let proxy: ProxyProcess;
-  let direct: Redis;
-  before(async () => {
-    redis = await startRedis();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--ttl', '3600', '--backend-timeout', '1'] });
-    direct = client(redis.port);
-    await direct.ping();
-  });
-  after(async () => {
-    direct.disconnect();
-    await proxy.stop();
-    await redis.stop();
-  });
-  test('the proxy gives up on a slow connection of its own: its entries die at once, not after the grace', async () => {
-    const { a, other } = await pausedFiller(redis, proxy, direct, 'bt', 'btfiller', 32 * 1024 * 1024);
-    await gone(direct, 'btfiller'); // (the proxy destroyed it at the timeout)
-    await direct.set('bt', 'new');
-    const seen = await other.get('bt');
-    other.disconnect();
-    a.destroy();
-    assert.equal(seen, 'new');
-  });
-});
+pausedFillerGone('a slow client on its own connection, dropped by Redis at its output limit', ['--client-output-buffer-limit', 'normal 32mb 0 0'], [], 'obl', 16 * 1024 * 1024);
+// (the proxy destroys the connection at the timeout)
+pausedFillerGone('a slow connection of its own that the proxy gives up on (--backend-timeout)', [], ['--backend-timeout', '1'], 'bt', 32 * 1024 * 1024);
