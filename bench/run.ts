@@ -429,6 +429,9 @@ async function main(): Promise<void> {
         maxUs: r.maxUs,
         staleReads: r.staleReads,
         neverFresh: r.neverFresh,
+        stalePeriod: r.stalePeriod,
+        missRoundTrip: r.missRoundTrip,
+        pushLag: r.pushLag,
         deadlineMs: STALENESS_DEADLINE_MS,
         foreignCores: Math.max(0, (m1.busy - m0.busy - (h1 - h0) + (m1.steal - m0.steal)) / wallS),
         wallMs: wallS * 1000,
@@ -691,7 +694,8 @@ async function main(): Promise<void> {
   finished = true;
   const jsonPath = writeResults(false);
   await stopAll();
-  log(`wrote ${path.relative(repoRoot, jsonPath)}, bench/results/latest.md, bench/results/latest.svg`);
+  const shown = (f: string): string => path.relative(repoRoot, f);
+  log(`wrote ${shown(jsonPath)}, ${shown(path.join(path.dirname(jsonPath), 'latest.md'))}, ${shown(path.join(path.dirname(jsonPath), 'latest.svg'))}`);
 }
 
 function addedRtt(summaries: ReturnType<typeof summarize>): number | null {
@@ -721,6 +725,9 @@ function failedStaleness(samples: number, failure: string, timedOut: boolean): S
     maxUs: Number.NaN,
     staleReads: 0,
     neverFresh: 0,
+    stalePeriod: null,
+    missRoundTrip: null,
+    pushLag: null,
     deadlineMs: 1000,
     foreignCores: null,
     wallMs: 0,

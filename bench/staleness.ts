@@ -77,6 +77,24 @@ export interface StalenessResult {
   staleReads: number;
   /** samples where the new value never appeared within the deadline */
   neverFresh: number;
+  /**
+   * From the acknowledgement to the sending of the read that returned the new value: how
+   * long clients could see the old value (0 when the first read after the +OK was fresh).
+   */
+  stalePeriod: Percentiles;
+  /** a GET of a key not in the cache, through the proxy, timed in every sample: the least a window can be */
+  missRoundTrip: Percentiles;
+  /**
+   * How long after the writer's +OK Redis's invalidation for the key reached another
+   * tracking connection (one of the harness's own): Redis writes the reply first.
+   */
+  pushLag: Percentiles;
+}
+
+export interface Percentiles {
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -84,14 +102,73 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+function percentiles(values: number[]): Percentiles {
+  const v = [...values].sort((a, b) => a - b);
+  return { p50Us: pct(v, 50), p99Us: pct(v, 99), maxUs: v.length ? v[v.length - 1] : NaN };
+}
+
+/** A RESP2 subscriber of __redis__:invalidate: tells when the next invalidation arrives. */
+class InvalidationWatch {
+  private waiter: ((at: number) => void) | null = null;
+  private constructor(
+    private readonly s: net.Socket,
+    readonly id: number,
+  ) {
+    s.on('data', () => {
+      const w = this.waiter;
+      this.waiter = null;
+      w?.(performance.now());
+    });
+  }
+  static async open(port: number): Promise<InvalidationWatch> {
+    const s = await new Promise<net.Socket>((resolve, reject) => {
+      const c = net.connect(port, '127.0.0.1', () => resolve(c));
+      c.once('error', reject);
+    });
+    s.setNoDelay(true);
+    const once = (wire: string): Promise<string> =>
+      new Promise((resolve) => {
+        s.once('data', (d) => resolve(d.toString('latin1')));
+        s.write(wire);
+      });
+    const id = Number(/^:(\d+)/.exec(await once('CLIENT ID\r\n'))?.[1]);
+    await once('SUBSCRIBE __redis__:invalidate\r\n');
+    return new InvalidationWatch(s, id);
+  }
+  /** resolves with the arrival time of the next message (or null after timeoutMs) */
+  next(timeoutMs: number): Promise<number | null> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiter = null;
+        resolve(null);
+      }, timeoutMs);
+      this.waiter = (at) => {
+        clearTimeout(t);
+        resolve(at);
+      };
+    });
+  }
+  close(): void {
+    this.s.destroy();
+  }
+}
+
 export async function measureStaleness(redisPort: number, proxyPort: number, samples = 500, deadlineMs = 1000): Promise<StalenessResult> {
   const writer = await Conn.open(redisPort);
   const reader = await Conn.open(proxyPort);
+  // a second tracking client of Redis, beside the proxy's: when does an invalidation leave Redis?
+  const watch = await InvalidationWatch.open(redisPort);
+  const tracked = await Conn.open(redisPort);
   const windows: number[] = [];
+  const stalePeriods: number[] = [];
+  const missTrips: number[] = [];
+  const pushLags: number[] = [];
+  const run = Date.now().toString(36);
   let staleReads = 0;
   let neverFresh = 0;
   try {
     await reader.cmd('PING');
+    await tracked.cmd('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(watch.id));
     for (let i = 0; i < samples; i++) {
       const key = `staleness:${i % 16}`;
       await writer.cmd('SET', key, `old${i}`);
@@ -99,13 +176,17 @@ export async function measureStaleness(redisPort: number, proxyPort: number, sam
       const t = performance.now();
       while ((await reader.cmd('GET', key)) !== `old${i}` && performance.now() - t < deadlineMs);
       await reader.cmd('GET', key);
+      await tracked.cmd('GET', key);
+      const pushed = watch.next(deadlineMs);
       await writer.cmd('SET', key, `new${i}`);
       const acked = performance.now();
       for (;;) {
+        const sent = performance.now();
         const v = await reader.cmd('GET', key);
         const now = performance.now();
         if (v === `new${i}`) {
           windows.push((now - acked) * 1000);
+          stalePeriods.push((sent - acked) * 1000);
           break;
         }
         staleReads++;
@@ -114,19 +195,28 @@ export async function measureStaleness(redisPort: number, proxyPort: number, sam
           break;
         }
       }
+      const pushAt = await pushed;
+      if (pushAt !== null) pushLags.push((pushAt - acked) * 1000);
+      // the floor of a window: one GET that the cache cannot answer, in the same conditions
+      const m0 = performance.now();
+      await reader.cmd('GET', `staleness:absent:${run}:${i}`);
+      missTrips.push((performance.now() - m0) * 1000);
     }
   } finally {
     writer.close();
     reader.close();
+    tracked.close();
+    watch.close();
   }
-  windows.sort((a, b) => a - b);
+  const w = percentiles(windows);
   return {
     samples: windows.length,
-    p50Us: pct(windows, 50),
-    p99Us: pct(windows, 99),
-    maxUs: windows.length ? windows[windows.length - 1] : NaN,
+    ...w,
     staleReads,
     neverFresh,
+    stalePeriod: percentiles(stalePeriods),
+    missRoundTrip: percentiles(missTrips),
+    pushLag: percentiles(pushLags),
   };
 }
 

@@ -1,6 +1,7 @@
 // Turning raw runs into medians, the target checklist, Markdown and an SVG chart.
 
 import { TRACKING_COST, type Workload } from './workloads.js';
+import type { Percentiles } from '../staleness.js';
 
 export interface RunRecord {
   workload: string;
@@ -91,6 +92,12 @@ export interface StalenessReport {
   staleReads: number;
   /** samples whose new value was not seen within the per-sample deadline */
   neverFresh: number;
+  /** from the +OK to the sending of the read that returned the new value (null: not measured) */
+  stalePeriod: Percentiles | null;
+  /** a GET the cache cannot answer, through the proxy, in every sample: the floor of a window */
+  missRoundTrip: Percentiles | null;
+  /** how long after the +OK Redis's invalidation reached a tracking connection of the harness */
+  pushLag: Percentiles | null;
   /** per-sample deadline after which a sample counts as never fresh */
   deadlineMs: number;
   /** average cores used by processes outside the harness during the measurement */
@@ -303,7 +310,10 @@ export function checklist(results: Pick<Results, 'summaries' | 'memory' | 'stale
         text,
         measured:
           `p99 ${fmtUs(st.p99Us)} (need < 1 ms), ${fmtInt(neverFresh)} never fresh within ${st.deadlineMs} ms (need 0); ` +
-          `p50 ${fmtUs(st.p50Us)}, max ${fmtUs(st.maxUs)}, ${fmtInt(st.samplesRequested)} samples`,
+          `p50 ${fmtUs(st.p50Us)}, max ${fmtUs(st.maxUs)}, ${fmtInt(st.samplesRequested)} samples` +
+          (st.missRoundTrip && st.stalePeriod
+            ? `; its floor, one uncached GET through the proxy: p99 ${fmtUs(st.missRoundTrip.p99Us)}; the old value was visible to reads sent up to p99 ${fmtUs(st.stalePeriod.p99Us)} after the +OK`
+            : ''),
         // a window is only measured for samples that became fresh; all never-fresh gives p99 NaN
         status: status(neverFresh === 0 && Number.isFinite(st.p99Us) && st.p99Us < 1000),
       });
@@ -501,6 +511,17 @@ export function markdown(res: Results): string {
         `| ${fmtInt(st.samplesRequested)} | ${fmtUs(st.p50Us)} | ${fmtUs(st.p99Us)} | ${fmtUs(st.maxUs)} | ${fmtInt(st.staleReads)} | ${fmtInt(st.neverFresh)} | ${st.foreignCores === null ? '—' : st.foreignCores.toFixed(2)} |`,
       );
       L.push('');
+      if (st.stalePeriod && st.missRoundTrip && st.pushLag) {
+        const row = (name: string, what: string, q: Percentiles): string => `| ${name} | ${what} | ${fmtUs(q.p50Us)} | ${fmtUs(q.p99Us)} | ${fmtUs(q.maxUs)} |`;
+        L.push('What a window is made of, measured in the same samples:');
+        L.push('');
+        L.push('| part | what | p50 | p99 | max |');
+        L.push('|---|---|---:|---:|---:|');
+        L.push(row('stale period', 'from the +OK to the sending of the read that got the new value (how long reads could see the old one)', st.stalePeriod));
+        L.push(row('invalidation lag', "from the +OK to Redis's invalidation reaching a tracking connection of the harness (Redis writes the reply first)", st.pushLag));
+        L.push(row('floor', 'one GET of a key not in the cache, through the proxy, right after each sample', st.missRoundTrip));
+        L.push('');
+      }
       const hit = S('lat-hit-c1', st.target)?.p50Us ?? null;
       const miss = S('lat-miss-c1', 'proxy-cap1')?.p50Us ?? null;
       const scale = [hit !== null ? `a cached GET ${fmtUs(hit)}` : '', miss !== null ? `a GET miss (forwarded to Redis) ${fmtUs(miss)}` : ''].filter(Boolean).join(', ');
