@@ -95,6 +95,20 @@ export function keySlot(key: string): number {
   return (h ^ (h >>> SLOT_BITS)) & SLOT_MASK;
 }
 
+/** keySlot of the key buf[off, off + len) (latin1), without making a string of it */
+export function keySlotBytes(buf: Uint8Array, off: number, len: number): number {
+  let h = 0x811c9dc5;
+  if (len <= HASH_WHOLE_MAX) {
+    for (let i = off, end = off + len; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  } else {
+    const half = HASH_WHOLE_MAX >> 1;
+    for (let i = off, end = off + half; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    for (let i = off + len - half, end = off + len; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    h = Math.imul(h ^ len, 0x01000193);
+  }
+  return (h ^ (h >>> SLOT_BITS)) & SLOT_MASK;
+}
+
 /** beginFill's answer when the GET must not fill */
 export const NO_FILL = -1;
 
@@ -193,7 +207,18 @@ export class ReplyCache {
   lookup(key: string, user: string, db: number): CachedReply | null | undefined {
     if (!this.ready || this.allWrites > 0) return undefined;
     if (this.writes > 0 && this.writing[keySlot(key)] > 0) return undefined;
-    const entry = this.lru.get(key, this.now);
+    return this.served(this.lru.get(key, this.now), key, null, 0, 0, user, db);
+  }
+
+  /** lookup, with the key given as buf[off, off + len) (latin1), without making a string of it */
+  lookupBytes(buf: Buffer, off: number, len: number, user: string, db: number): CachedReply | null | undefined {
+    if (!this.ready || this.allWrites > 0) return undefined;
+    if (this.writes > 0 && this.writing[keySlotBytes(buf, off, len)] > 0) return undefined;
+    return this.served(this.lru.getBytes(buf, off, len, this.now), null, buf, off, len, user, db);
+  }
+
+  /** What (user, db) may be served of `entry`; the key is `key`, or buf[off, off + len) when key is null. */
+  private served(entry: KeyEntry | undefined, key: string | null, buf: Buffer | null, off: number, len: number, user: string, db: number): CachedReply | null | undefined {
     if (typeof entry === 'string') {
       if (db === 0 && user === DEFAULT_USER) {
         this.stats.hits++;
@@ -205,12 +230,12 @@ export class ReplyCache {
         if (s.owner !== null && !s.owner.alive) {
           // nobody is told of this key's changes any more
           this.stats.invalidations++;
-          this.removeSlot(key, entry, s);
+          this.removeSlot(key ?? (buf as Buffer).toString('latin1', off, off + len), entry, s);
           break;
         }
         if (s.expiresAt <= this.now()) {
           this.stats.expirations++;
-          this.removeSlot(key, entry, s);
+          this.removeSlot(key ?? (buf as Buffer).toString('latin1', off, off + len), entry, s);
           break;
         }
         this.stats.hits++;

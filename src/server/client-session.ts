@@ -629,12 +629,12 @@ export class ClientSession implements SharedClient {
       return false;
     }
     const ko = d.argOffset(1);
-    const key = buf.toString('latin1', ko, ko + d.argLength(1));
-    const hit = this.ctx.cache.lookup(key, this.user, this.db);
+    const kl = d.argLength(1);
+    const hit = this.ctx.cache.lookupBytes(buf, ko, kl, this.user, this.db);
     this.observer?.onCommand('get');
     if (hit === undefined) {
       // the key's bulk (header, bytes, the two bytes after) begins after "GET\r\n"
-      this.fillGet(key, null, d.argOffset(0) + 5, buf, start, d.end, this.ctx.cache);
+      this.fillGet(buf.toString('latin1', ko, ko + kl), null, d.argOffset(0) + 5, buf, start, d.end, this.ctx.cache);
       return true;
     }
     this.serveCached(hit);

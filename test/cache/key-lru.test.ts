@@ -1,21 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { KeyLru } from '../../src/cache/key-lru.js';
+import { KeyLru, hashKey, hashKeyBytes } from '../../src/cache/key-lru.js';
 
 // KeyLru against a model: an array of [key, value, deadline, size] from oldest to newest.
 
 type Op =
-  | { op: 'get'; key: string }
+  | { op: 'get'; key: string; bytes: boolean }
   | { op: 'peek'; key: string }
   | { op: 'set'; key: string; value: number; life: number; size: number }
   | { op: 'delete'; key: string }
   | { op: 'tick'; ms: number }
   | { op: 'clear' };
 
-const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g');
+// More keys than the index has cells at small capacities (8 or 16), so probe runs form,
+// wrap around the table's end and are cut by deletions and evictions.
+const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', '', 'ab', 'ba', '\u00ff\u0000', 'key:1', 'key:10', 'x'.repeat(70), '\r\n', 'Z');
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('get' as const), key: keyArb }) },
+  // bytes: looked up with getBytes from the key's latin1 bytes inside a larger buffer, as a request holds it
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('get' as const), key: keyArb, bytes: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('peek' as const), key: keyArb }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('set' as const), key: keyArb, value: fc.integer(), life: fc.integer({ min: -5, max: 50 }), size: fc.integer({ min: 1, max: 12 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), key: keyArb }) },
@@ -23,9 +26,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const) }) },
 );
 
+/** the key's bytes at offset 7 of a buffer with other bytes around them */
+function asRequest(key: string): Buffer {
+  return Buffer.concat([Buffer.from('$99\r\nab'), Buffer.from(key, 'latin1'), Buffer.from('yz\r\n')]);
+}
+
 test('model: gets, sets, deletes, deadlines and both bounds behave as an exact LRU', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 5 }), fc.constantFrom(0, 20), fc.array(opArb, { maxLength: 120 }), (capacity, maxSize, ops) => {
+    fc.property(fc.integer({ min: 1, max: 8 }), fc.constantFrom(0, 20), fc.array(opArb, { maxLength: 150 }), (capacity, maxSize, ops) => {
       const removed = { evict: 0, expire: 0 };
       const lru = new KeyLru<number>({ capacity, maxSize, sizeOf: (v) => Math.abs(v % 7) + 1, onRemove: (r) => removed[r]++ });
       let model: { key: string; value: number; deadline: number; size: number }[] = [];
@@ -36,7 +44,7 @@ test('model: gets, sets, deletes, deadlines and both bounds behave as an exact L
       for (const o of ops) {
         if (o.op === 'get' || o.op === 'peek') {
           const i = live(o.key);
-          const got = o.op === 'get' ? lru.get(o.key, () => now) : lru.peek(o.key, now);
+          const got = o.op === 'peek' ? lru.peek(o.key, now) : o.bytes ? lru.getBytes(asRequest(o.key), 7, o.key.length, () => now) : lru.get(o.key, () => now);
           if (i < 0) {
             assert.equal(got, undefined);
           } else if (model[i].deadline <= now) {
@@ -112,4 +120,80 @@ test('it grows past its first arrays and reuses freed slots', () => {
   assert.equal(lru.get('k500', () => 0), undefined, 'the oldest went');
   assert.equal(lru.get('k501', () => 0), 501);
   assert.equal(lru.get('one-more', () => 0), -1);
+});
+
+test('a key hashes the same from its string and from its bytes, and getBytes compares every byte', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 40 }), fc.nat({ max: 8 }), (bytes, pad) => {
+      const key = Buffer.from(bytes).toString('latin1');
+      const buf = Buffer.concat([Buffer.alloc(pad, 0x2a), Buffer.from(bytes), Buffer.alloc(3, 0x2a)]);
+      assert.equal(hashKeyBytes(buf, pad, bytes.length), hashKey(key));
+      const lru = new KeyLru<number>({ capacity: 4 });
+      lru.set(key, 1, Infinity);
+      assert.equal(lru.getBytes(buf, pad, bytes.length, () => 0), 1);
+      if (bytes.length > 0) {
+        // the same length, one byte different: never the same entry, even when the hashes meet
+        const other = Buffer.from(buf);
+        other[pad + bytes.length - 1] ^= 1;
+        assert.equal(lru.getBytes(other, pad, bytes.length, () => 0), undefined);
+        // a prefix of it
+        assert.equal(lru.getBytes(buf, pad, bytes.length - 1, () => 0), undefined);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a full index keeps every key findable through many evictions (probe runs cut by removals)', () => {
+  const capacity = 64;
+  const lru = new KeyLru<number>({ capacity });
+  const live: number[] = [];
+  let seed = 7;
+  for (let n = 0; n < 20_000; n++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const k = seed % 500;
+    if (seed % 5 === 0) {
+      assert.equal(lru.delete(`k${k}`), live.includes(k));
+      if (live.includes(k)) live.splice(live.indexOf(k), 1);
+      continue;
+    }
+    lru.set(`k${k}`, k, Infinity);
+    if (live.includes(k)) live.splice(live.indexOf(k), 1);
+    else if (live.length === capacity) live.shift();
+    live.push(k);
+    if (n % 97 === 0) {
+      assert.equal(lru.size, live.length);
+      for (const x of live) assert.equal(lru.getBytes(Buffer.from(`k${x}`), 0, `k${x}`.length, () => 0), x, `k${x} findable`);
+      // (the gets above made them the newest, in this order: the model follows)
+      for (let i = 0; i < 20; i++) assert.equal(lru.peek(`k${(k + i * 37) % 500}`, 0) !== undefined, live.includes((k + i * 37) % 500));
+    }
+  }
+});
+
+test('two keys whose 32-bit hashes are equal stay two entries (the bytes decide)', () => {
+  // a birthday search: among 300,000 random 8-byte keys ~10 pairs share a hash, whatever the seed
+  const seen = new Map<number, string>();
+  let pair: [string, string] | null = null;
+  let x = 12345;
+  const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+  for (let i = 0; i < 300_000 && pair === null; i++) {
+    let k = '';
+    for (let j = 0; j < 8; j++) k += String.fromCharCode(rnd());
+    const h = hashKey(k);
+    const other = seen.get(h);
+    if (other !== undefined) pair = [other, k];
+    else seen.set(h, k);
+  }
+  assert.ok(pair !== null, 'a colliding pair was found');
+  const [a, b] = pair;
+  const lru = new KeyLru<string>({ capacity: 4 });
+  lru.set(a, 'A', Infinity);
+  assert.equal(lru.get(b, () => 0), undefined);
+  assert.equal(lru.getBytes(Buffer.from(b, 'latin1'), 0, b.length, () => 0), undefined);
+  lru.set(b, 'B', Infinity);
+  assert.equal(lru.getBytes(Buffer.from(a, 'latin1'), 0, a.length, () => 0), 'A');
+  assert.equal(lru.getBytes(Buffer.from(b, 'latin1'), 0, b.length, () => 0), 'B');
+  assert.equal(lru.delete(a), true);
+  assert.equal(lru.getBytes(Buffer.from(b, 'latin1'), 0, b.length, () => 0), 'B');
+  assert.equal(lru.size, 1);
 });

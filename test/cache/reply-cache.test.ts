@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ReplyCache, NO_FILL, keySlot } from '../../src/cache/reply-cache.js';
+import { ReplyCache, NO_FILL, FillOwner, keySlot, keySlotBytes } from '../../src/cache/reply-cache.js';
 
 // The cache on a fake clock: no sleeping, exact TTL edges.
 
@@ -242,7 +242,7 @@ test('model: the cache never returns a value other than the last one stored for 
           fc.record({ op: fc.constant('set' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), v: fc.string({ maxLength: 3 }) }),
           fc.record({ op: fc.constant('inv' as const), key: fc.constantFrom('a', 'b', 'c', 'd') }),
           fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 600 }) }),
-          fc.record({ op: fc.constant('get' as const), key: fc.constantFrom('a', 'b', 'c', 'd') }),
+          fc.record({ op: fc.constant('get' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), bytes: fc.boolean() }),
         ),
         { maxLength: 60 },
       ),
@@ -259,7 +259,8 @@ test('model: the cache never returns a value other than the last one stored for 
           } else if (o.op === 'tick') {
             clock.t += o.ms;
           } else {
-            const got = cache.lookup(o.key, 'default', 0);
+            // (as a session's GET does: from the request's bytes)
+            const got = o.bytes ? cache.lookupBytes(Buffer.from(`GET ${o.key}`), 4, 1, 'default', 0) : cache.lookup(o.key, 'default', 0);
             const m = model.get(o.key);
             if (got !== undefined) {
               assert.ok(m, `served ${o.key} that was never stored or was invalidated`);
@@ -323,4 +324,40 @@ test('a fill in flight across a resize completes into the resized cache', () => 
   cache.resize(1, 0);
   assert.ok(cache.completeFill('k', slot, gen, epoch, cache.now(), 'default', 0, bulk('v'), null));
   assert.deepEqual(cache.lookup('k', 'default', 0), bulk('v'));
+});
+
+test('lookupBytes answers as lookup does: partitions, writes in flight, long keys, dead owners', () => {
+  const { cache } = makeCache(8);
+  const long = 'L'.repeat(100) + '\u00e9\u0000' + 'R'.repeat(100);
+  const at = (key: string) => {
+    const buf = Buffer.concat([Buffer.from('*2\r\n$3\r\nGET\r\n$999\r\n'), Buffer.from(key, 'latin1'), Buffer.from('\r\n')]);
+    return [buf, 19, Buffer.byteLength(key, 'latin1')] as const;
+  };
+  const both = (key: string, user: string, db: number) => {
+    const viaBytes = cache.lookupBytes(...at(key), user, db);
+    assert.deepEqual(viaBytes, cache.lookup(key, user, db), `${key.slice(0, 8)} for ${user}/${db}`);
+    return viaBytes;
+  };
+  for (const key of ['k', long, '']) {
+    assert.equal(keySlotBytes(...at(key)), keySlot(key));
+    fill(cache, key, 'db0');
+    fill(cache, key, 'db1', { db: 1 });
+    fill(cache, key, 'alice', { user: 'alice' });
+    assert.equal(both(key, 'default', 0), bulk('db0'));
+    assert.equal(both(key, 'default', 1), bulk('db1'));
+    assert.equal(both(key, 'alice', 0), bulk('alice'));
+    assert.equal(both(key, 'bob', 0), undefined);
+    // a write in flight to the key hides it from both
+    const slots = cache.beginWrite([key]);
+    assert.equal(cache.lookupBytes(...at(key), 'default', 0), undefined);
+    cache.endWrite(slots);
+  }
+  // an entry whose filler's tracking is gone is dropped when looked up through the bytes too
+  const slot = cache.beginFill('owned');
+  const owner = new FillOwner();
+  cache.completeFill('owned', slot, cache.genOf(slot), cache.currentEpoch, cache.now(), 'default', 3, bulk('v'), null, owner);
+  assert.equal(cache.lookupBytes(...at('owned'), 'default', 3), bulk('v'));
+  owner.kill();
+  assert.equal(cache.lookupBytes(...at('owned'), 'default', 3), undefined);
+  assert.equal(cache.lookup('owned', 'default', 3), undefined);
 });
