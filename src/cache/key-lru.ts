@@ -204,8 +204,7 @@ export class KeyLru<V> {
   }
 
   clear(): void {
-    if (this.count > 0) this.cells.fill(EMPTY);
-    this.count = 0;
+    this.clearIndex();
     this.keys.fill(undefined, 0, this.used);
     this.values.fill(undefined, 0, this.used);
     this.freeSlots = [];
@@ -260,6 +259,20 @@ export class KeyLru<V> {
       if (slot === EMPTY) return NONE;
       if (cellHash[i] === h && sameKey(this.keys[slot] as string, buf, off, len)) return slot;
     }
+  }
+
+  /** Empty the index: cell by cell when few are used (a flush of a large, mostly empty cache costs no more than its entries). */
+  private clearIndex(): void {
+    const { cells, mask } = this;
+    if (this.count * 16 >= cells.length) cells.fill(EMPTY);
+    else {
+      for (let s = this.oldest; s !== NONE; s = this.next[s]) {
+        let i = hashKey(this.keys[s] as string) & mask;
+        while (cells[i] !== s) i = (i + 1) & mask;
+        cells[i] = EMPTY;
+      }
+    }
+    this.count = 0;
   }
 
   private insertCell(slot: number, h: number): void {

@@ -197,3 +197,17 @@ test('two keys whose 32-bit hashes are equal stay two entries (the bytes decide)
   assert.equal(lru.getBytes(Buffer.from(b, 'latin1'), 0, b.length, () => 0), 'B');
   assert.equal(lru.size, 1);
 });
+
+test('clear empties the index whether it is nearly empty (cell by cell) or full (all at once)', () => {
+  for (const n of [5, 900]) {
+    const lru = new KeyLru<number>({ capacity: 1000 });
+    for (let i = 0; i < n; i++) lru.set(`k${i}`, i, Infinity);
+    lru.clear();
+    assert.equal(lru.size, 0);
+    for (let i = 0; i < n; i++) assert.equal(lru.getBytes(Buffer.from(`k${i}`), 0, `k${i}`.length, () => 0), undefined, `k${i} gone after clearing ${n}`);
+    // every cell is free again: the cache fills to capacity and finds each key
+    for (let i = 0; i < 1000; i++) lru.set(`n${i}`, i, Infinity);
+    for (let i = 0; i < 1000; i++) assert.equal(lru.peek(`n${i}`, 0), i);
+    assert.equal(lru.size, 1000);
+  }
+});
