@@ -326,6 +326,15 @@ export function parseBytes(text: string): number {
   return n;
 }
 
+const MB = 1024 * 1024;
+
+/** A size Redis itself would accept for client-query-buffer-limit / proto-max-bulk-len (>= 1mb). */
+function parseRequestLimit(text: string): number {
+  const n = parseBytes(text);
+  if (n < MB) throw new Problem(`${JSON.stringify(text)} is below 1mb, the least Redis allows (every request would be refused)`);
+  return n;
+}
+
 function parseSeconds(text: string): number {
   const n = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(n) || n < 0 || n > MAX_TTL_SECONDS) throw new Problem(`${JSON.stringify(text)} is not a number of seconds >= 0`);
@@ -476,12 +485,12 @@ export const FLAGS: readonly FlagSpec[] = [
     doc: 'The same for subscribed clients.',
   }),
   flag({
-    name: 'query-buffer-limit', key: 'queryBufferLimit', arg: '<bytes>', default: '1gb', parse: parseBytes, live: true,
+    name: 'query-buffer-limit', key: 'queryBufferLimit', arg: '<bytes>', default: '1gb', parse: parseRequestLimit, live: true,
     help: 'most bytes held for one unfinished request (client-query-buffer-limit)',
     doc: 'Most bytes held for one unfinished request (like `client-query-buffer-limit`).',
   }),
   flag({
-    name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', arg: '<bytes>', default: '512mb', parse: parseBytes, live: true, liveNote: 'for clients that connect afterwards',
+    name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', arg: '<bytes>', default: '512mb', parse: parseRequestLimit, live: true, liveNote: 'for clients that connect afterwards',
     help: 'longest bulk argument accepted (proto-max-bulk-len)',
     doc: 'Longest bulk argument accepted (like `proto-max-bulk-len`).',
   }),
@@ -700,6 +709,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (config.tlsCa !== null && config.tlsCert === null) throw new ConfigError('--tls-ca: needs --tls-cert and --tls-key');
   if ((config.redisCert === null) !== (config.redisKey === null)) {
     throw new ConfigError(`--redis-cert and --redis-key: give both or neither`);
+  }
+  const wildcard = (a: string): boolean => a === '0.0.0.0' || a === '::';
+  if (config.adminPort === config.port && (config.adminBind === config.bind || wildcard(config.adminBind) || wildcard(config.bind))) {
+    throw new ConfigError(`--admin-port: ${config.port} is already the proxy's own --port`);
   }
   if (opts.printConfig === true) {
     throw new ConfigExit('print-config', `${JSON.stringify(redactedConfig(config), null, 2)}\n`);

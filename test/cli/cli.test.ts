@@ -112,6 +112,10 @@ describe('cli: a bad flag exits 2 with one line on stderr naming the flag', () =
     [['--prot=1'], '--prot=1: unknown option'],
     [['--spawn-redis=yes'], '--spawn-redis: takes no value'],
     [['extra'], 'unexpected argument "extra"'],
+    // values Redis itself refuses (CONFIG SET): every request would fail
+    [['--query-buffer-limit', '0'], '--query-buffer-limit: "0" is below 1mb'],
+    [['--proto-max-bulk-len', '1'], '--proto-max-bulk-len: "1" is below 1mb'],
+    [['--port', '7700', '--admin-port', '7700'], "--admin-port: 7700 is already the proxy's own --port"],
   ];
   for (const [args, expected] of cases) {
     it(`${args.join(' ')} -> exit 2, "${expected}"`, async () => {

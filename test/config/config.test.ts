@@ -70,10 +70,10 @@ describe('loadConfig defaults', () => {
   });
 
   it('reads sizes the way Redis writes them, and limits as "<hard> <soft> <seconds>"', () => {
-    const c = load(['--max-memory', '64mb', '--output-limit-pubsub', '1gb 256k 5', '--query-buffer-limit=4096']);
+    const c = load(['--max-memory', '64mb', '--output-limit-pubsub', '1gb 256k 5', '--query-buffer-limit=4mb']);
     assert.equal(c.maxMemory, 64 * 1024 * 1024);
     assert.deepEqual(c.outputLimitPubsub, { hardBytes: 1024 ** 3, softBytes: 256 * 1000, softSeconds: 5 });
-    assert.equal(c.queryBufferLimit, 4096);
+    assert.equal(c.queryBufferLimit, 4 * 1024 * 1024);
     assert.throws(() => load(['--max-memory', 'lots']), /^Error: --max-memory: "lots" is not a size/);
     assert.throws(() => load(['--output-limit-normal', '1mb']), /--output-limit-normal: "1mb" is not "<hard> <soft> <seconds>"/);
     assert.throws(() => load(['--max-clients', '0']), /--max-clients: "0" is not a whole number >= 1/);
