@@ -1550,6 +1550,10 @@ export class ClientSession implements SharedClient {
     this.flushOut();
     this.client.end();
     this.backend?.destroy();
+    // Like Redis, close once the last reply is out, without waiting for the client to close
+    // its side: a client that keeps sending (or stopped reading) would keep its slot forever.
+    this.client.once('finish', () => this.close());
+    setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS).unref();
   }
 
   close(): void {

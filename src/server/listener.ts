@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import { ClientSession, type SessionContext } from './client-session.js';
 import { encodeError } from '../resp/encode.js';
 
+/** a refused client whose error cannot be written (it does not read) is cut after this */
+const REFUSED_CLOSE_MS = 1000;
+
 /** Accepts clients and keeps the set of live sessions. */
 export class Listener {
   readonly sessions = new Set<ClientSession>();
@@ -74,7 +77,11 @@ export class Listener {
       } else {
         this.log.debug({ client }, 'client refused: --max-clients reached');
       }
-      socket.end(encodeError('ERR max number of clients reached'));
+      // As Redis does: the error, then the connection closed, whether or not the client
+      // reads it (an unread socket would otherwise hold its descriptor until it leaves).
+      socket.on('error', () => socket.destroy());
+      socket.end(encodeError('ERR max number of clients reached'), () => socket.destroy());
+      setTimeout(() => socket.destroy(), REFUSED_CLOSE_MS).unref();
       return;
     }
     this.clientsTotal++;

@@ -4,6 +4,7 @@
 // proxy's memory is read from /proc/<pid>/status.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { RawClient, cmd, getFreePort, sleep, startProxy, startRedis, withTimeout, type ProxyProcess, type RedisServer } from '../helpers/index.js';
 import { FrameStream, adminStats, eventually, linkUp, rssMb, rssSampler } from './fault-helpers.js';
 
@@ -61,29 +62,94 @@ describe('--max-clients 3', () => {
   });
 });
 
-describe('--proto-max-bulk-len 1024', () => {
+describe('--max-clients 3: refused and finished clients give their slot and descriptor back', () => {
   let proxy: ProxyProcess;
   before(async () => {
-    proxy = await startProxy({ redisPort: redis.port, args: ['--proto-max-bulk-len', '1024'] });
+    proxy = await startProxy({ redisPort: redis.port, args: ['--max-clients', '3'] });
+    await sleep(100);
+  });
+  after(async () => {
+    await proxy?.stop();
+  });
+  const fds = () => readdirSync(`/proc/${proxy.pid}/fd`).length;
+  const slotFree = () =>
+    eventually(
+      'a fourth client is served',
+      async () => {
+        const c = await RawClient.connect(proxy.port);
+        c.write(cmd('PING'));
+        const r = (await c.readBytes(1000, 100)).toString();
+        c.destroy();
+        return r === '+PONG\r\n';
+      },
+      5000,
+      100,
+    );
+
+  test('refused clients that reset at once, or never read, neither crash the proxy nor keep a descriptor', async () => {
+    const three: RawClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await RawClient.connect(proxy.port);
+      c.write(cmd('PING'));
+      assert.equal((await c.readFrame()).toString(), '+PONG\r\n');
+      three.push(c);
+    }
+    const before = fds();
+    const silent: RawClient[] = [];
+    for (let i = 0; i < 20; i++) {
+      const c = await RawClient.connect(proxy.port);
+      c.write(cmd('PING'));
+      if (i % 2 === 0) c.socket.resetAndDestroy(); // (an unread reply: the proxy's write meets a reset)
+      else {
+        c.socket.pause(); // never reads, never closes
+        silent.push(c);
+      }
+    }
+    await eventually('the refused sockets are closed by the proxy', async () => fds() <= before, 5000, 100);
+    for (const c of three) {
+      c.write(cmd('PING'));
+      assert.equal((await c.readFrame()).toString(), '+PONG\r\n', 'the proxy is still up');
+    }
+    for (const c of [...three, ...silent]) c.destroy();
+    await slotFree();
+  });
+
+  test('after QUIT or a protocol error the proxy closes the connection, even if the client keeps its side open and unread', async () => {
+    const held: RawClient[] = [];
+    for (const wire of [cmd('QUIT'), '*1\r\n$abc\r\n', cmd('QUIT') + cmd('PING')]) {
+      const c = await RawClient.connect(proxy.port);
+      c.write(wire);
+      c.write('x'.repeat(512 * 1024)); // more than the proxy reads once it stopped
+      held.push(c); // neither ended nor destroyed
+    }
+    await slotFree();
+    for (const c of held) c.destroy();
+  });
+});
+
+describe('--proto-max-bulk-len 1mb (the least Redis allows)', () => {
+  let proxy: ProxyProcess;
+  before(async () => {
+    proxy = await startProxy({ redisPort: redis.port, args: ['--proto-max-bulk-len', '1mb'] });
   });
   after(async () => {
     await proxy?.stop();
   });
 
-  test('a 2 KB bulk header is refused as soon as it arrives, before its payload is buffered', async () => {
+  test('a 2 MB bulk header is refused as soon as it arrives, before its payload is buffered', async () => {
     const c = await RawClient.connect(proxy.port);
-    c.write(cmd('SET', 'lim:ok', 'x'.repeat(1024)));
-    assert.equal((await c.readFrame()).toString(), '+OK\r\n', 'exactly 1024 bytes is accepted');
+    c.write(cmd('SET', 'lim:ok', 'x'.repeat(1024 * 1024)));
+    assert.equal((await c.readFrame()).toString(), '+OK\r\n', 'exactly 1 MB is accepted');
     // only the header of the oversized argument: no payload follows, yet the answer comes
-    c.write('*3\r\n$3\r\nSET\r\n$7\r\nlim:big\r\n$2048\r\n');
+    c.write(`*3\r\n$3\r\nSET\r\n$7\r\nlim:big\r\n$${2 * 1024 * 1024}\r\n`);
     const got = await c.readUntilClosed(3000);
     assert.equal(got.toString(), '-ERR Protocol error: invalid bulk length\r\n');
     assert.equal(await redis.cli('EXISTS', 'lim:big'), '0\n', 'nothing of it reached Redis as a command');
   });
 
-  test('a whole 2 KB GET argument gets the same error and close', async () => {
+  test('a whole GET argument one byte over gets the same error and close', async () => {
     const c = await RawClient.connect(proxy.port);
-    c.write(cmd('GET', 'k'.repeat(2048)));
+    c.write(cmd('GET', 'k'.repeat(1024 * 1024 + 1)));
     assert.equal((await c.readUntilClosed(3000)).toString(), '-ERR Protocol error: invalid bulk length\r\n');
   });
 });
