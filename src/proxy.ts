@@ -162,13 +162,15 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     memory: processMemory(),
   });
 
+  /** set at SIGTERM/SIGINT (or shutdown()): /readyz turns clients away from then on */
+  let draining = false;
   let admin: AdminServer | null = null;
   let adminPort: number | null = null;
   if (config.adminPort !== null) {
     admin = new AdminServer(
       {
         stats,
-        notReadyReason: () => (link.healthy ? null : cache ? `invalidation link to Redis is ${link.state}` : 'Redis is unreachable'),
+        notReadyReason: () => (draining ? 'shutting down' : link.trouble),
         metrics: metrics ? () => metrics.render() : undefined,
         keyReader: () => {
           if (!current.httpGet) return null;
@@ -252,6 +254,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   let shuttingDown: Promise<void> | null = null;
   const shutdown = (graceMs = current.shutdownGrace * 1000): Promise<void> => {
     if (shuttingDown) return shuttingDown;
+    draining = true;
     shuttingDown = (async () => {
       log.info({ graceMs }, 'shutting down: no new clients, waiting for in-flight commands');
       clearInterval(statsTimer);
@@ -262,7 +265,9 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
         await new Promise((r) => setTimeout(r, 20));
       }
       for (const s of sessions) s.close();
-      await stopped;
+      // (a connection the listener still holds must not keep the process up past the grace)
+      const late = await Promise.race([stopped.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000).unref())]);
+      if (late) log.warn('some client connections did not close in time; exiting anyway');
       keyReader?.close();
       link.stop();
       pool?.stop();

@@ -67,6 +67,12 @@ export interface InvalidationLinkOptions {
 }
 
 const PING_INTERVAL_MS = 1000;
+/**
+ * A PING unanswered this long: Redis is frozen, stuck in a long command, or cut off
+ * without a reset. Invalidations may be held up as long, so the cache stops serving
+ * (and /readyz says why) until the answer comes; everything before it has arrived then.
+ */
+export const UNRESPONSIVE_MS = 3000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 
@@ -77,7 +83,10 @@ export class InvalidationLink implements TrackingTarget {
   /** number of times the link was (re)established */
   connects = 0;
   lastError = '';
+  /** a PING has waited longer than UNRESPONSIVE_MS for its answer */
+  unresponsive = false;
   private conn: ControlConnection | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private backoff = BACKOFF_MIN_MS;
   private stopped = false;
@@ -97,12 +106,20 @@ export class InvalidationLink implements TrackingTarget {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.watchdog) clearTimeout(this.watchdog);
     this.conn?.close();
   }
 
   /** true when the backing Redis answered on this link and (if tracking) tracking is on */
   get healthy(): boolean {
-    return this.state === 'up' || this.state === 'ttl-only';
+    return (this.state === 'up' || this.state === 'ttl-only') && !this.unresponsive;
+  }
+
+  /** why the link is not healthy, for /readyz; null when it is */
+  get trouble(): string | null {
+    if (this.healthy) return null;
+    if (this.unresponsive) return `Redis has not answered the link's PING for over ${UNRESPONSIVE_MS / 1000} s`;
+    return this.opts.cache ? `invalidation link to Redis is ${this.state}` : 'Redis is unreachable';
   }
 
   private async connect(): Promise<void> {
@@ -148,6 +165,7 @@ export class InvalidationLink implements TrackingTarget {
       this.connects++;
       this.backoff = BACKOFF_MIN_MS;
       this.loggedDown = false;
+      this.lastError = '';
       this.opts.cache?.setReady(true);
       if (!cache) log.info({ redis: addr.display }, 'Redis is reachable');
       else log.info({ redis: addr.display, coherence: tracking ? 'tracking' : 'ttl' }, tracking ? 'invalidation link up: tracking on' : 'link to Redis up (TTL-only coherence)');
@@ -205,15 +223,40 @@ export class InvalidationLink implements TrackingTarget {
   }
 
   private schedulePing(conn: ControlConnection): void {
-    // Keeps the link alive through Redis's `timeout` and notices a dead peer.
+    // Keeps the link alive through Redis's `timeout` and notices a dead or frozen peer.
     this.timer = setTimeout(() => {
       if (this.conn !== conn || this.stopped) return;
+      this.watchdog = setTimeout(() => this.onUnresponsive(conn), UNRESPONSIVE_MS);
+      this.watchdog.unref();
       conn.send(['PING']).then(
-        () => this.schedulePing(conn),
+        () => {
+          if (this.watchdog) clearTimeout(this.watchdog);
+          this.watchdog = null;
+          if (this.conn !== conn) return;
+          if (this.unresponsive) this.onResponsive();
+          this.schedulePing(conn);
+        },
         () => undefined,
       );
     }, PING_INTERVAL_MS);
     this.timer.unref();
+  }
+
+  private onUnresponsive(conn: ControlConnection): void {
+    if (this.conn !== conn || this.stopped || this.unresponsive) return;
+    this.unresponsive = true;
+    this.opts.cache?.setReady(false);
+    this.opts.log.warn(
+      { redis: this.opts.addr.display, waitedMs: UNRESPONSIVE_MS },
+      this.opts.cache ? 'Redis stopped answering the invalidation link: cache emptied and bypassed until it answers' : 'Redis stopped answering',
+    );
+  }
+
+  private onResponsive(): void {
+    this.unresponsive = false;
+    // every invalidation Redis sent before its answer has arrived: coherent again
+    this.opts.cache?.setReady(true);
+    this.opts.log.info({ redis: this.opts.addr.display }, 'Redis answers the invalidation link again');
   }
 
   private onInvalidate(keys: string[] | null): void {
@@ -228,6 +271,9 @@ export class InvalidationLink implements TrackingTarget {
     if (conn !== null && conn !== this.conn) return;
     this.conn = null;
     if (this.timer) clearTimeout(this.timer);
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = null;
+    this.unresponsive = false;
     const wasUp = this.state === 'up' || this.state === 'ttl-only';
     this.state = 'down';
     this.redirectId = null;

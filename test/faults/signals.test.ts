@@ -3,7 +3,7 @@
 // exits at once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RawClient, cmd, sleep, startProxy, startRedis, withTimeout, type ProxyProcess, type RedisServer } from '../helpers/index.js';
+import { RawClient, cmd, getFreePort, sleep, startProxy, startRedis, withTimeout, type ProxyProcess, type RedisServer } from '../helpers/index.js';
 import { alive, crashLines } from './fault-helpers.js';
 
 let redis: RedisServer;
@@ -63,6 +63,28 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     }
   });
 }
+
+test('from SIGTERM on, /readyz answers 503 "shutting down" while in-flight commands finish', async () => {
+  const admin = await getFreePort();
+  const proxy = await startProxy({ redisPort: redis.port, args: ['--shutdown-grace', '5', '--admin-port', String(admin)] });
+  try {
+    const readyz = async () => {
+      const r = await fetch(`http://127.0.0.1:${admin}/readyz`);
+      return `${r.status} ${(await r.text()).trim()}`;
+    };
+    assert.equal(await readyz(), '200 ready');
+    const blocked = await RawClient.connect(proxy.port);
+    blocked.write(cmd('BLPOP', 'sig:readyz', '2'));
+    await sleep(150);
+    process.kill(proxy.pid, 'SIGTERM');
+    await sleep(100);
+    assert.equal(await readyz(), '503 not ready: shutting down', 'a load balancer is told to stop sending clients');
+    assert.equal((await blocked.readFrame(4000)).toString(), '*-1\r\n');
+    assert.equal((await exitWithin(proxy, 5000)).code, 0);
+  } finally {
+    await proxy.kill();
+  }
+});
 
 test('a second SIGTERM exits at once, without waiting for the grace', async () => {
   const proxy = await startProxy({ redisPort: redis.port, args: ['--shutdown-grace', '10'] });

@@ -144,4 +144,28 @@ describe('/readyz follows Redis', () => {
     assert.ok(up.get('redisproxy_link_connects_total')! > connects, 'the reconnect is counted');
     assert.equal(up.get('redisproxy_link_state{state="up"}'), 1);
   });
+
+  test('a frozen Redis (SIGSTOP) turns /readyz 503 within a few seconds and the cache stops serving; SIGCONT brings both back', async () => {
+    const c = client(p.proxy.port);
+    try {
+      await c.set('frozen:k', 'v');
+      assert.equal(await c.get('frozen:k'), 'v');
+      assert.equal((await fetch(p.url('/readyz'))).status, 200);
+      redis.freeze();
+      try {
+        await eventually(async () => (await fetch(p.url('/readyz'))).status === 503, 6000, '/readyz 503 while Redis is frozen');
+        assert.match(await (await fetch(p.url('/readyz'))).text(), /has not answered the link's PING/);
+        const m = await scrape(p);
+        assert.equal(m.get('redisproxy_redis_up'), 0);
+        assert.equal(m.get('redisproxy_cache_ready'), 0, 'no cache hit while invalidations may be held up');
+      } finally {
+        redis.thaw();
+      }
+      await eventually(async () => (await fetch(p.url('/readyz'))).status === 200, 5000, '/readyz 200 after SIGCONT');
+      assert.equal((await scrape(p)).get('redisproxy_cache_ready'), 1);
+      assert.equal(await c.get('frozen:k'), 'v');
+    } finally {
+      c.disconnect();
+    }
+  });
 });
