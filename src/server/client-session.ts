@@ -435,6 +435,8 @@ export class ClientSession implements SharedClient {
     const table = this.ctx.commands();
     // (a session shares only once the table is loaded: see the constructor)
     if (table === null || this.ctx.pool?.allowed !== true) return false;
+    // (SCRIPT DEBUG puts the connection itself into a debugging session)
+    if (name === 'script' && args.length > 1 && lower(args[1]) === 'debug') return false;
     // the route's answer, with blocking read from the subcommand where there is one
     return table.routeOf(args[0], 0, args[0].length).shareable && !table.lookup(name, args)?.flags.has('blocking');
   }
@@ -569,6 +571,12 @@ export class ClientSession implements SharedClient {
     if (this.rawRequests) {
       if (cache) this.invalidateNow(name, args, cache);
       this.forward(buf, start, end);
+      return;
+    }
+    if (name === 'script' && args.length === 3 && lower(args[1]) === 'debug' && lower(args[2]) !== 'no') {
+      // the next EVAL opens Lua's debugger on this connection: what the client sends then
+      // are debugger commands (a GET there is not Redis's GET), so everything is relayed
+      this.routeUnpairable(buf, start, end);
       return;
     }
     const sc = stateCommandOf(name);
@@ -930,7 +938,7 @@ export class ClientSession implements SharedClient {
     this.pushState(p);
   }
 
-  /** MONITOR, CLIENT REPLY: replies stop matching requests one to one. */
+  /** MONITOR, CLIENT REPLY, SCRIPT DEBUG: replies stop matching requests one to one (or requests are not Redis commands). */
   private routeUnpairable(buf: Buffer, start: number, end: number): void {
     // (its later CLIENT TRACKING would be unseen, and must find the connection as Redis left it)
     if (!this.inMulti) this.yieldTracking(true);

@@ -359,6 +359,23 @@ const CASES: Case[] = [
     shows: ['-NOSCRIPT No matching script', '-MY custom\r\n', '-ERR value is not an integer or out of range'],
   },
 
+  {
+    // one client's Lua debugger (a forked session on its own connection) must not reach
+    // others: on a shared connection it would catch the next client's EVAL
+    name: "scripting: SCRIPT DEBUG YES opens the debugger for that client's next EVAL only; other clients' EVALs just run",
+    steps: [
+      { conn: 'a', send: cmd('PING'), expect: 1 },
+      { conn: 'b', send: cmd('PING'), expect: 1 },
+      { conn: 'c', send: cmd('PING'), expect: 1 },
+      { conn: 'a', send: cmd('SCRIPT', 'DEBUG', 'YES'), expect: 1 },
+      { conn: 'b', send: cmd('EVAL', 'return 1', '0'), expect: 1 },
+      { conn: 'c', send: cmd('EVAL', 'return 2', '0'), expect: 1 },
+      { conn: 'a', send: cmd('EVAL', 'return 3', '0'), expect: 1 },
+      { conn: 'b', send: cmd('GET', 'k') + cmd('EVAL', 'return 4', '0'), expect: 2 },
+    ],
+    shows: [':1\r\n:2\r\n', 'Stopped at 1', ':4\r\n'],
+  },
+
   // ---------------- errors
   {
     name: 'errors: WRONGTYPE, wrong arity, unknown command and subcommand, syntax, not-an-integer, overflow, bad float, DB index',
