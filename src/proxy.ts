@@ -86,6 +86,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     log,
     // a new link: shared connections point their tracking at it (sessions do at their next fill)
     onTracking: () => pool?.onTracking(),
+    onAccessChange: () => pool?.probeNow(),
     onCommands: (t) => {
       commands = t;
     },

@@ -60,6 +60,8 @@ export interface InvalidationLinkOptions {
   coherence: 'tracking' | 'ttl';
   /** tracking is on (again), for a new generation: connections may re-track now */
   onTracking?(): void;
+  /** ACL rules (or the default user's password) changed on Redis: sharing must be checked again */
+  onAccessChange?(): void;
   /** read COMMAND even without a cache (connection sharing needs command flags) */
   needCommands?: boolean;
   log: Logger;
@@ -87,6 +89,8 @@ export class InvalidationLink implements TrackingTarget {
   unresponsive = false;
   private conn: ControlConnection | null = null;
   private watchdog: NodeJS.Timeout | null = null;
+  /** ACL LIST as last seen on this connection ('' before the first; null: not allowed, not polled) */
+  private aclSeen: string | null = '';
   private timer: NodeJS.Timeout | null = null;
   private backoff = BACKOFF_MIN_MS;
   private stopped = false;
@@ -159,6 +163,8 @@ export class InvalidationLink implements TrackingTarget {
       } else if (this.opts.coherence === 'tracking') {
         this.warnNoTracking('Redis does not speak RESP3 (before 6.0)');
       }
+      // the rules the cache's first entries are filled under (see onAclList)
+      if (cache && this.aclSeen !== null) this.onAclList(conn, await conn.send(['ACL', 'LIST']).catch(() => null));
       this.state = tracking || !cache ? 'up' : 'ttl-only';
       this.redirectId = id;
       this.generation++;
@@ -228,6 +234,7 @@ export class InvalidationLink implements TrackingTarget {
       if (this.conn !== conn || this.stopped) return;
       this.watchdog = setTimeout(() => this.onUnresponsive(conn), UNRESPONSIVE_MS);
       this.watchdog.unref();
+      if (this.aclSeen !== null && this.opts.cache) conn.send(['ACL', 'LIST']).then((r) => this.onAclList(conn, r), () => undefined);
       conn.send(['PING']).then(
         () => {
           if (this.watchdog) clearTimeout(this.watchdog);
@@ -240,6 +247,29 @@ export class InvalidationLink implements TrackingTarget {
       );
     }, PING_INTERVAL_MS);
     this.timer.unref();
+  }
+
+  /**
+   * Entries belong to a user and were filled with the permissions it had then: Redis says
+   * nothing when the rules change, so the link reads them every second, and a change
+   * (made anywhere: ACL SETUSER, ACL LOAD, CONFIG SET requirepass) empties the cache.
+   * Changes made through the proxy empty it at once (see ClientSession).
+   */
+  private onAclList(conn: ControlConnection, reply: unknown): void {
+    if (this.conn !== conn) return;
+    if (!Array.isArray(reply)) {
+      // (a user without +acl, or a Redis before 6): only changes through the proxy are seen
+      this.aclSeen = null;
+      this.opts.log.info({ reason: reply instanceof RedisErrorReply ? reply.message : 'no list' }, 'ACL LIST is refused to the proxy: ACL changes made directly on Redis are not noticed (those made through the proxy are)');
+      return;
+    }
+    const rules = reply.map((r) => asString(r)).join('\n');
+    const before = this.aclSeen;
+    this.aclSeen = rules;
+    if (before === '' || before === rules) return;
+    this.opts.cache?.invalidateAll();
+    this.opts.log.info('ACL rules changed on Redis: cache emptied, sharing checked again');
+    this.opts.onAccessChange?.();
   }
 
   private onUnresponsive(conn: ControlConnection): void {
@@ -274,6 +304,7 @@ export class InvalidationLink implements TrackingTarget {
     if (this.watchdog) clearTimeout(this.watchdog);
     this.watchdog = null;
     this.unresponsive = false;
+    if (this.aclSeen !== null) this.aclSeen = '';
     const wasUp = this.state === 'up' || this.state === 'ttl-only';
     this.state = 'down';
     this.redirectId = null;

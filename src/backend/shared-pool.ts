@@ -28,8 +28,11 @@ import { trackingRequest, NO_TRACKING_NEEDED, type TrackingTarget } from './inva
 // Sharing is only safe while a fresh connection to Redis is authenticated as the
 // default user without a password: a shared connection must never let a client act as
 // a user it did not authenticate as. A probe checks that every second with a brand-new
-// connection; when Redis starts requiring a password, sharing stops (clients move to
-// their own connections at their next command, where Redis then asks them to AUTH).
+// connection; when Redis starts requiring a password, new clients get connections of
+// their own, where Redis asks them to AUTH. Clients already sharing stay, as their own
+// connections to Redis would stay authenticated. A change of ACL rules or password made
+// through the proxy (or seen by the link's ACL LIST) holds new clients back until a
+// fresh probe has answered.
 
 export interface SharedClient {
   readonly closed: boolean;
@@ -263,6 +266,10 @@ export class SharedPool {
   private readonly conns: SharedConnection[] = [];
   private next = 0;
   private probeTimer: NodeJS.Timeout | null = null;
+  /** probes started; only the latest one's answer counts */
+  private probes = 0;
+  /** access rules just changed: sharing waits for a fresh probe */
+  private checking = false;
 
   constructor(addr: BackendAddress, tls: TlsClientOptions | undefined, size: number, log: Logger) {
     this.addr = addr;
@@ -294,7 +301,7 @@ export class SharedPool {
 
   /** A shared connection for a new client, or null when it must have its own. */
   pick(): SharedConnection | null {
-    if (!this.allowed) return null;
+    if (!this.allowed || this.checking) return null;
     for (let i = 0; i < this.conns.length; i++) {
       const c = this.conns[this.next++ % this.conns.length];
       if (c.up) return c;
@@ -302,30 +309,44 @@ export class SharedPool {
     return null;
   }
 
+  /**
+   * Probe at once, not at the next tick of the interval: a client just changed ACL rules
+   * or a password through the proxy (a change made directly on Redis waits for the tick).
+   */
+  probeNow(): void {
+    // no new client joins a shared connection until the answer is in
+    this.checking = true;
+    void this.probe();
+  }
+
   /** Does a brand-new, unauthenticated connection get answered? */
   private probe(): Promise<void> {
+    const seq = ++this.probes;
     return new Promise((resolve) => {
       const s = connectToRedis(this.addr, this.tls);
       let reply = '';
-      const done = (ok: boolean) => {
-        if (this.allowed !== ok) this.log.info({ sharing: ok }, ok ? 'clients share connections to Redis' : 'Redis requires authentication (or is down): every client gets its own connection');
-        this.allowed = ok;
+      const done = (ok: boolean, why: string) => {
         s.destroy();
         resolve();
+        // (an older probe may answer after a newer one: it says nothing about now)
+        if (seq !== this.probes) return;
+        this.checking = false;
+        if (this.allowed !== ok) this.log.info({ sharing: ok, reason: ok ? undefined : why }, ok ? 'clients share connections to Redis' : 'new clients no longer share connections to Redis: each gets its own');
+        this.allowed = ok;
       };
-      const timer = setTimeout(() => done(false), 2000);
+      const timer = setTimeout(() => done(false, 'a new connection got no answer within 2 s'), 2000);
       timer.unref();
       s.on(this.addr.tls ? 'secureConnect' : 'connect', () => s.write('PING\r\n'));
       s.on('data', (d) => {
         reply += d.toString('latin1');
         if (reply.includes('\r\n')) {
           clearTimeout(timer);
-          done(reply.startsWith('+PONG'));
+          done(reply.startsWith('+PONG'), reply.startsWith('-NOAUTH') ? 'Redis requires authentication' : `a new connection got ${JSON.stringify(reply.trim())}`);
         }
       });
-      s.on('error', () => {
+      s.on('error', (err) => {
         clearTimeout(timer);
-        done(false);
+        done(false, `Redis is unreachable (${err.message})`);
       });
     });
   }

@@ -124,6 +124,8 @@ class Pending {
   subKind = SubscriptionKind.Channel;
   /** BLPOP, XREAD BLOCK, WAIT...: may legitimately wait for a long time */
   blocking = false;
+  /** ACL or password change: at its reply the shared pool checks again whether sharing is safe */
+  accessChange = false;
   /** when the request was decoded (performance.now), kept only when metrics are on */
   t0 = 0;
   fromCache = false;
@@ -211,6 +213,18 @@ function writeAll(socket: net.Socket, parts: OutBytes[], bytes: number): void {
     for (const part of parts) writeOne(socket, part);
     socket.uncork();
   }
+}
+
+/** Does this command change what users may do (ACL rules, the default user's password)? */
+function changesAccess(name: string, args: Buffer[]): boolean {
+  if (args.length < 2) return false;
+  if (name === 'acl') {
+    const sub = lower(args[1]);
+    return sub === 'setuser' || sub === 'deluser' || sub === 'load';
+  }
+  if (name !== 'config' || lower(args[1]) !== 'set') return false;
+  for (let i = 2; i < args.length; i += 2) if (lower(args[i]) === 'requirepass') return true;
+  return false;
 }
 
 /** Is buf[off, off + len) "GET" in any case? (without making a string) */
@@ -434,7 +448,9 @@ export class ClientSession implements SharedClient {
   private shareable(name: string, args: Buffer[]): boolean {
     const table = this.ctx.commands();
     // (a session shares only once the table is loaded: see the constructor)
-    if (table === null || this.ctx.pool?.allowed !== true) return false;
+    // (not asked again when Redis starts requiring a password: like a connection to Redis, a
+    // client that was let in without one stays in; only new clients must AUTH)
+    if (table === null) return false;
     // (SCRIPT DEBUG puts the connection itself into a debugging session)
     if (name === 'script' && args.length > 1 && lower(args[1]) === 'debug') return false;
     // the route's answer, with blocking read from the subcommand where there is one
@@ -586,9 +602,12 @@ export class ClientSession implements SharedClient {
     }
     const info = this.ctx.commands()?.lookup(name, args);
     const blocking = info?.flags.has('blocking') === true;
-    if (cache && info?.writes) {
+    // ACL SETUSER/DELUSER/LOAD, CONFIG SET requirepass: what a user may read changes, so the
+    // cache is emptied as for a write of every key (nothing filled before it survives)
+    const rules = changesAccess(name, args);
+    if (cache && (info?.writes || rules)) {
       // a write that names no key (FLUSHDB, SWAPDB, EVAL with numkeys 0, ...) may touch any key
-      let keys = CommandTable.keysOf(info, args);
+      let keys = rules || info === undefined ? null : CommandTable.keysOf(info, args);
       if (keys !== null && keys.length === 0) keys = null;
       if (this.inMulti) {
         // queued: it runs at EXEC, whose send and reply drop these keys again
@@ -600,6 +619,7 @@ export class ClientSession implements SharedClient {
         cache.beginWriteAll();
         const p = new Pending(Kind.WriteAll);
         p.blocking = blocking;
+        p.accessChange = rules;
         this.push(p);
       } else {
         const p = new Pending(Kind.Write);
@@ -610,6 +630,13 @@ export class ClientSession implements SharedClient {
       return;
     }
     this.forward(buf, start, end);
+    if (rules) {
+      // its reply asks the pool again whether a fresh connection needs a password
+      const p = new Pending(Kind.Pass);
+      p.accessChange = true;
+      this.push(p);
+      return;
+    }
     if (blocking) {
       // kept apart so that --backend-timeout can tell a blocked command from a hung Redis
       const p = new Pending(Kind.Pass);
@@ -660,7 +687,7 @@ export class ClientSession implements SharedClient {
     if (table === null || this.rawRequests || !this.backendUp) return false;
     const buf = d.buffer;
     const r = table.routeOf(buf, d.argOffset(0), d.argLength(0));
-    if (!r.simple || (this.shared !== null && !(r.shareable && this.ctx.pool?.allowed === true))) return false;
+    if (!r.simple || (this.shared !== null && !r.shareable)) return false;
     const cache = this.ctx.cache;
     if (cache !== null && r.writes && d.argc < 2) return false; // (no key: the general path's "may touch any key")
     this.observer?.onCommand(r.name);
@@ -961,6 +988,10 @@ export class ClientSession implements SharedClient {
   /** In raw mode there are no replies to wait for: drop a write's keys as it is sent. */
   private invalidateNow(name: string, args: Buffer[], cache: ReplyCache): void {
     const info = this.ctx.commands()?.lookup(name, args);
+    if (changesAccess(name, args)) {
+      cache.invalidateAll();
+      return;
+    }
     if (!info?.writes && stateCommandOf(name) !== StateCommand.Exec) return;
     const keys = info?.writes ? CommandTable.keysOf(info, args) : null;
     if (keys === null || keys.length === 0) cache.invalidateAll();
@@ -990,7 +1021,7 @@ export class ClientSession implements SharedClient {
   private pushPass(proves: boolean): void {
     const last = this.pending.last();
     // (with metrics on, each request keeps its own entry for its latency)
-    if (last !== undefined && last.kind === Kind.Pass && last.proves === proves && !last.blocking && !this.observer) {
+    if (last !== undefined && last.kind === Kind.Pass && last.proves === proves && !last.blocking && !last.accessChange && !this.observer) {
       last.count++;
       if (this.shared !== null) this.sharedReplies++;
       return;
@@ -1196,6 +1227,7 @@ export class ClientSession implements SharedClient {
         this.emit(buf, start, end, inChunk);
         this.proveAuth(p, t);
         if (--p.count > 0) return;
+        if (p.accessChange) this.ctx.pool?.probeNow();
         break;
       case Kind.Write:
         this.emit(buf, start, end, inChunk);
@@ -1207,6 +1239,7 @@ export class ClientSession implements SharedClient {
         this.proveAuth(p, t);
         cache?.endWriteAll();
         p.flag = true;
+        if (p.accessChange) this.ctx.pool?.probeNow();
         break;
       case Kind.Fill:
         if (!p.gotValue) {

@@ -1,0 +1,119 @@
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis, startProxy, getFreePort, sleep, RawClient, cmd, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { stats } from './cache-helpers.js';
+
+// Contract §2.3: a value is only served to a client Redis itself would serve it to. Redis
+// checks permissions at every command, so a change of ACL rules (or of the default user's
+// password) must reach the cache: through the proxy at once, made directly on Redis
+// within about a second (the link reads ACL LIST every second).
+
+describe('ACL and password changes', () => {
+  let redis: RedisServer;
+  let proxy: ProxyProcess;
+  let admin: number;
+  let direct: RawClient;
+  const ask = async (c: RawClient, ...args: string[]) => {
+    c.write(cmd(...args));
+    return (await c.readFrame()).toString('latin1');
+  };
+  /** until `want` comes back for GET key through a new read each time; returns the ms it took */
+  const until = async (c: RawClient, key: string, want: RegExp, ms: number): Promise<number> => {
+    const t0 = Date.now();
+    for (;;) {
+      const got = await ask(c, 'GET', key);
+      if (want.test(got)) return Date.now() - t0;
+      if (Date.now() - t0 > ms) assert.fail(`GET ${key} still answered ${JSON.stringify(got)} after ${ms} ms`);
+      await sleep(25);
+    }
+  };
+  before(async () => {
+    redis = await startRedis();
+    admin = await getFreePort();
+    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--ttl', '3600'] });
+    for (let i = 0; i < 200 && (await stats(admin)).link.state !== 'up'; i++) await sleep(20);
+    direct = await RawClient.connect(redis.port);
+  });
+  after(async () => {
+    direct?.destroy();
+    await proxy?.stop();
+    await redis?.stop();
+  });
+
+  test('ACL SETUSER through the proxy: the next GET of a cached key gets NOPERM, as on Redis', async () => {
+    const c = await RawClient.connect(proxy.port);
+    try {
+      assert.equal(await ask(c, 'SET', 'acl:k', 'v'), '+OK\r\n');
+      assert.equal(await ask(c, 'GET', 'acl:k'), '$1\r\nv\r\n');
+      const hits = (await stats(admin)).cache.hits;
+      assert.equal(await ask(c, 'GET', 'acl:k'), '$1\r\nv\r\n');
+      assert.equal((await stats(admin)).cache.hits, hits + 1, 'it was cached');
+      assert.equal(await ask(c, 'ACL', 'SETUSER', 'default', '-get'), '+OK\r\n');
+      assert.match(await ask(c, 'GET', 'acl:k'), /^-NOPERM /);
+      assert.equal(await ask(c, 'ACL', 'SETUSER', 'default', '+get'), '+OK\r\n');
+      assert.equal(await ask(c, 'GET', 'acl:k'), '$1\r\nv\r\n');
+    } finally {
+      c.destroy();
+    }
+  });
+
+  test('ACL SETUSER made directly on Redis: within seconds the proxy stops serving what the user may no longer read', async () => {
+    assert.equal(await ask(direct, 'ACL', 'SETUSER', 'alice', 'on', '>alicepw', '~acl:*', '+@all'), '+OK\r\n');
+    const c = await RawClient.connect(proxy.port);
+    try {
+      assert.equal(await ask(c, 'AUTH', 'alice', 'alicepw'), '+OK\r\n');
+      assert.equal(await ask(c, 'SET', 'acl:alice', 'secret'), '+OK\r\n');
+      assert.equal(await ask(c, 'GET', 'acl:alice'), '$6\r\nsecret\r\n');
+      assert.equal(await ask(c, 'GET', 'acl:alice'), '$6\r\nsecret\r\n');
+      assert.equal(await ask(direct, 'ACL', 'SETUSER', 'alice', 'resetkeys', '~other:*'), '+OK\r\n');
+      const ms = await until(c, 'acl:alice', /^-NOPERM /, 3000);
+      console.log(`# a direct ACL change reached the cache in ${ms} ms`);
+    } finally {
+      c.destroy();
+      await ask(direct, 'ACL', 'DELUSER', 'alice');
+    }
+  });
+
+  test('CONFIG SET requirepass through the proxy: a client that connects right after is asked to AUTH, as on Redis', async () => {
+    const setter = await RawClient.connect(proxy.port);
+    try {
+      assert.equal(await ask(setter, 'SET', 'acl:pw', 'v'), '+OK\r\n');
+      assert.equal(await ask(setter, 'CONFIG', 'SET', 'requirepass', 'newpw'), '+OK\r\n');
+      const fresh = await RawClient.connect(proxy.port);
+      try {
+        fresh.write(cmd('GET', 'acl:pw') + cmd('SET', 'acl:pw', 'w'));
+        const [a, b] = (await fresh.readFrames(2)).map((f) => f.toString('latin1'));
+        assert.match(a, /^-NOAUTH /);
+        assert.match(b, /^-NOAUTH /);
+      } finally {
+        fresh.destroy();
+      }
+      // (a connection made before the change stays authenticated, on Redis as through the proxy)
+      assert.equal(await ask(direct, 'GET', 'acl:pw'), '$1\r\nv\r\n', 'the refused SET did not run');
+    } finally {
+      await ask(direct, 'CONFIG', 'SET', 'requirepass', '');
+      setter.destroy();
+    }
+  });
+
+  test('a client let in before Redis required a password keeps working after, as its own connection to Redis would', async () => {
+    const early = await RawClient.connect(proxy.port);
+    try {
+      assert.equal(await ask(early, 'SET', 'acl:early', 'v'), '+OK\r\n');
+      assert.equal(await ask(direct, 'CONFIG', 'SET', 'requirepass', 'pw2'), '+OK\r\n');
+      await sleep(1300); // past the pool's probe and the link's ACL LIST
+      assert.equal(await ask(early, 'PING'), '+PONG\r\n');
+      assert.equal(await ask(early, 'GET', 'acl:early'), '$1\r\nv\r\n');
+      assert.equal(await ask(early, 'INCR', 'acl:n'), ':1\r\n');
+      const late = await RawClient.connect(proxy.port);
+      try {
+        assert.match(await ask(late, 'GET', 'acl:early'), /^-NOAUTH /, 'a new client must AUTH');
+      } finally {
+        late.destroy();
+      }
+    } finally {
+      await ask(direct, 'CONFIG', 'SET', 'requirepass', '');
+      early.destroy();
+    }
+  });
+});
