@@ -487,12 +487,12 @@ export const FLAGS: readonly FlagSpec[] = [
   flag({
     name: 'query-buffer-limit', key: 'queryBufferLimit', arg: '<bytes>', default: '1gb', parse: parseRequestLimit, live: true,
     help: 'most bytes held for one unfinished request (client-query-buffer-limit)',
-    doc: 'Most bytes held for one unfinished request (like `client-query-buffer-limit`).',
+    doc: 'Most bytes held for one unfinished request (like `client-query-buffer-limit`; at least `1mb`, as Redis allows).',
   }),
   flag({
     name: 'proto-max-bulk-len', key: 'protoMaxBulkLen', arg: '<bytes>', default: '512mb', parse: parseRequestLimit, live: true, liveNote: 'for clients that connect afterwards',
     help: 'longest bulk argument accepted (proto-max-bulk-len)',
-    doc: 'Longest bulk argument accepted (like `proto-max-bulk-len`).',
+    doc: 'Longest bulk argument accepted (like `proto-max-bulk-len`; at least `1mb`, as Redis allows).',
   }),
   flag({
     name: 'tls-cert', key: 'tlsCert', arg: '<file>', default: '', defaultLabel: 'none', parse: parsePath,
