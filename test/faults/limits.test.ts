@@ -10,6 +10,27 @@ import { FrameStream, adminStats, eventually, linkUp, rssMb, rssSampler } from '
 
 let redis: RedisServer;
 
+/** n clients, connected and answered (each holds a slot of --max-clients) */
+async function connectServed(port: number, n: number): Promise<RawClient[]> {
+  const held: RawClient[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = await RawClient.connect(port);
+    c.write(cmd('PING'));
+    assert.equal((await c.readFrame()).toString(), '+PONG\r\n');
+    held.push(c);
+  }
+  return held;
+}
+
+/** A client that connects now is served (its PING gets +PONG), not refused. */
+async function newClientServed(port: number): Promise<boolean> {
+  const c = await RawClient.connect(port);
+  c.write(cmd('PING'));
+  const r = (await c.readBytes(1000, 100)).toString();
+  c.destroy();
+  return r === '+PONG\r\n';
+}
+
 before(async () => {
   redis = await startRedis();
 });
@@ -29,13 +50,7 @@ describe('--max-clients 3', () => {
   });
 
   test('the 4th client gets -ERR max number of clients reached and is closed; a freed slot is usable again', async () => {
-    const three: RawClient[] = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await RawClient.connect(proxy.port);
-      c.write(cmd('PING'));
-      assert.equal((await c.readFrame()).toString(), '+PONG\r\n');
-      three.push(c);
-    }
+    const three = await connectServed(proxy.port, 3);
     const fourth = await RawClient.connect(proxy.port);
     fourth.write(cmd('PING'));
     const got = await fourth.readUntilClosed(3000);
@@ -46,54 +61,16 @@ describe('--max-clients 3', () => {
       assert.equal((await c.readFrame()).toString(), '+PONG\r\n');
     }
     three.pop()!.destroy();
-    await eventually(
-      'a slot freed by a client that left is given to the next one',
-      async () => {
-        const c = await RawClient.connect(proxy.port);
-        c.write(cmd('PING'));
-        const r = (await c.readBytes(1000, 100)).toString();
-        c.destroy();
-        return r === '+PONG\r\n';
-      },
-      3000,
-      50,
-    );
+    await eventually('a slot freed by a client that left is given to the next one', () => newClientServed(proxy.port), 3000, 50);
     for (const c of three) c.destroy();
   });
-});
 
-describe('--max-clients 3: refused and finished clients give their slot and descriptor back', () => {
-  let proxy: ProxyProcess;
-  before(async () => {
-    proxy = await startProxy({ redisPort: redis.port, args: ['--max-clients', '3'] });
-    await sleep(100);
-  });
-  after(async () => {
-    await proxy?.stop();
-  });
+  // refused and finished clients give their slot and descriptor back
   const fds = () => readdirSync(`/proc/${proxy.pid}/fd`).length;
-  const slotFree = () =>
-    eventually(
-      'a fourth client is served',
-      async () => {
-        const c = await RawClient.connect(proxy.port);
-        c.write(cmd('PING'));
-        const r = (await c.readBytes(1000, 100)).toString();
-        c.destroy();
-        return r === '+PONG\r\n';
-      },
-      5000,
-      100,
-    );
+  const slotFree = () => eventually('a fourth client is served', () => newClientServed(proxy.port), 5000, 100);
 
   test('refused clients that reset at once, or never read, neither crash the proxy nor keep a descriptor', async () => {
-    const three: RawClient[] = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await RawClient.connect(proxy.port);
-      c.write(cmd('PING'));
-      assert.equal((await c.readFrame()).toString(), '+PONG\r\n');
-      three.push(c);
-    }
+    const three = await connectServed(proxy.port, 3);
     const before = fds();
     const silent: RawClient[] = [];
     for (let i = 0; i < 20; i++) {
