@@ -258,9 +258,12 @@ export class InvalidationLink implements TrackingTarget {
   private onAclList(conn: ControlConnection, reply: unknown): void {
     if (this.conn !== conn) return;
     if (!Array.isArray(reply)) {
-      // (a user without +acl, or a Redis before 6): only changes through the proxy are seen
+      const why = reply instanceof RedisErrorReply ? reply.message : '';
+      // A user without +acl, or a Redis before 6: only changes through the proxy are seen.
+      // Anything else (BUSY, LOADING...) passes: the next tick asks again.
+      if (!/^(NOPERM|ERR unknown command)/.test(why)) return;
       this.aclSeen = null;
-      this.opts.log.info({ reason: reply instanceof RedisErrorReply ? reply.message : 'no list' }, 'ACL LIST is refused to the proxy: ACL changes made directly on Redis are not noticed (those made through the proxy are)');
+      this.opts.log.info({ reason: why }, 'ACL LIST is refused to the proxy: ACL changes made directly on Redis are not noticed (those made through the proxy are)');
       return;
     }
     const rules = reply.map((r) => asString(r)).join('\n');

@@ -266,10 +266,14 @@ export class SharedPool {
   private readonly conns: SharedConnection[] = [];
   private next = 0;
   private probeTimer: NodeJS.Timeout | null = null;
-  /** probes started; only the latest one's answer counts */
+  /** probes started (one at a time) */
   private probes = 0;
-  /** access rules just changed: sharing waits for a fresh probe */
+  private probing = false;
+  /** asked for while one was in flight: start another when it answers */
+  private probeAgain = false;
+  /** access rules just changed: no new client shares until a probe numbered checkFrom or later answers */
   private checking = false;
+  private checkFrom = 0;
 
   constructor(addr: BackendAddress, tls: TlsClientOptions | undefined, size: number, log: Logger) {
     this.addr = addr;
@@ -281,7 +285,9 @@ export class SharedPool {
   start(): void {
     for (const c of this.conns) c.connect();
     void this.probe();
-    this.probeTimer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS);
+    this.probeTimer = setInterval(() => {
+      if (!this.probing) void this.probe();
+    }, PROBE_INTERVAL_MS);
     this.probeTimer.unref();
   }
 
@@ -310,27 +316,44 @@ export class SharedPool {
   }
 
   /**
+   * A command that may change who needs a password is on its way to Redis: no new client
+   * shares a connection until a probe started after its reply (see probeNow) answers.
+   */
+  hold(): void {
+    this.checking = true;
+    this.checkFrom = this.probes + 1;
+  }
+
+  /**
    * Probe at once, not at the next tick of the interval: a client just changed ACL rules
    * or a password through the proxy (a change made directly on Redis waits for the tick).
+   * Many at once make one probe, and one more after it.
    */
   probeNow(): void {
-    // no new client joins a shared connection until the answer is in
-    this.checking = true;
-    void this.probe();
+    this.hold();
+    if (this.probing) this.probeAgain = true;
+    else void this.probe();
   }
 
   /** Does a brand-new, unauthenticated connection get answered? */
   private probe(): Promise<void> {
     const seq = ++this.probes;
+    this.probing = true;
     return new Promise((resolve) => {
       const s = connectToRedis(this.addr, this.tls);
       let reply = '';
+      let answered = false;
       const done = (ok: boolean, why: string) => {
+        if (answered) return;
+        answered = true;
         s.destroy();
         resolve();
-        // (an older probe may answer after a newer one: it says nothing about now)
-        if (seq !== this.probes) return;
-        this.checking = false;
+        this.probing = false;
+        if (seq >= this.checkFrom) this.checking = false;
+        if (this.probeAgain) {
+          this.probeAgain = false;
+          void this.probe();
+        }
         if (this.allowed !== ok) this.log.info({ sharing: ok, reason: ok ? undefined : why }, ok ? 'clients share connections to Redis' : 'new clients no longer share connections to Redis: each gets its own');
         this.allowed = ok;
       };

@@ -289,6 +289,11 @@ export class ClientSession implements SharedClient {
   private multiKeys: string[] = [];
   private multiAllKeys = false;
   private multiChangesState = false;
+  /** an ACL or password change is queued: EXEC's reply has the pool probe again */
+  private multiAccessChange = false;
+  /** finish() has run: the connection closes once its last reply is out */
+  private finishing = false;
+  private finishTimer: NodeJS.Timeout | null = null;
   /** requests are relayed without pairing (see above) */
   private rawRequests = false;
   private rawReplies = false;
@@ -585,6 +590,8 @@ export class ClientSession implements SharedClient {
       if (!this.leaveShared(args, buf, start, end)) return;
     }
     if (this.rawRequests) {
+      // (no reply to wait for: the pool's next probe, started after this, decides)
+      if (changesAccess(name, args)) this.ctx.pool?.hold();
       if (cache) this.invalidateNow(name, args, cache);
       this.forward(buf, start, end);
       return;
@@ -605,6 +612,12 @@ export class ClientSession implements SharedClient {
     // ACL SETUSER/DELUSER/LOAD, CONFIG SET requirepass: what a user may read changes, so the
     // cache is emptied as for a write of every key (nothing filled before it survives)
     const rules = changesAccess(name, args);
+    if (rules) {
+      // no new client shares a connection until the pool has probed again after it ran
+      this.ctx.pool?.hold();
+      if (this.inMulti) this.multiAccessChange = true;
+    }
+    const probeAtReply = rules && !this.inMulti;
     if (cache && (info?.writes || rules)) {
       // a write that names no key (FLUSHDB, SWAPDB, EVAL with numkeys 0, ...) may touch any key
       let keys = rules || info === undefined ? null : CommandTable.keysOf(info, args);
@@ -619,7 +632,7 @@ export class ClientSession implements SharedClient {
         cache.beginWriteAll();
         const p = new Pending(Kind.WriteAll);
         p.blocking = blocking;
-        p.accessChange = rules;
+        p.accessChange = probeAtReply;
         this.push(p);
       } else {
         const p = new Pending(Kind.Write);
@@ -630,7 +643,7 @@ export class ClientSession implements SharedClient {
       return;
     }
     this.forward(buf, start, end);
-    if (rules) {
+    if (probeAtReply) {
       // its reply asks the pool again whether a fresh connection needs a password
       const p = new Pending(Kind.Pass);
       p.accessChange = true;
@@ -898,6 +911,7 @@ export class ClientSession implements SharedClient {
         const keys = this.multiKeys;
         const allKeys = this.multiAllKeys;
         const changesState = this.multiChangesState;
+        const accessChange = this.multiAccessChange;
         this.setMulti(false);
         if (changesState) {
           // a plain relay from here on: no reply to wait for, drop the keys as EXEC is sent
@@ -906,6 +920,7 @@ export class ClientSession implements SharedClient {
           return this.goRaw();
         }
         const p = this.stateEntry(sc);
+        p.accessChange = accessChange;
         if (cache) {
           if (allKeys) {
             cache.beginWriteAll();
@@ -1004,6 +1019,7 @@ export class ClientSession implements SharedClient {
     this.multiKeys = [];
     this.multiAllKeys = false;
     this.multiChangesState = false;
+    this.multiAccessChange = false;
   }
 
 
@@ -1263,6 +1279,7 @@ export class ClientSession implements SharedClient {
         this.emit(buf, start, end, inChunk);
         this.applyState(p, frameOf(buf, start, end, inChunk), cache);
         this.stateInFlight--;
+        if (p.accessChange) this.ctx.pool?.probeNow();
         break;
       case Kind.Subscribe:
         this.emit(buf, start, end, inChunk);
@@ -1593,13 +1610,17 @@ export class ClientSession implements SharedClient {
     this.backend?.destroy();
     // Like Redis, close once the last reply is out, without waiting for the client to close
     // its side: a client that keeps sending (or stopped reading) would keep its slot forever.
+    if (this.finishing) return;
+    this.finishing = true;
     this.client.once('finish', () => this.close());
-    setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS).unref();
+    this.finishTimer = setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS);
+    this.finishTimer.unref();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.finishTimer) clearTimeout(this.finishTimer);
     this.untrack();
     this.shared?.leave(this);
     for (const p of this.pending.drain()) this.releaseEntry(p);

@@ -116,4 +116,62 @@ describe('ACL and password changes', () => {
       early.destroy();
     }
   });
+
+  test('a password set inside MULTI/EXEC through the proxy also applies at once to the next new client', async () => {
+    const setter = await RawClient.connect(proxy.port);
+    try {
+      setter.write(cmd('MULTI') + cmd('CONFIG', 'SET', 'requirepass', 'pw3'));
+      assert.deepEqual((await setter.readFrames(2)).map(String), ['+OK\r\n', '+QUEUED\r\n']);
+      await sleep(100); // (the QUEUED reply must not be taken for the change)
+      assert.equal(await ask(setter, 'EXEC'), '*1\r\n+OK\r\n');
+      const fresh = await RawClient.connect(proxy.port);
+      try {
+        assert.match(await ask(fresh, 'SET', 'acl:multi', 'w'), /^-NOAUTH /);
+      } finally {
+        fresh.destroy();
+      }
+    } finally {
+      await ask(direct, 'CONFIG', 'SET', 'requirepass', '');
+      setter.destroy();
+    }
+  });
+
+  test('many ACL changes in one pipeline make one or two probes, not a connection each', async () => {
+    const info = async () => Number(/total_connections_received:(\d+)/.exec(await ask(direct, 'INFO', 'stats'))?.[1]);
+    const before = await info();
+    const c = await RawClient.connect(proxy.port);
+    try {
+      c.write(cmd('ACL', 'SETUSER', 'default', 'on').repeat(200));
+      const replies = await c.readFrames(200);
+      assert.ok(replies.every((r) => r.toString() === '+OK\r\n'));
+      await sleep(300);
+    } finally {
+      c.destroy();
+    }
+    const opened = (await info()) - before;
+    assert.ok(opened < 10, `${opened} connections to Redis for 200 ACL SETUSER`);
+  });
+
+  test('an ACL LIST answered -BUSY (a long script) does not stop the proxy watching ACL changes', async () => {
+    assert.equal(await ask(direct, 'ACL', 'SETUSER', 'carol', 'on', '>carolpw', '~acl:*', '+@all'), '+OK\r\n');
+    const c = await RawClient.connect(proxy.port);
+    const busy = await RawClient.connect(redis.port);
+    try {
+      assert.equal(await ask(c, 'AUTH', 'carol', 'carolpw'), '+OK\r\n');
+      assert.equal(await ask(c, 'SET', 'acl:carol', 'v'), '+OK\r\n');
+      assert.equal(await ask(c, 'GET', 'acl:carol'), '$1\r\nv\r\n');
+      assert.equal(await ask(direct, 'CONFIG', 'SET', 'busy-reply-threshold', '100'), '+OK\r\n');
+      busy.write(cmd('EVAL', 'while true do end', '0'));
+      await sleep(1500); // the link's ACL LIST gets -BUSY at least once
+      assert.equal(await ask(direct, 'SCRIPT', 'KILL'), '+OK\r\n');
+      assert.match((await busy.readFrame()).toString(), /^-ERR Error running script|^-ERR.*killed/i);
+      assert.equal(await ask(direct, 'ACL', 'SETUSER', 'carol', 'resetkeys', '~other:*'), '+OK\r\n');
+      await until(c, 'acl:carol', /^-NOPERM /, 4000);
+    } finally {
+      busy.destroy();
+      c.destroy();
+      await ask(direct, 'CONFIG', 'SET', 'busy-reply-threshold', '5000');
+      await ask(direct, 'ACL', 'DELUSER', 'carol');
+    }
+  });
 });
