@@ -21,7 +21,8 @@
 // the allocator, so their pages become resident only as slots are used.
 
 const NONE = -1;
-const EMPTY = -1;
+/** an unused cell; a used one holds slot + 1, so that a new table needs no fill */
+const EMPTY = 0;
 
 /** Per-process seed of the index hash (see above). */
 const SEED = (Math.random() * 0x100000000) | 0;
@@ -68,7 +69,7 @@ export interface KeyLruOptions<V> {
 }
 
 export class KeyLru<V> {
-  /** the index: a slot, or EMPTY; cellHash holds the slot's key's hash */
+  /** the index: slot + 1, or EMPTY; cellHash holds the slot's key's hash */
   private readonly cells: Int32Array;
   private readonly cellHash: Int32Array;
   private readonly mask: number;
@@ -105,7 +106,7 @@ export class KeyLru<V> {
     this.sizes = new Float64Array(this.maxSize > 0 ? n : 0);
     let cells = 8;
     while (cells < 2 * n) cells *= 2;
-    this.cells = new Int32Array(cells).fill(EMPTY);
+    this.cells = new Int32Array(cells);
     this.cellHash = new Int32Array(cells);
     this.mask = cells - 1;
   }
@@ -245,9 +246,9 @@ export class KeyLru<V> {
   private findHashed(key: string, h: number): number {
     const { cells, cellHash, mask } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const slot = cells[i];
-      if (slot === EMPTY) return NONE;
-      if (cellHash[i] === h && this.keys[slot] === key) return slot;
+      const cell = cells[i];
+      if (cell === EMPTY) return NONE;
+      if (cellHash[i] === h && this.keys[cell - 1] === key) return cell - 1;
     }
   }
 
@@ -255,9 +256,9 @@ export class KeyLru<V> {
     const h = hashKeyBytes(buf, off, len);
     const { cells, cellHash, mask } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const slot = cells[i];
-      if (slot === EMPTY) return NONE;
-      if (cellHash[i] === h && sameKey(this.keys[slot] as string, buf, off, len)) return slot;
+      const cell = cells[i];
+      if (cell === EMPTY) return NONE;
+      if (cellHash[i] === h && sameKey(this.keys[cell - 1] as string, buf, off, len)) return cell - 1;
     }
   }
 
@@ -268,7 +269,7 @@ export class KeyLru<V> {
     else {
       for (let s = this.oldest; s !== NONE; s = this.next[s]) {
         let i = hashKey(this.keys[s] as string) & mask;
-        while (cells[i] !== s) i = (i + 1) & mask;
+        while (cells[i] !== s + 1) i = (i + 1) & mask;
         cells[i] = EMPTY;
       }
     }
@@ -279,7 +280,7 @@ export class KeyLru<V> {
     const { cells, mask } = this;
     let i = h & mask;
     while (cells[i] !== EMPTY) i = (i + 1) & mask;
-    cells[i] = slot;
+    cells[i] = slot + 1;
     this.cellHash[i] = h;
     this.count++;
   }
@@ -289,7 +290,7 @@ export class KeyLru<V> {
     const { cells, cellHash, mask } = this;
     const h = hashKey(this.keys[slot] as string);
     let i = h & mask;
-    while (cells[i] !== slot) i = (i + 1) & mask;
+    while (cells[i] !== slot + 1) i = (i + 1) & mask;
     for (let j = (i + 1) & mask; cells[j] !== EMPTY; j = (j + 1) & mask) {
       const home = cellHash[j] & mask;
       // the cell at j may move back to i only if its home is not within (i, j]

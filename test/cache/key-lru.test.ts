@@ -170,18 +170,19 @@ test('a full index keeps every key findable through many evictions (probe runs c
   }
 });
 
-test('two keys whose 32-bit hashes are equal stay two entries (the bytes decide)', () => {
-  // a birthday search: among 300,000 random 8-byte keys ~10 pairs share a hash, whatever the seed
+for (const wantSameLength of [true, false]) test(`two keys whose 32-bit hashes are equal stay two entries (the bytes decide; ${wantSameLength ? 'any pair' : 'keys of different lengths'})`, () => {
+  // a birthday search: among 600,000 random keys ~40 pairs share a hash, whatever the seed
   const seen = new Map<number, string>();
   let pair: [string, string] | null = null;
   let x = 12345;
   const rnd = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
-  for (let i = 0; i < 300_000 && pair === null; i++) {
+  for (let i = 0; i < 600_000 && pair === null; i++) {
+    // lengths 7 and 8 alternate: the pair found differs in length about half the time
     let k = '';
-    for (let j = 0; j < 8; j++) k += String.fromCharCode(rnd());
+    for (let j = 0; j < 7 + (i & 1); j++) k += String.fromCharCode(rnd());
     const h = hashKey(k);
     const other = seen.get(h);
-    if (other !== undefined) pair = [other, k];
+    if (other !== undefined && (other.length !== k.length || wantSameLength)) pair = [other, k];
     else seen.set(h, k);
   }
   assert.ok(pair !== null, 'a colliding pair was found');
@@ -209,5 +210,41 @@ test('clear empties the index whether it is nearly empty (cell by cell) or full 
     for (let i = 0; i < 1000; i++) lru.set(`n${i}`, i, Infinity);
     for (let i = 0; i < 1000; i++) assert.equal(lru.peek(`n${i}`, 0), i);
     assert.equal(lru.size, 1000);
+  }
+});
+
+test('churn at small capacities against a Map model: mixed key lengths, wrap-around, deletes, evictions (deterministic)', () => {
+  const keys = ['', 'a', 'b', 'ab', 'ba', 'abc', '\u00ff\u0080', 'k'.repeat(70), 'k'.repeat(71)];
+  for (let i = 0; i < 24; i++) keys.push(`key:${i}`);
+  let x = 99;
+  const rnd = (n: number): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  for (let capacity = 1; capacity <= 12; capacity++) {
+    const lru = new KeyLru<number>({ capacity });
+    const model = new Map<string, number>(); // insertion order = recency, oldest first
+    for (let round = 0; round < 3000; round++) {
+      const k = keys[rnd(keys.length)];
+      const op = rnd(10);
+      if (op < 4) {
+        const want = model.get(k);
+        const got = rnd(2) === 0 ? lru.get(k, () => 0) : lru.getBytes(Buffer.from(`*${k}#`, 'latin1'), 1, k.length, () => 0);
+        assert.equal(got, want, `capacity ${capacity} round ${round}: get ${JSON.stringify(k)}`);
+        if (want !== undefined) {
+          model.delete(k);
+          model.set(k, want);
+        }
+      } else if (op < 8) {
+        model.delete(k);
+        if (model.size >= capacity) model.delete(model.keys().next().value as string);
+        model.set(k, round);
+        lru.set(k, round, Infinity);
+      } else if (op < 9) {
+        assert.equal(lru.delete(k), model.delete(k));
+      } else if (rnd(20) === 0) {
+        lru.clear();
+        model.clear();
+      }
+      assert.equal(lru.size, model.size);
+    }
+    assert.deepEqual([...lru.entries()].map(([k, v]) => [k, v]), [...model.entries()]);
   }
 });
