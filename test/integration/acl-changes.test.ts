@@ -17,6 +17,15 @@ describe('ACL and password changes', () => {
     c.write(cmd(...args));
     return (await c.readFrame()).toString('latin1');
   };
+  /** one command from a client that connects just now */
+  const askNewClient = async (...args: string[]) => {
+    const c = await RawClient.connect(proxy.port);
+    try {
+      return await ask(c, ...args);
+    } finally {
+      c.destroy();
+    }
+  };
   /** until `want` comes back for GET key through a new read each time; returns the ms it took */
   const until = async (c: RawClient, key: string, want: RegExp, ms: number): Promise<number> => {
     const t0 = Date.now();
@@ -105,12 +114,7 @@ describe('ACL and password changes', () => {
       assert.equal(await ask(early, 'PING'), '+PONG\r\n');
       assert.equal(await ask(early, 'GET', 'acl:early'), '$1\r\nv\r\n');
       assert.equal(await ask(early, 'INCR', 'acl:n'), ':1\r\n');
-      const late = await RawClient.connect(proxy.port);
-      try {
-        assert.match(await ask(late, 'GET', 'acl:early'), /^-NOAUTH /, 'a new client must AUTH');
-      } finally {
-        late.destroy();
-      }
+      assert.match(await askNewClient('GET', 'acl:early'), /^-NOAUTH /, 'a new client must AUTH');
     } finally {
       await ask(direct, 'CONFIG', 'SET', 'requirepass', '');
       early.destroy();
@@ -124,12 +128,7 @@ describe('ACL and password changes', () => {
       assert.deepEqual((await setter.readFrames(2)).map(String), ['+OK\r\n', '+QUEUED\r\n']);
       await sleep(100); // (the QUEUED reply must not be taken for the change)
       assert.equal(await ask(setter, 'EXEC'), '*1\r\n+OK\r\n');
-      const fresh = await RawClient.connect(proxy.port);
-      try {
-        assert.match(await ask(fresh, 'SET', 'acl:multi', 'w'), /^-NOAUTH /);
-      } finally {
-        fresh.destroy();
-      }
+      assert.match(await askNewClient('SET', 'acl:multi', 'w'), /^-NOAUTH /);
     } finally {
       await ask(direct, 'CONFIG', 'SET', 'requirepass', '');
       setter.destroy();
