@@ -142,6 +142,8 @@ const RESET_REPLY = Buffer.from('+RESET\r\n');
 const MAX_BULK_CACHED = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 const HALF_CLOSE_GRACE_MS = 10_000;
+/** after its last reply is out, how long a finished session waits for the client to close before closing itself */
+const FINISH_LINGER_MS = 1000;
 /** after its Redis connection died, how long a client's commands still get an error before it is closed */
 const FAIL_GRACE_MS = 100;
 /** up to this many bytes of small replies are copied into one buffer rather than written one by one */
@@ -1608,13 +1610,20 @@ export class ClientSession implements SharedClient {
     this.flushOut();
     this.client.end();
     this.backend?.destroy();
-    // Like Redis, close once the last reply is out, without waiting for the client to close
-    // its side: a client that keeps sending (or stopped reading) would keep its slot forever.
+    // Like Redis, close once the last reply is out, without waiting long for the client to
+    // close its side: one that keeps sending would keep its slot forever. What it still
+    // sends is read and dropped, since bytes left unread would turn the close into a reset,
+    // which can destroy the last reply before the client reads it.
     if (this.finishing) return;
     this.finishing = true;
-    this.client.once('finish', () => this.close());
-    this.finishTimer = setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS);
-    this.finishTimer.unref();
+    const client = this.client;
+    client.removeAllListeners('data');
+    client.on('data', () => undefined);
+    client.resume();
+    client.once('finish', () => {
+      this.finishTimer = setTimeout(() => this.close(), FINISH_LINGER_MS);
+      this.finishTimer.unref();
+    });
   }
 
   close(): void {

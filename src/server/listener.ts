@@ -78,9 +78,12 @@ export class Listener {
         this.log.debug({ client }, 'client refused: --max-clients reached');
       }
       // As Redis does: the error, then the connection closed, whether or not the client
-      // reads it (an unread socket would otherwise hold its descriptor until it leaves).
+      // reads it or closes its side (else it would hold its descriptor until it leaves).
+      // What it sends is read and dropped: unread bytes would turn the close into a reset,
+      // which can destroy the error before the client reads it.
       socket.on('error', () => socket.destroy());
-      socket.end(encodeError('ERR max number of clients reached'), () => socket.destroy());
+      socket.resume();
+      socket.end(encodeError('ERR max number of clients reached'));
       setTimeout(() => socket.destroy(), REFUSED_CLOSE_MS).unref();
       return;
     }
