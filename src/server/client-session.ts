@@ -229,6 +229,12 @@ function changesAccess(name: string, args: Buffer[]): boolean {
   return false;
 }
 
+/** For SCRIPT DEBUG: its mode argument in lower case ('' when there is not exactly one); null for any other command. */
+function scriptDebugMode(name: string, args: Buffer[]): string | null {
+  if (name !== 'script' || args.length < 2 || lower(args[1]) !== 'debug') return null;
+  return args.length === 3 ? lower(args[2]) : '';
+}
+
 /** Is buf[off, off + len) "GET" in any case? (without making a string) */
 function isGet(buf: Buffer, off: number, len: number): boolean {
   return len === 3 && (buf[off] | 0x20) === 0x67 && (buf[off + 1] | 0x20) === 0x65 && (buf[off + 2] | 0x20) === 0x74;
@@ -459,7 +465,7 @@ export class ClientSession implements SharedClient {
     // client that was let in without one stays in; only new clients must AUTH)
     if (table === null) return false;
     // (SCRIPT DEBUG puts the connection itself into a debugging session)
-    if (name === 'script' && args.length > 1 && lower(args[1]) === 'debug') return false;
+    if (scriptDebugMode(name, args) !== null) return false;
     // the route's answer, with blocking read from the subcommand where there is one
     return table.routeOf(args[0], 0, args[0].length).shareable && !table.lookup(name, args)?.flags.has('blocking');
   }
@@ -592,13 +598,18 @@ export class ClientSession implements SharedClient {
       if (!this.leaveShared(args, buf, start, end)) return;
     }
     if (this.rawRequests) {
-      // (no reply to wait for: the pool's next probe, started after this, decides)
-      if (changesAccess(name, args)) this.ctx.pool?.hold();
-      if (cache) this.invalidateNow(name, args, cache);
+      if (changesAccess(name, args)) {
+        // (no reply to wait for: the pool's next probe, started after this, decides)
+        this.ctx.pool?.hold();
+        cache?.invalidateAll();
+      } else if (cache) {
+        this.invalidateNow(name, args, cache);
+      }
       this.forward(buf, start, end);
       return;
     }
-    if (name === 'script' && args.length === 3 && lower(args[1]) === 'debug' && lower(args[2]) !== 'no') {
+    const debugMode = scriptDebugMode(name, args);
+    if (debugMode !== null && debugMode !== '' && debugMode !== 'no') {
       // the next EVAL opens Lua's debugger on this connection: what the client sends then
       // are debugger commands (a GET there is not Redis's GET), so everything is relayed
       this.routeUnpairable(buf, start, end);
@@ -755,14 +766,13 @@ export class ClientSession implements SharedClient {
       this.pushPass(true);
       return;
     }
-    const key = keyBuf.toString('latin1');
     const user = this.user;
-    const hit = user === null ? undefined : cache.lookup(key, user, this.db);
+    const hit = user === null ? undefined : cache.lookupBytes(keyBuf, 0, keyBuf.length, user, this.db);
     if (hit !== undefined) {
       this.serveCached(hit);
       return;
     }
-    this.fillGet(key, keyBuf, -1, buf, start, end, cache);
+    this.fillGet(keyBuf.toString('latin1'), keyBuf, -1, buf, start, end, cache);
   }
 
   /**
@@ -1005,10 +1015,6 @@ export class ClientSession implements SharedClient {
   /** In raw mode there are no replies to wait for: drop a write's keys as it is sent. */
   private invalidateNow(name: string, args: Buffer[], cache: ReplyCache): void {
     const info = this.ctx.commands()?.lookup(name, args);
-    if (changesAccess(name, args)) {
-      cache.invalidateAll();
-      return;
-    }
     if (!info?.writes && stateCommandOf(name) !== StateCommand.Exec) return;
     const keys = info?.writes ? CommandTable.keysOf(info, args) : null;
     if (keys === null || keys.length === 0) cache.invalidateAll();
@@ -1389,7 +1395,7 @@ export class ClientSession implements SharedClient {
         }
         break;
       case StateCommand.Exec:
-        if (p.slots) cache?.endWrite(p.slots);
+        this.endWrite(p, cache);
         if (p.flag) cache?.endWriteAll();
         if (!(isError(frame) && frame.includes('without MULTI'))) this.watching = false;
         break;
@@ -1570,7 +1576,7 @@ export class ClientSession implements SharedClient {
     this.reconnectAt = Date.now() + 250;
   }
 
-  /** A write's reply is in (or will never come): release its keys, once. */
+  /** A write's (or EXEC's) reply is in, or will never come: release its keys, once. */
   private endWrite(p: Pending, cache: ReplyCache | null): void {
     if (p.slots !== null) cache?.endWrite(p.slots);
     else if (p.slot >= 0) cache?.endWriteSlot(p.slot);
@@ -1588,9 +1594,8 @@ export class ClientSession implements SharedClient {
       cache.endWriteAll();
       p.flag = true;
     } else if (p.kind === Kind.State && p.state === StateCommand.Exec) {
-      if (p.slots) cache.endWrite(p.slots);
+      this.endWrite(p, cache);
       if (p.flag) cache.endWriteAll();
-      p.slots = null;
       p.flag = false;
     }
   }
