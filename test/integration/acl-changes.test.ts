@@ -17,6 +17,16 @@ describe('ACL and password changes', () => {
     c.write(cmd(...args));
     return (await c.readFrame()).toString('latin1');
   };
+  /** fn with a client of the proxy; afterwards, whatever happened, Redis needs no password again */
+  const withClientThenNoPassword = async (fn: (c: RawClient) => Promise<void>) => {
+    const c = await RawClient.connect(proxy.port);
+    try {
+      await fn(c);
+    } finally {
+      await ask(direct, 'CONFIG', 'SET', 'requirepass', '');
+      c.destroy();
+    }
+  };
   /** one command from a client that connects just now */
   const askNewClient = async (...args: string[]) => {
     const c = await RawClient.connect(proxy.port);
@@ -84,8 +94,7 @@ describe('ACL and password changes', () => {
   });
 
   test('CONFIG SET requirepass through the proxy: a client that connects right after is asked to AUTH, as on Redis', async () => {
-    const setter = await RawClient.connect(proxy.port);
-    try {
+    await withClientThenNoPassword(async (setter) => {
       assert.equal(await ask(setter, 'SET', 'acl:pw', 'v'), '+OK\r\n');
       assert.equal(await ask(setter, 'CONFIG', 'SET', 'requirepass', 'newpw'), '+OK\r\n');
       const fresh = await RawClient.connect(proxy.port);
@@ -99,15 +108,11 @@ describe('ACL and password changes', () => {
       }
       // (a connection made before the change stays authenticated, on Redis as through the proxy)
       assert.equal(await ask(direct, 'GET', 'acl:pw'), '$1\r\nv\r\n', 'the refused SET did not run');
-    } finally {
-      await ask(direct, 'CONFIG', 'SET', 'requirepass', '');
-      setter.destroy();
-    }
+    });
   });
 
   test('a client let in before Redis required a password keeps working after, as its own connection to Redis would', async () => {
-    const early = await RawClient.connect(proxy.port);
-    try {
+    await withClientThenNoPassword(async (early) => {
       assert.equal(await ask(early, 'SET', 'acl:early', 'v'), '+OK\r\n');
       assert.equal(await ask(direct, 'CONFIG', 'SET', 'requirepass', 'pw2'), '+OK\r\n');
       await sleep(1300); // past the pool's probe and the link's ACL LIST
@@ -115,24 +120,17 @@ describe('ACL and password changes', () => {
       assert.equal(await ask(early, 'GET', 'acl:early'), '$1\r\nv\r\n');
       assert.equal(await ask(early, 'INCR', 'acl:n'), ':1\r\n');
       assert.match(await askNewClient('GET', 'acl:early'), /^-NOAUTH /, 'a new client must AUTH');
-    } finally {
-      await ask(direct, 'CONFIG', 'SET', 'requirepass', '');
-      early.destroy();
-    }
+    });
   });
 
   test('a password set inside MULTI/EXEC through the proxy also applies at once to the next new client', async () => {
-    const setter = await RawClient.connect(proxy.port);
-    try {
+    await withClientThenNoPassword(async (setter) => {
       setter.write(cmd('MULTI') + cmd('CONFIG', 'SET', 'requirepass', 'pw3'));
       assert.deepEqual((await setter.readFrames(2)).map(String), ['+OK\r\n', '+QUEUED\r\n']);
       await sleep(100); // (the QUEUED reply must not be taken for the change)
       assert.equal(await ask(setter, 'EXEC'), '*1\r\n+OK\r\n');
       assert.match(await askNewClient('SET', 'acl:multi', 'w'), /^-NOAUTH /);
-    } finally {
-      await ask(direct, 'CONFIG', 'SET', 'requirepass', '');
-      setter.destroy();
-    }
+    });
   });
 
   test('many ACL changes in one pipeline make one or two probes, not a connection each', async () => {

@@ -45,6 +45,20 @@ describe('tracking on the connections the cache is filled from', () => {
     return v;
   }
 
+  /**
+   * `key` set to 'old' directly in `db` and cached through `filler`, a client of the proxy
+   * on a connection of its own; `other` is a second client in the same db, `d` a direct one.
+   */
+  async function filledByOwnConnection(db: number, key: string, fillerOpts: Record<string, unknown> = {}) {
+    const d = open(redis.port, { db });
+    const filler = open(proxy.port, { db, ...fillerOpts });
+    const other = open(proxy.port, { db });
+    await Promise.all([filler.ping(), other.ping()]);
+    await d.set(key, 'old');
+    assert.equal(await cache(filler, key), 'old');
+    return { d, filler, other };
+  }
+
   test('a key cached through a connection of its own (SELECT 1) is invalidated by a direct write', async () => {
     const d1 = open(redis.port, { db: 1 });
     const c1 = open(proxy.port, { db: 1 });
@@ -69,24 +83,14 @@ describe('tracking on the connections the cache is filled from', () => {
   }
 
   test('entries filled through a client\'s own connection end with it: a direct write after it left is never served stale', async () => {
-    const d1 = open(redis.port, { db: 1 });
-    const filler = open(proxy.port, { db: 1 });
-    const other = open(proxy.port, { db: 1 });
-    await Promise.all([filler.ping(), other.ping()]);
-    await d1.set('gone', 'old');
-    assert.equal(await cache(filler, 'gone'), 'old');
+    const { d: d1, filler, other } = await filledByOwnConnection(1, 'gone');
     filler.disconnect();
     await d1.set('gone', 'new');
     await eventually(async () => (await other.get('gone')) === 'new', 1000, 1);
   });
 
   test('a client\'s own connection killed by Redis: its entries die at once, before a direct write that follows can be missed', async () => {
-    const d2 = open(redis.port, { db: 2 });
-    const filler = open(proxy.port, { db: 2, connectionName: 'filler-2', maxRetriesPerRequest: 0, retryStrategy: () => null });
-    const other = open(proxy.port, { db: 2 });
-    await Promise.all([filler.ping(), other.ping()]);
-    await d2.set('killed', 'old');
-    assert.equal(await cache(filler, 'killed'), 'old');
+    const { d: d2, other } = await filledByOwnConnection(2, 'killed', { connectionName: 'filler-2', maxRetriesPerRequest: 0, retryStrategy: () => null });
     await direct.call('CLIENT', 'KILL', 'ID', await clientId(/name=filler-2/));
     await d2.set('killed', 'new');
     assert.equal(await other.get('killed'), 'new', 'the first read after the write, not eventually');
@@ -112,13 +116,8 @@ describe('tracking on the connections the cache is filled from', () => {
     ['CLIENT TRACKING OFF', (c: Redis) => c.call('CLIENT', 'TRACKING', 'OFF')],
   ] as const) {
     test(`after the filling client sends ${how}, a direct write is still never served stale to others`, async () => {
-      const d1 = open(redis.port, { db: 1 });
-      const filler = open(proxy.port, { db: 1 });
-      const other = open(proxy.port, { db: 1 });
-      await Promise.all([filler.ping(), other.ping()]);
-      await d1.set('yield', 'old');
       // only the filler's read is behind the entry; the other client is served from it
-      assert.equal(await cache(filler, 'yield'), 'old');
+      const { d: d1, filler, other } = await filledByOwnConnection(1, 'yield');
       assert.equal(await whileFrozen(redis, () => other.get('yield')), 'old', 'served to the other client from the cache');
       await turnOff(filler);
       await d1.set('yield', 'new');
@@ -127,11 +126,17 @@ describe('tracking on the connections the cache is filled from', () => {
     });
   }
 
-  test("a client's own CLIENT TRACKING ON BCAST works as on Redis after the proxy tracked its connection", async () => {
-    await direct.set('bc', 'old');
+  /** A raw client of the proxy that has switched to RESP3 (HELLO 3). */
+  async function resp3Client(): Promise<RawClient> {
     const c = await RawClient.connect(proxy.port);
     c.write(cmd('HELLO', '3'));
     await c.readFrame();
+    return c;
+  }
+
+  test("a client's own CLIENT TRACKING ON BCAST works as on Redis after the proxy tracked its connection", async () => {
+    await direct.set('bc', 'old');
+    const c = await resp3Client();
     c.write(cmd('GET', 'bc') + cmd('GET', 'bc'));
     const got = await c.readFrames(2);
     assert.deepEqual(got.map(String), ['$3\r\nold\r\n', '$3\r\nold\r\n']);
@@ -150,9 +155,7 @@ describe('tracking on the connections the cache is filled from', () => {
   });
 
   test('OPTIN tracking of a client that read through the proxy is accepted as on Redis', async () => {
-    const c = await RawClient.connect(proxy.port);
-    c.write(cmd('HELLO', '3'));
-    await c.readFrame();
+    const c = await resp3Client();
     c.write(cmd('GET', 'optin'));
     await c.readFrame();
     c.write(cmd('CLIENT', 'TRACKING', 'ON', 'OPTIN') + cmd('CLIENT', 'CACHING', 'YES') + cmd('GET', 'optin'));
@@ -162,9 +165,7 @@ describe('tracking on the connections the cache is filled from', () => {
 
   test('a RESP3 client is not shown the proxy\'s "tracking-redir-broken" when the link is killed', async () => {
     await direct.set('rb', 'v');
-    const c = await RawClient.connect(proxy.port);
-    c.write(cmd('HELLO', '3'));
-    await c.readFrame();
+    const c = await resp3Client();
     c.write(cmd('GET', 'rb') + cmd('GET', 'rb'));
     await c.readFrames(2);
     const connects = (await stats(admin)).link.connects;
