@@ -204,6 +204,14 @@ export class KeyLru<V> {
     return true;
   }
 
+  /** delete, with the key given as buf[off, off + len) (latin1), without making a string of it. */
+  deleteBytes(buf: Uint8Array, off: number, len: number): boolean {
+    const slot = this.findBytes(buf, off, len);
+    if (slot === NONE) return false;
+    this.remove(slot);
+    return true;
+  }
+
   clear(): void {
     this.clearIndex();
     this.keys.fill(undefined, 0, this.used);

@@ -332,11 +332,22 @@ export class ReplyCache {
    * can be stored: the reply has nothing to drop again. Returns the slot to release.
    */
   beginWriteKey(key: string): number {
-    const slot = keySlot(key);
+    const slot = this.holdSlot(keySlot(key));
+    if (this.lru.delete(key)) this.stats.invalidations++;
+    return slot;
+  }
+
+  /** beginWriteKey, with the key given as buf[off, off + len) (latin1), without making a string of it */
+  beginWriteKeyBytes(buf: Buffer, off: number, len: number): number {
+    const slot = this.holdSlot(keySlotBytes(buf, off, len));
+    if (this.lru.deleteBytes(buf, off, len)) this.stats.invalidations++;
+    return slot;
+  }
+
+  private holdSlot(slot: number): number {
     this.writing[slot]++;
     this.writes++;
     this.gens[slot]++;
-    if (this.lru.delete(key)) this.stats.invalidations++;
     return slot;
   }
 

@@ -720,11 +720,11 @@ export class ClientSession implements SharedClient {
     this.forward(buf, start, d.end);
     if (cache !== null && r.writes) {
       const ko = d.argOffset(1);
-      const key = buf.toString('latin1', ko, ko + d.argLength(1));
+      const kl = d.argLength(1);
       // queued in MULTI: it runs at EXEC, whose send and reply drop the key again
-      if (this.inMulti) this.multiKeys.push(key);
+      if (this.inMulti) this.multiKeys.push(buf.toString('latin1', ko, ko + kl));
       const p = new Pending(Kind.Write);
-      p.slot = cache.beginWriteKey(key);
+      p.slot = cache.beginWriteKeyBytes(buf, ko, kl);
       p.blocking = r.blocking;
       this.push(p);
     } else if (r.blocking) {

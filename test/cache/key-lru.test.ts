@@ -9,7 +9,7 @@ type Op =
   | { op: 'get'; key: string; bytes: boolean }
   | { op: 'peek'; key: string }
   | { op: 'set'; key: string; value: number; life: number; size: number }
-  | { op: 'delete'; key: string }
+  | { op: 'delete'; key: string; bytes: boolean }
   | { op: 'tick'; ms: number }
   | { op: 'clear' };
 
@@ -21,7 +21,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('get' as const), key: keyArb, bytes: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('peek' as const), key: keyArb }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('set' as const), key: keyArb, value: fc.integer(), life: fc.integer({ min: -5, max: 50 }), size: fc.integer({ min: 1, max: 12 }) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), key: keyArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), key: keyArb, bytes: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 20 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const) }) },
 );
@@ -78,7 +78,7 @@ test('model: gets, sets, deletes, deadlines and both bounds behave as an exact L
           }
         } else if (o.op === 'delete') {
           const i = live(o.key);
-          assert.equal(lru.delete(o.key), i >= 0);
+          assert.equal(o.bytes ? lru.deleteBytes(asRequest(o.key), 7, o.key.length) : lru.delete(o.key), i >= 0);
           if (i >= 0) model.splice(i, 1);
         } else if (o.op === 'tick') {
           now += o.ms;
@@ -238,7 +238,8 @@ test('churn at small capacities against a Map model: mixed key lengths, wrap-aro
         model.set(k, round);
         lru.set(k, round, Infinity);
       } else if (op < 9) {
-        assert.equal(lru.delete(k), model.delete(k));
+        const gone = rnd(2) === 0 ? lru.delete(k) : lru.deleteBytes(Buffer.from(`*${k}#`, 'latin1'), 1, k.length);
+        assert.equal(gone, model.delete(k));
       } else if (rnd(20) === 0) {
         lru.clear();
         model.clear();

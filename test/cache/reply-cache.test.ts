@@ -131,6 +131,29 @@ test('while a write to a key is in flight, that key is neither served nor filled
   assert.deepEqual(cache.lookup('k', 'default', 0), bulk('new'));
 });
 
+test('a write named by its request bytes holds and drops its key as one named by a string does', () => {
+  const { cache } = makeCache();
+  for (const key of ['k', 'x'.repeat(100), '\u00ff\r\n']) {
+    fill(cache, key, 'old');
+    fill(cache, key + 'other', 'kept');
+    const req = Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$1\r\nv\r\n`, 'latin1');
+    const off = req.indexOf(key, 14, 'latin1');
+    const slot = cache.beginFill(key);
+    const gen = cache.genOf(slot);
+    const held = cache.beginWriteKeyBytes(req, off, key.length);
+    assert.equal(held, keySlot(key), 'the same slot as from the string');
+    assert.equal(cache.lookup(key, 'default', 0), undefined, 'dropped and held');
+    assert.equal(cache.beginFill(key), NO_FILL);
+    assert.equal(cache.completeFill(key, slot, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null), false, 'a fill in flight is discarded');
+    assert.deepEqual(cache.lookup(key + 'other', 'default', 0), bulk('kept'), 'only that key');
+    cache.endWriteSlot(held);
+    assert.equal(cache.writesInFlight, 0);
+    assert.equal(cache.lookup(key, 'default', 0), undefined, 'the old value is gone, not only held');
+    assert.ok(fill(cache, key, 'new'));
+    assert.deepEqual(cache.lookup(key, 'default', 0), bulk('new'));
+  }
+});
+
 test('a fill started before a write and finished during it is discarded', () => {
   const { cache } = makeCache();
   const slot = cache.beginFill('k');
