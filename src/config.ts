@@ -710,8 +710,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if ((config.redisCert === null) !== (config.redisKey === null)) {
     throw new ConfigError(`--redis-cert and --redis-key: give both or neither`);
   }
-  const wildcard = (a: string): boolean => a === '0.0.0.0' || a === '::';
-  if (config.adminPort === config.port && (config.adminBind === config.bind || wildcard(config.adminBind) || wildcard(config.bind))) {
+  // (a host name may resolve to the other's address: only two different addresses surely differ)
+  const mayBeAny = (a: string): boolean => a === '0.0.0.0' || a === '::' || isIP(a) === 0;
+  if (config.adminPort === config.port && (config.adminBind === config.bind || mayBeAny(config.adminBind) || mayBeAny(config.bind))) {
     throw new ConfigError(`--admin-port: ${config.port} is already the proxy's own --port`);
   }
   if (opts.printConfig === true) {

@@ -119,6 +119,17 @@ describe('loadConfig flags', () => {
     assert.equal(c.adminBind, '::');
   });
 
+  it('refuses an admin port equal to --port unless both binds are different addresses', () => {
+    const same = "--admin-port: 7700 is already the proxy's own --port";
+    // a host name may be the other's address (localhost is 127.0.0.1)
+    assertConfigError(['--port', '7700', '--admin-port', '7700', '--admin-bind', 'localhost'], {}, same);
+    assertConfigError(['--port', '7700', '--bind', 'localhost', '--admin-port', '7700', '--admin-bind', '127.0.0.1'], {}, same);
+    assertConfigError(['--port', '7700', '--bind', '0.0.0.0', '--admin-port', '7700', '--admin-bind', '127.0.0.2'], {}, same);
+    const apart = load(['--port', '7700', '--admin-port', '7700', '--admin-bind', '127.0.0.2']);
+    assert.equal(apart.adminPort, 7700);
+    assert.equal(apart.adminBind, '127.0.0.2');
+  });
+
   it('turns the admin listener off with --admin-port off', () => {
     assert.equal(load(['--admin-port', 'off'], { REDISPROXY_ADMIN_PORT: '9100' }).adminPort, null);
   });
