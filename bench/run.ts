@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, LoadSpec } from './loadgen.js';
 import { LoadgenClient } from './lib/loadgen-client.js';
-import { cpuSeconds, harnessCpuSeconds, installCleanupHandlers, machineCpuSeconds, registerTempDir, rssBytes, sleep, stopAll, stopManaged, which, type Managed } from './lib/procs.js';
+import { cpuSeconds, cpuTimes, harnessCpuSeconds, installCleanupHandlers, machineCpuSeconds, registerTempDir, rssBytes, sleep, stopAll, stopManaged, which, type Managed } from './lib/procs.js';
 import { runRedisBenchmark } from './lib/redis-benchmark.js';
 import { FOREIGN_LIMIT_CORES, checklist, markdown, summarize, svg, type MemoryResult, type Results, type RunRecord, type StalenessReport } from './lib/report.js';
 import { MiniClient, commandCalls, parseInfo, valueFor, keyName } from './lib/resp.js';
@@ -466,14 +466,14 @@ async function main(): Promise<void> {
     const prefix = w.run.tool === 'loadgen' && w.run.prefixFor ? w.run.prefixFor(t.id) : undefined;
     const c0 = await redisCounters();
     const s0 = probe ? null : await hitMiss(t);
-    const tc0 = t.proc ? cpuSeconds(t.proc.pid) : null;
+    const tc0 = t.proc ? cpuTimes(t.proc.pid) : null;
     const rc0 = cpuSeconds(redisProc.pid);
     const gc0 = cpuSeconds(loadgen.pid);
     const m0 = machineCpuSeconds();
     const h0 = harnessCpuSeconds();
     const wall0 = Date.now();
     const startedAtRun = new Date().toISOString();
-    let rec: Omit<RunRecord, 'targetCpuS' | 'redisCpuS' | 'redisGetCalls' | 'redisSetCalls' | 'statsHitRatio' | 'foreignCores' | 'superseded'>;
+    let rec: Omit<RunRecord, 'targetCpuS' | 'targetUserCpuS' | 'redisCpuS' | 'redisGetCalls' | 'redisSetCalls' | 'statsHitRatio' | 'foreignCores' | 'superseded'>;
     if (w.run.tool === 'redis-benchmark') {
       const k = `${w.id}|${t.id}`;
       const requests = probe ? w.run.probe : rbRequests.get(k) ?? w.run.probe;
@@ -537,7 +537,7 @@ async function main(): Promise<void> {
         failure: r.failure ?? (r.errors > 0 ? `${r.errors} error replies` : r.nils > 0 && w.id !== 'mix-zipf' ? `${r.nils} nil replies for existing keys` : null),
       };
     }
-    const tc1 = t.proc ? cpuSeconds(t.proc.pid) : null;
+    const tc1 = t.proc ? cpuTimes(t.proc.pid) : null;
     const rc1 = cpuSeconds(redisProc.pid);
     const m1 = machineCpuSeconds();
     const h1 = harnessCpuSeconds();
@@ -555,7 +555,8 @@ async function main(): Promise<void> {
     }
     return {
       ...rec,
-      targetCpuS: tc0 === null || tc1 === null ? null : tc1 - tc0,
+      targetCpuS: tc0 === null || tc1 === null ? null : tc1.user + tc1.system - (tc0.user + tc0.system),
+      targetUserCpuS: tc0 === null || tc1 === null ? null : tc1.user - tc0.user,
       redisCpuS: rc1 - rc0,
       redisGetCalls: c1.get - c0.get,
       redisSetCalls: c1.set - c0.set,

@@ -227,19 +227,23 @@ export function ticksPerSecond(): number {
   return clkTck;
 }
 
-/** utime+stime of a process in seconds (NaN when unreadable). */
-export function cpuSeconds(pid: number): number {
+/** utime and stime of a process in seconds (NaN when unreadable). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may contain spaces: fields start after the last ')'
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // rest[0] is field 3 (state); utime is field 14, stime field 15
-    const utime = Number(rest[11]);
-    const stime = Number(rest[12]);
-    return (utime + stime) / ticksPerSecond();
+    return { user: Number(rest[11]) / ticksPerSecond(), system: Number(rest[12]) / ticksPerSecond() };
   } catch {
-    return Number.NaN;
+    return { user: Number.NaN, system: Number.NaN };
   }
+}
+
+/** utime+stime of a process in seconds (NaN when unreadable). */
+export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
 }
 
 /** VmRSS of a process in bytes (NaN when unreadable). */

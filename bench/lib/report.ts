@@ -17,6 +17,8 @@ export interface RunRecord {
   p999Us: number | null;
   /** CPU seconds of the target's own process during the run (null for direct Redis) */
   targetCpuS: number | null;
+  /** of which in user space (utime): the rest is the kernel's (system calls, the TCP stack) */
+  targetUserCpuS?: number | null;
   redisCpuS: number;
   generatorCpuS: number | null;
   /** Redis-side counters during the run (INFO commandstats deltas) */
@@ -48,6 +50,7 @@ export interface Summary {
   p99Us: number | null;
   p999Us: number | null;
   targetCpuPerM: number | null;
+  targetUserCpuPerM: number | null;
   redisCpuPerM: number | null;
   generatorCpuPct: number | null;
   statsHitRatio: number | null;
@@ -194,6 +197,7 @@ export function summarize(runs: RunRecord[]): Summary[] {
       p99Us: medianOrNull(good.map((r) => r.p99Us)),
       p999Us: medianOrNull(good.map((r) => r.p999Us)),
       targetCpuPerM: medianOrNull(good.map((r) => perM(r.targetCpuS, r.requests))),
+      targetUserCpuPerM: medianOrNull(good.map((r) => perM(r.targetUserCpuS ?? null, r.requests))),
       redisCpuPerM: medianOrNull(good.map((r) => perM(r.redisCpuS, r.requests))),
       generatorCpuPct: medianOrNull(good.map((r) => (r.generatorCpuS === null ? null : (100 * r.generatorCpuS) / (r.wallMs / 1000)))),
       statsHitRatio: medianOrNull(good.map((r) => r.statsHitRatio)),
@@ -441,10 +445,10 @@ export function markdown(res: Results): string {
 
   L.push('## CPU cost and cache effectiveness');
   L.push('');
-  L.push('CPU seconds per million requests from /proc/<pid>/stat (utime+stime) before/after each run. "target" is the process between the client and Redis (the proxy, twemproxy, a reference server, or the delay relay for the direct-over-network row). "generator" is the load generator\'s CPU as % of one core — near 100% means the generator, not the target, set the pace. "foreign CPU" is the average number of cores used during the run by processes the harness did not start (plus hypervisor steal). CPU per request is less sensitive to interference than ops/s. "GETs absorbed" = 1 − GETs Redis executed / GETs clients sent (from Redis INFO commandstats).');
+  L.push('CPU seconds per million requests from /proc/<pid>/stat (utime+stime) before/after each run; "of which user" is the utime of the target alone, the rest being the kernel time (system calls and the loopback TCP stack, which cost every target about the same per socket operation). "target" is the process between the client and Redis (the proxy, twemproxy, a reference server, or the delay relay for the direct-over-network row). "generator" is the load generator\'s CPU as % of one core — near 100% means the generator, not the target, set the pace. "foreign CPU" is the average number of cores used during the run by processes the harness did not start (plus hypervisor steal). CPU per request is less sensitive to interference than ops/s. "GETs absorbed" = 1 − GETs Redis executed / GETs clients sent (from Redis INFO commandstats).');
   L.push('');
-  L.push('| Workload | Target | target CPU s/Mreq | Redis CPU s/Mreq | generator CPU | foreign CPU | hit ratio (/stats) | GETs absorbed | errors |');
-  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('| Workload | Target | target CPU s/Mreq | of which user | Redis CPU s/Mreq | generator CPU | foreign CPU | hit ratio (/stats) | GETs absorbed | errors |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const w of res.workloads) {
     let first = true;
     for (const t of w.targets) {
@@ -454,7 +458,7 @@ export function markdown(res: Results): string {
       first = false;
       const isProxy = t.startsWith('proxy');
       L.push(
-        `| ${wl} | ${esc(label(t))} | ${s.targetCpuPerM === null ? '—' : s.targetCpuPerM.toFixed(2)} | ${s.redisCpuPerM === null ? '—' : s.redisCpuPerM.toFixed(2)} | ` +
+        `| ${wl} | ${esc(label(t))} | ${s.targetCpuPerM === null ? '—' : s.targetCpuPerM.toFixed(2)} | ${s.targetUserCpuPerM === null ? '—' : s.targetUserCpuPerM.toFixed(2)} | ${s.redisCpuPerM === null ? '—' : s.redisCpuPerM.toFixed(2)} | ` +
           `${s.generatorCpuPct === null ? '—' : `${s.generatorCpuPct.toFixed(0)}%`} | ${s.foreignCores === null ? '—' : s.foreignCores.toFixed(2)} | ${isProxy ? (s.statsHitRatio === null ? 'n/a' : `${(s.statsHitRatio * 100).toFixed(1)}%`) : ''} | ` +
           `${s.absorbedGetRatio === null ? '' : `${(Math.max(0, s.absorbedGetRatio) * 100).toFixed(1)}%`} | ${s.errors || ''} |`,
       );
