@@ -210,15 +210,18 @@ export class ReplyCache {
     return this.served(this.lru.get(key, this.now), key, null, 0, 0, user, db);
   }
 
-  /** lookup, with the key given as buf[off, off + len) (latin1), without making a string of it */
-  lookupBytes(buf: Buffer, off: number, len: number, user: string, db: number): CachedReply | null | undefined {
+  /**
+   * lookup, with the key given as buf[off, off + len) (latin1), without making a string of it.
+   * countMiss false: a miss is not counted (the caller will look the key up again).
+   */
+  lookupBytes(buf: Buffer, off: number, len: number, user: string, db: number, countMiss = true): CachedReply | null | undefined {
     if (!this.ready || this.allWrites > 0) return undefined;
     if (this.writes > 0 && this.writing[keySlotBytes(buf, off, len)] > 0) return undefined;
-    return this.served(this.lru.getBytes(buf, off, len, this.now), null, buf, off, len, user, db);
+    return this.served(this.lru.getBytes(buf, off, len, this.now), null, buf, off, len, user, db, countMiss);
   }
 
   /** What (user, db) may be served of `entry`; the key is `key`, or buf[off, off + len) when key is null. */
-  private served(entry: KeyEntry | undefined, key: string | null, buf: Buffer | null, off: number, len: number, user: string, db: number): CachedReply | null | undefined {
+  private served(entry: KeyEntry | undefined, key: string | null, buf: Buffer | null, off: number, len: number, user: string, db: number, countMiss = true): CachedReply | null | undefined {
     if (typeof entry === 'string') {
       if (db === 0 && user === DEFAULT_USER) {
         this.stats.hits++;
@@ -242,7 +245,7 @@ export class ReplyCache {
         return s.reply === NIL_ENTRY ? null : s.reply;
       }
     }
-    this.stats.misses++;
+    if (countMiss) this.stats.misses++;
     return undefined;
   }
 

@@ -392,6 +392,69 @@ export class ClientSession implements SharedClient {
 
   // ───────────────────────────── requests ─────────────────────────────
 
+  /**
+   * A read into the listener's buffer, which the next read (of any client) overwrites: the
+   * cache hits at its head are answered straight from it, and only the rest is copied
+   * and taken as a chunk. A hit thus costs no allocation, and nothing of the buffer is
+   * kept past this call.
+   */
+  onClientRead(n: number, buf: Buffer): void {
+    const served = this.decoder.buffered === 0 ? this.serveHitsInPlace(buf, n) : 0;
+    if (served === n) {
+      this.lastInput = Date.now();
+      this.flushOut();
+      this.afterInput();
+      return;
+    }
+    const chunk = Buffer.allocUnsafe(n - served);
+    buf.copy(chunk, 0, served, n);
+    this.onClientData(chunk);
+  }
+
+  /**
+   * Answers the GETs at the head of buf[0, n) that are cache hits, as serveGet would, up to
+   * the first request that is anything else (or incomplete, or not in the canonical
+   * `*2\r\n$3\r\nGET\r\n$<len>\r\n<key>\r\n` form). Returns where that request starts.
+   */
+  private serveHitsInPlace(buf: Buffer, n: number): number {
+    const cache = this.ctx.cache;
+    const user = this.user;
+    if (
+      this.inputStopped || this.closed || this.held !== null || this.streamed > 0 || user === null ||
+      this.rawRequests || !this.backendUp || !this.cacheUsable(cache)
+    ) {
+      return 0;
+    }
+    const maxKey = this.ctx.limits.maxBulkLen;
+    let pos = 0;
+    // the shortest request, GET of the empty key, is 19 bytes
+    while (pos + 19 <= n) {
+      if (
+        buf[pos] !== 0x2a || buf[pos + 1] !== 0x32 || buf[pos + 2] !== 13 || buf[pos + 3] !== 10 ||
+        buf[pos + 4] !== 0x24 || buf[pos + 5] !== 0x33 || buf[pos + 6] !== 13 || buf[pos + 7] !== 10 ||
+        !isGet(buf, pos + 8, 3) || buf[pos + 11] !== 13 || buf[pos + 12] !== 10 || buf[pos + 13] !== 0x24
+      ) {
+        break;
+      }
+      const digits = pos + 14;
+      let i = digits;
+      let kl = 0;
+      while (i < n && i - digits < 10 && buf[i] >= 0x30 && buf[i] <= 0x39) kl = kl * 10 + buf[i++] - 0x30;
+      // (no digits, a leading zero, or past the limit: the decoder says what Redis would)
+      if (i === digits || (buf[digits] === 0x30 && i - digits > 1) || kl > maxKey) break;
+      const ko = i + 2;
+      const end = ko + kl + 2;
+      if (end > n || buf[i] !== 13 || buf[i + 1] !== 10 || buf[end - 2] !== 13 || buf[end - 1] !== 10) break;
+      const hit = cache.lookupBytes(buf, ko, kl, user, this.db, false);
+      if (hit === undefined) break; // (looked up again, and counted, by the general path)
+      this.observer?.onCommand('get');
+      this.serveCached(hit);
+      pos = end;
+    }
+    if (pos > 0) this.hasSent = true;
+    return pos;
+  }
+
   private onClientData(chunk: Buffer): void {
     if (this.inputStopped || this.closed) return;
     this.lastInput = Date.now();
@@ -441,6 +504,11 @@ export class ClientSession implements SharedClient {
       this.flushBackend();
       this.flushOut();
     }
+    this.afterInput();
+  }
+
+  /** After a read's requests were taken: close a dying session, or apply backpressure. */
+  private afterInput(): void {
     if (this.dying) {
       // Redis is gone and every command just read got its error: close now, right behind
       // those replies, so a client that waits for them before sending more loses nothing.

@@ -7,6 +7,44 @@ import { encodeError } from '../resp/encode.js';
 /** a refused client whose error cannot be written (it does not read) is cut after this */
 const REFUSED_CLOSE_MS = 1000;
 
+/**
+ * Every plain client socket reads into this one buffer (Node's `onread`), instead of into
+ * a fresh allocation per read: a read is handled whole, synchronously, before the next one
+ * of any client lands (see ClientSession.onClientRead).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+type SocketHandle = object;
+
+/**
+ * The accepted connection, re-wrapped so that it reads into READ_BUFFER and hands each read
+ * to `onRead`. Node's server has no onread option of its own, so the handle moves from the
+ * socket the server made (never started reading: pauseOnConnect) to one made with it.
+ * null if the socket has no handle to move.
+ */
+function readingInPlace(socket: net.Socket, onRead: (n: number, buf: Buffer) => void): net.Socket | null {
+  const holder = socket as unknown as { _handle: SocketHandle | null };
+  const handle = holder._handle;
+  if (!handle) return null;
+  holder._handle = null;
+  // (the server's socket gives up nothing else: destroying it only settles the server's count)
+  socket.destroy();
+  const opts = {
+    handle,
+    allowHalfOpen: true,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n: number, buf: Buffer): boolean => {
+        onRead(n, buf);
+        return true;
+      },
+    },
+  };
+  return new net.Socket(opts as net.SocketConstructorOpts);
+}
+
 /** Accepts clients and keeps the set of live sessions. */
 export class Listener {
   readonly sessions = new Set<ClientSession>();
@@ -21,6 +59,8 @@ export class Listener {
   maxClients: number;
 
   private sweeper: NodeJS.Timeout | null = null;
+  /** plain sockets read into READ_BUFFER (TLS sockets decrypt into buffers of their own) */
+  private readonly inPlaceReads: boolean;
 
   constructor(ctx: Omit<SessionContext, 'onClose'>, maxClients: number, log: Logger, tlsOptions?: tls.TlsOptions) {
     this.ctx = ctx;
@@ -28,7 +68,8 @@ export class Listener {
     this.log = log;
     this.server = tlsOptions
       ? tls.createServer({ ...tlsOptions, allowHalfOpen: true }, (socket) => this.accept(socket))
-      : net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+      : net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+    this.inPlaceReads = !tlsOptions;
     if (tlsOptions) this.server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake with a client failed'));
     this.server.on('error', (err) => log.error({ err }, 'listener error'));
   }
@@ -88,7 +129,10 @@ export class Listener {
       return;
     }
     this.clientsTotal++;
-    const session = new ClientSession(socket, {
+    let session: ClientSession | null = null;
+    const reading = this.inPlaceReads ? readingInPlace(socket, (n, buf) => session?.onClientRead(n, buf)) : null;
+    if (this.inPlaceReads && reading === null) socket.resume(); // (no handle: read as it is)
+    session = new ClientSession(reading ?? socket, {
       ...this.ctx,
       onClose: (s) => {
         if (!this.sessions.delete(s)) return;
