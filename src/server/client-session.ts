@@ -399,6 +399,7 @@ export class ClientSession implements SharedClient {
    * kept past this call.
    */
   onClientRead(n: number, buf: Buffer): void {
+    if (this.inputStopped || this.closed) return; // (read and dropped: see finish)
     const served = this.decoder.buffered === 0 ? this.serveHitsInPlace(buf, n) : 0;
     if (served === n) {
       this.lastInput = Date.now();
@@ -406,7 +407,9 @@ export class ClientSession implements SharedClient {
       this.afterInput();
       return;
     }
-    const chunk = Buffer.allocUnsafe(n - served);
+    // (a buffer of its own, not a slice of Node's shared pool: the decoder keeps its last
+    // chunk, and an idle client would pin a whole pool slab with it)
+    const chunk = Buffer.allocUnsafeSlow(n - served);
     buf.copy(chunk, 0, served, n);
     this.onClientData(chunk);
   }
@@ -425,7 +428,6 @@ export class ClientSession implements SharedClient {
     ) {
       return 0;
     }
-    const maxKey = this.ctx.limits.maxBulkLen;
     let pos = 0;
     // the shortest request, GET of the empty key, is 19 bytes
     while (pos + 19 <= n) {
@@ -440,8 +442,9 @@ export class ClientSession implements SharedClient {
       let i = digits;
       let kl = 0;
       while (i < n && i - digits < 10 && buf[i] >= 0x30 && buf[i] <= 0x39) kl = kl * 10 + buf[i++] - 0x30;
-      // (no digits, a leading zero, or past the limit: the decoder says what Redis would)
-      if (i === digits || (buf[digits] === 0x30 && i - digits > 1) || kl > maxKey) break;
+      // (no digits or a leading zero: the decoder says what Redis would; a key within one
+      // read is far below --proto-max-bulk-len, which is at least 1mb)
+      if (i === digits || (buf[digits] === 0x30 && i - digits > 1)) break;
       const ko = i + 2;
       const end = ko + kl + 2;
       if (end > n || buf[i] !== 13 || buf[i + 1] !== 10 || buf[end - 2] !== 13 || buf[end - 1] !== 10) break;

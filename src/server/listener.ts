@@ -20,15 +20,12 @@ type SocketHandle = object;
  * The accepted connection, re-wrapped so that it reads into READ_BUFFER and hands each read
  * to `onRead`. Node's server has no onread option of its own, so the handle moves from the
  * socket the server made (never started reading: pauseOnConnect) to one made with it.
- * null if the socket has no handle to move.
+ * null (the server's socket untouched) if that cannot be done.
  */
 function readingInPlace(socket: net.Socket, onRead: (n: number, buf: Buffer) => void): net.Socket | null {
   const holder = socket as unknown as { _handle: SocketHandle | null };
   const handle = holder._handle;
   if (!handle) return null;
-  holder._handle = null;
-  // (the server's socket gives up nothing else: destroying it only settles the server's count)
-  socket.destroy();
   const opts = {
     handle,
     allowHalfOpen: true,
@@ -42,7 +39,19 @@ function readingInPlace(socket: net.Socket, onRead: (n: number, buf: Buffer) => 
       },
     },
   };
-  return new net.Socket(opts as net.SocketConstructorOpts);
+  let reading: net.Socket;
+  try {
+    reading = new net.Socket(opts as net.SocketConstructorOpts);
+  } catch {
+    return null;
+  }
+  // (the handle option is Node's own, not a public one: check that it took)
+  if ((reading as unknown as { _handle: SocketHandle | null })._handle !== handle) return null;
+  holder._handle = null;
+  // The server's socket stays, without its handle, until the client is gone: it is what the
+  // server counts, so server.close() still waits for every client.
+  reading.once('close', () => socket.destroy());
+  return reading;
 }
 
 /** Accepts clients and keeps the set of live sessions. */
@@ -131,15 +140,20 @@ export class Listener {
     this.clientsTotal++;
     let session: ClientSession | null = null;
     const reading = this.inPlaceReads ? readingInPlace(socket, (n, buf) => session?.onClientRead(n, buf)) : null;
-    if (this.inPlaceReads && reading === null) socket.resume(); // (no handle: read as it is)
-    session = new ClientSession(reading ?? socket, {
-      ...this.ctx,
-      onClose: (s) => {
-        if (!this.sessions.delete(s)) return;
-        this.outputLimitDisconnects += s.outputLimitHits;
-        this.log.debug({ client, clients: this.sessions.size }, 'client disconnected');
-      },
-    });
+    if (this.inPlaceReads && reading === null) socket.resume(); // (not re-wrapped: read as it is)
+    try {
+      session = new ClientSession(reading ?? socket, {
+        ...this.ctx,
+        onClose: (s) => {
+          if (!this.sessions.delete(s)) return;
+          this.outputLimitDisconnects += s.outputLimitHits;
+          this.log.debug({ client, clients: this.sessions.size }, 'client disconnected');
+        },
+      });
+    } catch (err) {
+      (reading ?? socket).destroy();
+      throw err;
+    }
     this.sessions.add(session);
     this.log.debug({ client, clients: this.sessions.size }, 'client connected');
   }

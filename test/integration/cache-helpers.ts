@@ -1,7 +1,7 @@
 // Shared bits of the cache and coherence suites: proxy stats over the admin port,
 // and "is this answered while Redis is frozen?" as the black-box proof of a cache hit.
 import { Redis } from 'ioredis';
-import type { RedisServer } from '../helpers/index.js';
+import { startProxy, getFreePort, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
 
 export async function stats(adminPort: number): Promise<{ cache: Record<string, number>; link: { state: string; connects: number } }> {
   const res = await fetch(`http://127.0.0.1:${adminPort}/stats`);
@@ -37,4 +37,16 @@ export async function eventually(check: () => Promise<boolean>, deadlineMs = 200
     if (performance.now() - t0 > deadlineMs) throw new Error(`condition not met within ${deadlineMs} ms`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/** A proxy in front of `redis` with an admin port, once its link is up and the cache serves. */
+export async function withProxy(redis: RedisServer, args: string[]): Promise<{ proxy: ProxyProcess; admin: number }> {
+  const admin = await getFreePort();
+  const proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), ...args] });
+  for (let i = 0; i < 200; i++) {
+    const s = await stats(admin);
+    if (s.link?.state === 'up' || s.link?.state === 'ttl-only') break;
+    await sleep(20);
+  }
+  return { proxy, admin };
 }

@@ -2,22 +2,10 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { startRedis, startProxy, getFreePort, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { stats, client, whileFrozen, NOT_ANSWERED } from './cache-helpers.js';
+import { stats, client, whileFrozen, withProxy, NOT_ANSWERED } from './cache-helpers.js';
 
 // The GET cache, black box: a hit is proven by an answer while Redis is frozen (SIGSTOP),
 // a miss by no answer until it thaws.
-
-async function withProxy(redis: RedisServer, args: string[]): Promise<{ proxy: ProxyProcess; admin: number }> {
-  const admin = await getFreePort();
-  const proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), ...args] });
-  // wait until the link is up and the cache serves
-  for (let i = 0; i < 200; i++) {
-    const s = await stats(admin);
-    if (s.link?.state === 'up' || s.link?.state === 'ttl-only') break;
-    await sleep(20);
-  }
-  return { proxy, admin };
-}
 
 describe('cache basics', () => {
   let redis: RedisServer;

@@ -1,8 +1,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, startProxy, getFreePort, sleep, RawClient, cmd, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { stats, client } from './cache-helpers.js';
+import { startRedis, sleep, RawClient, cmd, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { stats, client, withProxy } from './cache-helpers.js';
 
 // Client sockets read into one buffer that the next read of any client overwrites
 // (listener.ts): cache hits at the head of a read are answered from it in place, and
@@ -16,13 +16,8 @@ describe('reads into the shared buffer', { timeout: 120_000 }, () => {
   let c: Redis;
   before(async () => {
     redis = await startRedis();
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--capacity', '100000', '--ttl', '3600'] });
+    ({ proxy, admin } = await withProxy(redis, ['--capacity', '100000', '--ttl', '3600']));
     c = client(proxy.port);
-    for (let i = 0; i < 200; i++) {
-      if ((await stats(admin)).link?.state === 'up') break;
-      await sleep(20);
-    }
   });
   after(async () => {
     c.disconnect();
