@@ -400,9 +400,9 @@ export class ClientSession implements SharedClient {
    */
   onClientRead(n: number, buf: Buffer): void {
     if (this.inputStopped || this.closed) return; // (read and dropped: see finish)
+    this.noteInput();
     const served = this.decoder.buffered === 0 ? this.serveHitsInPlace(buf, n) : 0;
     if (served === n) {
-      this.lastInput = Date.now();
       this.flushOut();
       this.afterInput();
       return;
@@ -411,7 +411,7 @@ export class ClientSession implements SharedClient {
     // chunk, and an idle client would pin a whole pool slab with it)
     const chunk = Buffer.allocUnsafeSlow(n - served);
     buf.copy(chunk, 0, served, n);
-    this.onClientData(chunk);
+    this.takeChunk(chunk);
   }
 
   /**
@@ -421,13 +421,8 @@ export class ClientSession implements SharedClient {
    */
   private serveHitsInPlace(buf: Buffer, n: number): number {
     const cache = this.ctx.cache;
-    const user = this.user;
-    if (
-      this.inputStopped || this.closed || this.held !== null || this.streamed > 0 || user === null ||
-      this.rawRequests || !this.backendUp || !this.cacheUsable(cache)
-    ) {
-      return 0;
-    }
+    if (this.held !== null || this.streamed > 0 || !this.canServeHit(cache)) return 0;
+    const user = this.user as string; // (canServeHit: proven)
     let pos = 0;
     // the shortest request, GET of the empty key, is 19 bytes
     while (pos + 19 <= n) {
@@ -454,15 +449,24 @@ export class ClientSession implements SharedClient {
       this.serveCached(hit);
       pos = end;
     }
-    if (pos > 0) this.hasSent = true;
     return pos;
   }
 
+  /** A read as 'data' (TLS clients, and a socket that could not be re-wrapped). */
   private onClientData(chunk: Buffer): void {
     if (this.inputStopped || this.closed) return;
+    this.noteInput();
+    this.takeChunk(chunk);
+  }
+
+  private noteInput(): void {
     this.lastInput = Date.now();
     this.hasSent = true;
     if (!this.backendUp) this.maybeReconnect();
+  }
+
+  /** Request bytes from the client: complete requests are taken now, the decoder keeps the unfinished rest. */
+  private takeChunk(chunk: Buffer): void {
     const d = this.decoder;
     d.push(chunk);
     if (d.buffered > this.ctx.limits.queryBufferLimit) {
@@ -751,22 +755,15 @@ export class ClientSession implements SharedClient {
    */
   private serveGet(d: RequestDecoder, start: number): boolean {
     const buf = d.buffer;
-    if (
-      !isGet(buf, d.argOffset(0), d.argLength(0)) ||
-      this.user === null ||
-      this.rawRequests ||
-      !this.backendUp ||
-      !this.cacheUsable(this.ctx.cache)
-    ) {
-      return false;
-    }
+    const cache = this.ctx.cache;
+    if (!isGet(buf, d.argOffset(0), d.argLength(0)) || !this.canServeHit(cache)) return false;
     const ko = d.argOffset(1);
     const kl = d.argLength(1);
-    const hit = this.ctx.cache.lookupBytes(buf, ko, kl, this.user, this.db);
+    const hit = cache.lookupBytes(buf, ko, kl, this.user as string, this.db); // (canServeHit: proven)
     this.observer?.onCommand('get');
     if (hit === undefined) {
       // the key's bulk (header, bytes, the two bytes after) begins after "GET\r\n"
-      this.fillGet(buf.toString('latin1', ko, ko + kl), null, d.argOffset(0) + 5, buf, start, d.end, this.ctx.cache);
+      this.fillGet(buf.toString('latin1', ko, ko + kl), null, d.argOffset(0) + 5, buf, start, d.end, cache);
       return true;
     }
     this.serveCached(hit);
@@ -811,6 +808,15 @@ export class ClientSession implements SharedClient {
   /** A cache hit: the stored bulk reply, or nil in this client's protocol. */
   private serveCached(hit: CachedReply | null): void {
     this.enqueueReady(hit ?? (this.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
+  }
+
+  /**
+   * May a GET be answered from the cache by the hot paths (serveGet, serveHitsInPlace)?
+   * The cache must be usable, the user proven, requests paired and Redis up. One test for
+   * both, so that a hit served in place is one the decoder's path would serve too.
+   */
+  private canServeHit(cache: ReplyCache | null): cache is ReplyCache {
+    return this.user !== null && !this.rawRequests && this.backendUp && this.cacheUsable(cache);
   }
 
   /**
