@@ -6,11 +6,12 @@ import { createLogger } from './log.js';
 import { ReplyCache } from './cache/reply-cache.js';
 import { CommandTable } from './commands/command-table.js';
 import { InvalidationLink } from './backend/invalidation-link.js';
-import { SharedPool } from './backend/shared-pool.js';
+import { SharedPool } from './upstream/shared-pool.js';
+import { RedisUpstreams } from './upstream/redis-upstreams.js';
 import type { TlsClientOptions } from './backend/connect.js';
 import { spawnRedisIfMissing } from './backend/spawn-redis.js';
 import { Listener } from './server/listener.js';
-import type { SessionContext, SessionLimits } from './server/client-session.js';
+import type { SessionContext, SessionLimits } from './session/session.js';
 import { AdminServer } from './http/admin-server.js';
 import { KeyReader } from './http/key-reader.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
@@ -73,7 +74,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     config.capacity > 0 ? new ReplyCache({ capacity: config.capacity, ttlMs: config.ttl * 1000, maxBytes: config.maxMemory }) : null;
   let commands: CommandTable | null = null;
   const redisTls = backendTls(config);
-  // Stateless clients share a few pipelined connections (backend/shared-pool.ts).
+  // Stateless clients share a few pipelined connections (upstream/shared-pool.ts).
   const pool = config.sharedConnections > 0 ? new SharedPool(config.addr, redisTls, config.sharedConnections, log) : null;
   // Without a cache the link only watches reachability (and, for sharing, reads COMMAND): no tracking.
   const link = new InvalidationLink({
@@ -86,7 +87,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     log,
     // a new link: shared connections point their tracking at it (sessions do at their next fill)
     onTracking: () => pool?.onTracking(),
-    onAccessChange: () => pool?.probeNow(),
+    onAccessChange: () => pool?.probe.now(),
     onCommands: (t) => {
       commands = t;
     },
@@ -120,15 +121,12 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   // one object shared by every session, updated in place on reload
   const limits = sessionLimits(config);
   const ctx: Omit<SessionContext, 'onClose'> = {
-    addr: config.addr,
-    tls: redisTls,
     cache,
     commands: () => commands,
     limits,
     log,
     observer: metrics ?? undefined,
-    pool,
-    tracking: cache ? link : null,
+    upstreams: new RedisUpstreams(config.addr, redisTls, pool, cache ? link : null, () => commands),
   };
   const clientTls = listenerTls(config);
   listener = new Listener(ctx, config.maxClients, log, clientTls);

@@ -20,9 +20,9 @@ for (let i = 0; i < KEYS; i++) {
   const key = `key:${String(i).padStart(12, '0')}`;
   hitKeys.push(key);
   missKeys.push(`nokey:${String(i).padStart(12, '0')}`);
-  const slot = cache.beginFill(key);
-  if (slot < 0) throw new Error('fill refused');
-  if (!cache.completeFill(key, slot, cache.genOf(slot), cache.currentEpoch, cache.now(), 'default', 0, value, null)) {
+  const ticket = cache.beginFill(key, 'default', 0);
+  if (ticket === null) throw new Error('fill refused');
+  if (!cache.completeFill(ticket, value, null)) {
     throw new Error('fill not stored');
   }
 }

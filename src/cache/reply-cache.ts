@@ -109,8 +109,41 @@ export function keySlotBytes(buf: Uint8Array, off: number, len: number): number 
   return (h ^ (h >>> SLOT_BITS)) & SLOT_MASK;
 }
 
-/** beginFill's answer when the GET must not fill */
-export const NO_FILL = -1;
+/** What a GET sent to fill the cache must present when its reply is in (see completeFill). */
+export class FillTicket {
+  constructor(
+    readonly key: string,
+    readonly slot: number,
+    /** the slot's generation and the cache's epoch when the GET was sent */
+    readonly gen: number,
+    readonly epoch: number,
+    readonly sentAt: number,
+    readonly user: string | null,
+    readonly db: number,
+  ) {}
+  /** the tracking generation of the connection it went on (see Upstream.fillGeneration) */
+  trackGen = -1;
+}
+
+/** WriteHold's slot for a hold of the whole cache */
+const ALL_SLOTS = -2;
+
+/** A write's hold on its keys (see holdKeys): one per write, released exactly once. */
+export class WriteHold {
+  private held = true;
+  constructor(
+    private readonly cache: ReplyCache,
+    private readonly slot: number,
+    private readonly slots: number[] | null,
+  ) {}
+
+  /** the write's reply is in, or will never come */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.cache.unhold(this.slot, this.slots);
+  }
+}
 
 export interface ReplyCacheOptions {
   capacity: number;
@@ -250,21 +283,16 @@ export class ReplyCache {
   }
 
   /**
-   * A GET for `key` is about to be sent. Returns the key's slot, whose generation
-   * (genOf) and the epoch the fill must still find when its reply is in; or NO_FILL.
+   * A GET for `key` is about to be sent for (user, db) (user null: not proven yet; a reply
+   * without an error proves the default user). Returns the ticket its reply must present to
+   * completeFill, or null when it must not fill (the cache is not ready, or the key is held
+   * by a write in flight).
    */
-  beginFill(key: string): number {
-    if (!this.ready || this.allWrites > 0) return NO_FILL;
+  beginFill(key: string, user: string | null, db: number): FillTicket | null {
+    if (!this.ready || this.allWrites > 0) return null;
     const slot = keySlot(key);
-    return this.writing[slot] > 0 ? NO_FILL : slot;
-  }
-
-  genOf(slot: number): number {
-    return this.gens[slot];
-  }
-
-  get currentEpoch(): number {
-    return this.epoch;
+    if (this.writing[slot] > 0) return null;
+    return new FillTicket(key, slot, this.gens[slot], this.epoch, this.now(), user, db);
   }
 
   /** writes in flight (with a key), for tests and stats */
@@ -273,24 +301,15 @@ export class ReplyCache {
   }
 
   /**
-   * The GET sent with (slot, gen, epoch) at `sentAt` returned `reply`; `ttlCapMs`
-   * is the key's remaining time to live in Redis (null: no expiry). Stores it unless
-   * anything invalidated the key (or wrote it) meanwhile. `owner`: the connection whose
-   * tracking reports the key from now on (null: a shared connection, or no tracking).
+   * The GET of `ticket` returned `reply`; `ttlCapMs` is the key's remaining time to live in
+   * Redis (null: no expiry). Stores it unless anything invalidated the key (or wrote it)
+   * since the ticket was issued. `owner`: the connection whose tracking reports the key from
+   * now on (null: a shared connection, or no tracking).
    */
-  completeFill(
-    key: string,
-    slot: number,
-    gen: number,
-    epoch: number,
-    sentAt: number,
-    user: string,
-    db: number,
-    reply: CachedReply | null,
-    ttlCapMs: number | null,
-    owner: FillOwner | null = null,
-  ): boolean {
-    const clean = this.ready && epoch === this.epoch && gen === this.gens[slot] && this.writing[slot] === 0 && this.allWrites === 0;
+  completeFill(ticket: FillTicket, reply: CachedReply | null, ttlCapMs: number | null, owner: FillOwner | null = null): boolean {
+    const { key, slot, sentAt, db } = ticket;
+    const user = ticket.user ?? DEFAULT_USER;
+    const clean = this.ready && ticket.epoch === this.epoch && ticket.gen === this.gens[slot] && this.writing[slot] === 0 && this.allWrites === 0;
     if (!clean) {
       this.stats.fillsDiscarded++;
       return false;
@@ -323,28 +342,34 @@ export class ReplyCache {
     return stored;
   }
 
-  /** A write naming `keys` is being sent: drop them and hold them until endWrite. Returns their slots. */
-  beginWrite(keys: string[]): number[] {
-    return keys.map((key) => this.beginWriteKey(key));
-  }
-
   /**
-   * A write naming `key` is being sent: drop it, and hold it until endWriteSlot. While
-   * held, the key is neither served nor filled, and a fill already in flight is
-   * discarded (its slot's generation moves), so nothing read before the write's reply
-   * can be stored: the reply has nothing to drop again. Returns the slot to release.
+   * A write naming `keys` is being sent: drop them, and hold them until the hold is
+   * released (at the write's reply, or when it will never come). While held, a key is
+   * neither served nor filled, and a fill already in flight is discarded (its slot's
+   * generation moves), so nothing read before the write's reply can be stored: the reply
+   * has nothing to drop again.
    */
-  beginWriteKey(key: string): number {
-    const slot = this.holdSlot(keySlot(key));
-    if (this.lru.delete(key)) this.stats.invalidations++;
-    return slot;
+  holdKeys(keys: string[]): WriteHold {
+    const slots = keys.map((key) => {
+      const slot = this.holdSlot(keySlot(key));
+      if (this.lru.delete(key)) this.stats.invalidations++;
+      return slot;
+    });
+    return new WriteHold(this, -1, slots);
   }
 
-  /** beginWriteKey, with the key given as buf[off, off + len) (latin1), without making a string of it */
-  beginWriteKeyBytes(buf: Buffer, off: number, len: number): number {
+  /** holdKeys of one key given as buf[off, off + len) (latin1), without making a string of it */
+  holdKeyBytes(buf: Buffer, off: number, len: number): WriteHold {
     const slot = this.holdSlot(keySlotBytes(buf, off, len));
     if (this.lru.deleteBytes(buf, off, len)) this.stats.invalidations++;
-    return slot;
+    return new WriteHold(this, slot, null);
+  }
+
+  /** A write whose keys cannot be told (or that touches whole databases) is being sent. */
+  holdAll(): WriteHold {
+    this.allWrites++;
+    this.invalidateAll();
+    return new WriteHold(this, ALL_SLOTS, null);
   }
 
   private holdSlot(slot: number): number {
@@ -354,25 +379,21 @@ export class ReplyCache {
     return slot;
   }
 
-  /** The write's reply came back (or it was abandoned): release its keys' slots. */
-  endWrite(slots: number[]): void {
-    for (const slot of slots) this.endWriteSlot(slot);
-  }
-
-  endWriteSlot(slot: number): void {
-    this.writing[slot]--;
-    this.writes--;
-  }
-
-  /** A write whose keys cannot be told (or that touches whole databases) is in flight. */
-  beginWriteAll(): void {
-    this.allWrites++;
-    this.invalidateAll();
-  }
-
-  endWriteAll(): void {
-    // (nothing was served or filled while it was in flight: no second drop needed)
-    this.allWrites--;
+  /** (WriteHold.release's) */
+  unhold(slot: number, slots: number[] | null): void {
+    if (slot === ALL_SLOTS) {
+      // (nothing was served or filled while it was in flight: no second drop needed)
+      this.allWrites--;
+      return;
+    }
+    if (slot >= 0) {
+      this.writing[slot]--;
+      this.writes--;
+    }
+    if (slots !== null) {
+      for (const s of slots) this.writing[s]--;
+      this.writes -= slots.length;
+    }
   }
 
   /** Drop `key` in every partition (tracking has one namespace for all databases). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { BackendAddress } from '../config.js';
 import { Listener } from '../server/listener.js';
-import type { SessionContext } from '../server/client-session.js';
+import type { SessionContext } from '../session/session.js';
 import { RedisErrorReply, type RespValue } from '../resp/reply-value.js';
 import { ControlConnection } from '../backend/control-connection.js';
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { ClientSession, type SessionContext } from './client-session.js';
+import { ClientSession, type SessionContext } from '../session/session.js';
 import { encodeError } from '../resp/encode.js';
 
 /** a refused client whose error cannot be written (it does not read) is cut after this */

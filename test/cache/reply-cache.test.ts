@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ReplyCache, NO_FILL, FillOwner, keySlot, keySlotBytes } from '../../src/cache/reply-cache.js';
+import { ReplyCache, FillOwner, keySlot, keySlotBytes } from '../../src/cache/reply-cache.js';
 
 // The cache on a fake clock: no sleeping, exact TTL edges.
 
@@ -17,9 +17,9 @@ const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
 
 /** Fill `key` the way a session does: beginFill when the GET is sent, completeFill when its PTTL reply is in. */
 function fill(cache: ReplyCache, key: string, value: string | null, opts: { user?: string; db?: number; pttl?: number | null } = {}) {
-  const slot = cache.beginFill(key);
-  assert.notEqual(slot, NO_FILL, 'fill allowed');
-  return cache.completeFill(key, slot, cache.genOf(slot), cache.currentEpoch, cache.now(), opts.user ?? 'default', opts.db ?? 0, value === null ? null : bulk(value), opts.pttl ?? null);
+  const ticket = cache.beginFill(key, opts.user ?? 'default', opts.db ?? 0);
+  assert.notEqual(ticket, null, 'fill allowed');
+  return cache.completeFill(ticket!, value === null ? null : bulk(value), opts.pttl ?? null);
 }
 
 test('a filled GET is served until its ttl passes, then it is a miss as if never there', () => {
@@ -96,11 +96,10 @@ test('an invalidation drops the key in every partition', () => {
 
 test('a fill whose key was invalidated while its GET was in flight is discarded', () => {
   const { cache } = makeCache();
-  const slot = cache.beginFill('k');
-  assert.notEqual(slot, NO_FILL);
-  const gen = cache.genOf(slot);
+  const ticket = cache.beginFill('k', 'default', 0);
+  assert.notEqual(ticket, null);
   cache.invalidate('k'); // a write elsewhere, reported by tracking before the GET's reply
-  const stored = cache.completeFill('k', slot, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null);
+  const stored = cache.completeFill(ticket!, bulk('old'), null);
   assert.equal(stored, false);
   assert.equal(cache.lookup('k', 'default', 0), undefined);
   assert.equal(cache.stats.fillsDiscarded, 1);
@@ -108,25 +107,22 @@ test('a fill whose key was invalidated while its GET was in flight is discarded'
 
 test('a fill that raced with a flush or a link loss is discarded', () => {
   const { cache } = makeCache();
-  const slot = cache.beginFill('k');
-  const epoch = cache.currentEpoch;
+  const ticket = cache.beginFill('k', 'default', 0);
   cache.invalidateAll();
-  assert.equal(cache.completeFill('k', slot, cache.genOf(slot), epoch, cache.now(), 'default', 0, bulk('old'), null), false);
-  const s2 = cache.beginFill('k');
-  const g2 = cache.genOf(s2);
-  const e2 = cache.currentEpoch;
+  assert.equal(cache.completeFill(ticket!, bulk('old'), null), false);
+  const t2 = cache.beginFill('k', 'default', 0);
   cache.setReady(false);
   cache.setReady(true);
-  assert.equal(cache.completeFill('k', s2, g2, e2, cache.now(), 'default', 0, bulk('old'), null), false);
+  assert.equal(cache.completeFill(t2!, bulk('old'), null), false);
 });
 
 test('while a write to a key is in flight, that key is neither served nor filled', () => {
   const { cache } = makeCache();
   fill(cache, 'k', 'old');
-  const slots = cache.beginWrite(['k']);
+  const hold = cache.holdKeys(['k']);
   assert.equal(cache.lookup('k', 'default', 0), undefined);
-  assert.equal(cache.beginFill('k'), NO_FILL);
-  cache.endWrite(slots);
+  assert.equal(cache.beginFill('k', 'default', 0), null);
+  hold.release();
   assert.ok(fill(cache, 'k', 'new'));
   assert.deepEqual(cache.lookup('k', 'default', 0), bulk('new'));
 });
@@ -138,15 +134,13 @@ test('a write named by its request bytes holds and drops its key as one named by
     fill(cache, key + 'other', 'kept');
     const req = Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$1\r\nv\r\n`, 'latin1');
     const off = req.indexOf(key, 14, 'latin1');
-    const slot = cache.beginFill(key);
-    const gen = cache.genOf(slot);
-    const held = cache.beginWriteKeyBytes(req, off, key.length);
-    assert.equal(held, keySlot(key), 'the same slot as from the string');
+    const ticket = cache.beginFill(key, 'default', 0);
+    const held = cache.holdKeyBytes(req, off, key.length);
     assert.equal(cache.lookup(key, 'default', 0), undefined, 'dropped and held');
-    assert.equal(cache.beginFill(key), NO_FILL);
-    assert.equal(cache.completeFill(key, slot, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null), false, 'a fill in flight is discarded');
+    assert.equal(cache.beginFill(key, 'default', 0), null, 'the slot held from the bytes is the one the string names');
+    assert.equal(cache.completeFill(ticket!, bulk('old'), null), false, 'a fill in flight is discarded');
     assert.deepEqual(cache.lookup(key + 'other', 'default', 0), bulk('kept'), 'only that key');
-    cache.endWriteSlot(held);
+    held.release();
     assert.equal(cache.writesInFlight, 0);
     assert.equal(cache.lookup(key, 'default', 0), undefined, 'the old value is gone, not only held');
     assert.ok(fill(cache, key, 'new'));
@@ -156,28 +150,28 @@ test('a write named by its request bytes holds and drops its key as one named by
 
 test('a fill started before a write and finished during it is discarded', () => {
   const { cache } = makeCache();
-  const slot = cache.beginFill('k');
-  const gen = cache.genOf(slot);
-  const slots = cache.beginWrite(['k']);
-  assert.equal(cache.completeFill('k', slot, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null), false);
-  cache.endWrite(slots);
+  const ticket = cache.beginFill('k', 'default', 0);
+  const hold = cache.holdKeys(['k']);
+  assert.equal(cache.completeFill(ticket!, bulk('old'), null), false);
+  hold.release();
   assert.equal(cache.lookup('k', 'default', 0), undefined);
   // ... and one that finishes after the write's reply, too: it may have read the old value
-  const s2 = cache.beginFill('k');
-  const g2 = cache.genOf(s2);
-  cache.endWrite(cache.beginWrite(['k']));
-  assert.equal(cache.completeFill('k', s2, g2, cache.currentEpoch, cache.now(), 'default', 0, bulk('old'), null), false);
+  const t2 = cache.beginFill('k', 'default', 0);
+  cache.holdKeys(['k']).release();
+  assert.equal(cache.completeFill(t2!, bulk('old'), null), false);
   assert.equal(cache.lookup('k', 'default', 0), undefined);
 });
 
 test('a write with unknown keys blocks every key until it is answered', () => {
   const { cache } = makeCache();
   fill(cache, 'a', '1');
-  cache.beginWriteAll();
+  const hold = cache.holdAll();
   assert.equal(cache.size, 0);
   assert.equal(cache.lookup('a', 'default', 0), undefined);
-  assert.equal(cache.beginFill('b'), NO_FILL);
-  cache.endWriteAll();
+  assert.equal(cache.beginFill('b', 'default', 0), null);
+  hold.release();
+  hold.release(); // (a second release is no second unhold)
+  assert.ok(fill(cache, 'c', '3'), 'released once: fills again');
   assert.ok(fill(cache, 'b', '2'));
 });
 
@@ -187,7 +181,7 @@ test('nothing is served or filled while the cache is not ready (link down)', () 
   cache.setReady(false);
   assert.equal(cache.size, 0);
   assert.equal(cache.lookup('a', 'default', 0), undefined);
-  assert.equal(cache.beginFill('a'), NO_FILL);
+  assert.equal(cache.beginFill('a', 'default', 0), null);
 });
 
 /** Two different keys whose slots are the same. */
@@ -206,17 +200,16 @@ test('keys that share a slot only make each other busier: a write to one turns t
   const [a, b] = collidingKeys();
   fill(cache, a, 'a1');
   fill(cache, b, 'b1');
-  const slots = cache.beginWrite([a]);
+  const hold = cache.holdKeys([a]);
   assert.equal(cache.lookup(b, 'default', 0), undefined, 'b is not served while a is written');
-  assert.equal(cache.beginFill(b), NO_FILL, 'nor filled');
-  cache.endWrite(slots);
+  assert.equal(cache.beginFill(b, 'default', 0), null, 'nor filled');
+  hold.release();
   assert.deepEqual(cache.lookup(b, 'default', 0), bulk('b1'), 'b was never dropped: only a was written');
   assert.equal(cache.lookup(a, 'default', 0), undefined, 'a was dropped');
   // an invalidation of a discards a fill of b that was in flight
-  const slot = cache.beginFill(b);
-  const gen = cache.genOf(slot);
+  const ticket = cache.beginFill(b, 'default', 0);
   cache.invalidate(a);
-  assert.equal(cache.completeFill(b, slot, gen, cache.currentEpoch, cache.now(), 'default', 0, bulk('b2'), null), false);
+  assert.equal(cache.completeFill(ticket!, bulk('b2'), null), false);
 });
 
 test('keySlot: long keys are told apart by both ends and their length; slots stay in range', () => {
@@ -238,19 +231,18 @@ test('nothing is held after any mix of fills, writes and invalidations has finis
         const { cache } = makeCache(2);
         for (const [op, key] of ops) {
           if (op === 'fill') {
-            const slot = cache.beginFill(key);
-            if (slot !== NO_FILL) cache.completeFill(key, slot, cache.genOf(slot), cache.currentEpoch, cache.now(), 'u', 0, bulk(key), null);
+            const ticket = cache.beginFill(key, 'u', 0);
+            if (ticket !== null) cache.completeFill(ticket, bulk(key), null);
           } else if (op === 'write') {
-            cache.endWrite(cache.beginWrite([key]));
+            cache.holdKeys([key]).release();
           } else if (op === 'inv') {
             cache.invalidate(key);
           } else {
-            cache.beginWriteAll();
-            cache.endWriteAll();
+            cache.holdAll().release();
           }
         }
         assert.equal(cache.writesInFlight, 0);
-        for (const key of ['a', 'b', 'c']) assert.notEqual(cache.beginFill(key), NO_FILL, `${key} may fill again`);
+        for (const key of ['a', 'b', 'c']) assert.notEqual(cache.beginFill(key, 'u', 0), null, `${key} may fill again`);
         assert.ok(cache.size <= 2);
       },
     ),
@@ -341,11 +333,9 @@ test('resize adds or removes the byte bound, evicting the least recent entries t
 
 test('a fill in flight across a resize completes into the resized cache', () => {
   const { cache } = makeCache(3);
-  const slot = cache.beginFill('k');
-  const gen = cache.genOf(slot);
-  const epoch = cache.currentEpoch;
+  const ticket = cache.beginFill('k', 'default', 0);
   cache.resize(1, 0);
-  assert.ok(cache.completeFill('k', slot, gen, epoch, cache.now(), 'default', 0, bulk('v'), null));
+  assert.ok(cache.completeFill(ticket!, bulk('v'), null));
   assert.deepEqual(cache.lookup('k', 'default', 0), bulk('v'));
 });
 
@@ -371,14 +361,14 @@ test('lookupBytes answers as lookup does: partitions, writes in flight, long key
     assert.equal(both(key, 'alice', 0), bulk('alice'));
     assert.equal(both(key, 'bob', 0), undefined);
     // a write in flight to the key hides it from both
-    const slots = cache.beginWrite([key]);
+    const hold = cache.holdKeys([key]);
     assert.equal(cache.lookupBytes(...at(key), 'default', 0), undefined);
-    cache.endWrite(slots);
+    hold.release();
   }
   // an entry whose filler's tracking is gone is dropped when looked up through the bytes too
-  const slot = cache.beginFill('owned');
+  const ticket = cache.beginFill('owned', 'default', 3);
   const owner = new FillOwner();
-  cache.completeFill('owned', slot, cache.genOf(slot), cache.currentEpoch, cache.now(), 'default', 3, bulk('v'), null, owner);
+  cache.completeFill(ticket!, bulk('v'), null, owner);
   assert.equal(cache.lookupBytes(...at('owned'), 'default', 3), bulk('v'));
   owner.kill();
   assert.equal(cache.lookupBytes(...at('owned'), 'default', 3), undefined);

@@ -1,7 +1,7 @@
-// A FIFO of what each client is waiting for, in request order: an array with a head
+// A FIFO (what a client waits for, what a connection owes whom): an array with a head
 // index (no shift()), compacted when the consumed prefix grows large.
 
-export class PendingQueue<T> {
+export class Fifo<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
 

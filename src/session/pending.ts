@@ -1,0 +1,127 @@
+import { StateCommand, SubscriptionKind } from '../commands/session-commands.js';
+import type { FillTicket, WriteHold } from '../cache/reply-cache.js';
+import type { OutBytes } from '../io/write-batch.js';
+import { Fifo } from '../io/fifo.js';
+import type { RequestBatch } from './request-batch.js';
+
+// What a client waits for, one record per request (or run of alike requests) in request
+// order: the session's pending queue pairs each reply from Redis with the record at its
+// head (twemproxy's rule). Each kind carries what its reply needs and nothing else.
+
+export const enum Kind {
+  /** `count` replies to forward as they are */
+  Pass,
+  /** a write: forward, then release its hold on its keys (hold) */
+  Write,
+  /** a GET that may fill the cache (ticket), followed by the PTTL the proxy added */
+  Fill,
+  /** a command whose success changes connection state (change) */
+  State,
+  /** (un)subscribe: one confirmation per channel */
+  Subscribe,
+  /** a reply the proxy already has (cache hit, or its own error); needs no Redis reply */
+  Ready,
+  /** from here on the replies cannot be paired: relay bytes */
+  Raw,
+  /** the upstream's own request (such as its CLIENT TRACKING): its reply is not the client's */
+  Internal,
+}
+
+/** A state command's expected effect, applied only if Redis's reply says it succeeded. */
+export interface StateChange {
+  readonly command: StateCommand;
+  /** SELECT: the database; HELLO: the protocol asked for (0: none) */
+  num: number;
+  /** AUTH / HELLO AUTH: the user; CLIENT TRACKING: on (true) or off */
+  user: string | null;
+  on: boolean;
+}
+
+export class Pending {
+  count = 1;
+  /** a non-error reply proves the connection is authenticated (as "default" if no AUTH) */
+  proves = true;
+  /** BLPOP, XREAD BLOCK, WAIT...: may legitimately wait for a long time */
+  blocking = false;
+  /** ACL or password change: at its reply, check again whether clients may share */
+  accessChange = false;
+  /** when the request was decoded (performance.now), kept only when metrics are on */
+  t0 = 0;
+  fromCache = false;
+  /** Write, and EXEC of a transaction that wrote: the keys it holds until its reply */
+  hold: WriteHold | null = null;
+  /** Fill */
+  ticket: FillTicket | null = null;
+  gotValue = false;
+  value: string | null = null;
+  valueOk = false;
+  /** State */
+  change: StateChange | null = null;
+  /** Subscribe */
+  subKind = SubscriptionKind.Channel;
+  /** Ready: the reply, and whether the connection ends after it */
+  reply: OutBytes | null = null;
+  closeAfter = false;
+  /** Internal: who takes the reply */
+  onInternal: ((frame: Buffer) => void) | null = null;
+
+  constructor(readonly kind: Kind) {}
+
+  /** A write's reply is in, or will never come: its keys are free again. */
+  releaseHold(): void {
+    this.hold?.release();
+    this.hold = null;
+  }
+}
+
+/** A record for a state command, its change to be filled in. */
+export function stateRecord(command: StateCommand): Pending {
+  const p = new Pending(Kind.State);
+  p.change = { command, num: 0, user: null, on: false };
+  return p;
+}
+
+/**
+ * The session's queue of records. Pushing one also counts the replies it brings into the
+ * batch of requests it goes out with, and starts the wait for Redis when the queue was empty.
+ */
+export class PendingQueue extends Fifo<Pending> {
+  /** when Redis last answered, or the wait for it began (ms since epoch): see --backend-timeout */
+  waitSince = Date.now();
+
+  constructor(
+    private readonly batch: RequestBatch,
+    /** metrics are on: each record keeps its start time, and its own latency */
+    private readonly timed: boolean,
+  ) {
+    super();
+  }
+
+  override push(p: Pending): void {
+    if (this.length === 0) this.waitSince = Date.now(); // the wait for Redis starts now
+    if (this.timed) p.t0 = performance.now();
+    this.batch.replies += p.kind === Kind.Fill ? 2 : p.kind === Kind.Ready ? 0 : 1;
+    super.push(p);
+  }
+
+  /** `count` replies to pass on, merged into the last record when it is a run of alike ones */
+  pushPass(proves: boolean): void {
+    const last = this.last();
+    // (with metrics on, each request keeps its own record for its latency)
+    if (last !== undefined && last.kind === Kind.Pass && last.proves === proves && !last.blocking && !last.accessChange && !this.timed) {
+      last.count++;
+      this.batch.replies++;
+      return;
+    }
+    const p = new Pending(Kind.Pass);
+    p.proves = proves;
+    this.push(p);
+  }
+
+  /** kept apart so that --backend-timeout can tell a blocked command from a hung Redis */
+  pushBlocking(): void {
+    const p = new Pending(Kind.Pass);
+    p.blocking = true;
+    this.push(p);
+  }
+}

@@ -1,0 +1,430 @@
+import { encodeCommand, encodeError } from '../resp/encode.js';
+import { parseRedisInt } from '../resp/redis-int.js';
+import type { RequestDecoder } from '../resp/request-decoder.js';
+import { CommandTable, type CommandInfo } from '../commands/command-table.js';
+import { StateCommand, stateCommandOf, subscriptionKindOf } from '../commands/session-commands.js';
+import type { ReplyCache } from '../cache/reply-cache.js';
+import { Kind, Pending, stateRecord } from './pending.js';
+import type { ClientSession } from './session.js';
+
+// The request side of a session: where each decoded command goes. Forwarded as it came
+// (to the session's upstream, in one write per read), answered from the cache, or held
+// while the session moves from a shared connection to one of its own. Every request
+// leaves one record in the pending queue (session/pending.ts), so replies, from Redis or
+// from the cache, reach the client in request order.
+//
+//   GET k (hit)     ──▶ Ready record with the cached reply (waits behind earlier requests)
+//   GET k (miss)    ──▶ GET + PTTL forwarded, Fill record with the cache's ticket
+//   SET k v         ──▶ forwarded, Write record holding k (released at the reply)
+//   SELECT, AUTH... ──▶ forwarded, State record (applied if Redis says it succeeded)
+//   anything else   ──▶ forwarded, Pass record
+
+/** a PTTL request up to its key's bulk */
+const PTTL_HEAD = Buffer.from('*2\r\n$4\r\nPTTL\r\n');
+const QUIT_OK = Buffer.from('+OK\r\n');
+
+/** Is buf[off, off + len) "GET" in any case? (without making a string) */
+export function isGet(buf: Buffer, off: number, len: number): boolean {
+  return len === 3 && (buf[off] | 0x20) === 0x67 && (buf[off + 1] | 0x20) === 0x65 && (buf[off + 2] | 0x20) === 0x74;
+}
+
+export function lower(b: Buffer): string {
+  return b.toString('latin1').toLowerCase();
+}
+
+/** Does this command change what users may do (ACL rules, the default user's password)? */
+function changesAccess(name: string, args: Buffer[]): boolean {
+  if (args.length < 2) return false;
+  if (name === 'acl') {
+    const sub = lower(args[1]);
+    return sub === 'setuser' || sub === 'deluser' || sub === 'load';
+  }
+  if (name !== 'config' || lower(args[1]) !== 'set') return false;
+  for (let i = 2; i < args.length; i += 2) if (lower(args[i]) === 'requirepass') return true;
+  return false;
+}
+
+/** For SCRIPT DEBUG: its mode argument in lower case ('' when there is not exactly one); null for any other command. */
+function scriptDebugMode(name: string, args: Buffer[]): string | null {
+  if (name !== 'script' || args.length < 2 || lower(args[1]) !== 'debug') return null;
+  return args.length === 3 ? lower(args[2]) : '';
+}
+
+export class RequestRouter {
+  constructor(private readonly s: ClientSession) {}
+
+  /**
+   * The hot path: a GET that can use the cache, looked up straight from the decoder's
+   * offsets without making argument buffers; a miss goes on to Redis to fill.
+   * Returns false for anything else (routed as usual).
+   */
+  serveGet(d: RequestDecoder, start: number): boolean {
+    const s = this.s;
+    const buf = d.buffer;
+    const cache = s.ctx.cache;
+    if (!isGet(buf, d.argOffset(0), d.argLength(0)) || !s.canServeHit(cache)) return false;
+    const ko = d.argOffset(1);
+    const kl = d.argLength(1);
+    const hit = cache.lookupBytes(buf, ko, kl, s.state.user as string, s.state.db); // (canServeHit: proven)
+    s.observer?.onCommand('get');
+    if (hit === undefined) {
+      // the key's bulk (header, bytes, the two bytes after) begins after "GET\r\n"
+      this.fillGet(buf.toString('latin1', ko, ko + kl), null, d.argOffset(0) + 5, buf, start, d.end, cache);
+      return true;
+    }
+    s.serveCached(hit);
+    return true;
+  }
+
+  /**
+   * The hot path for everything else that needs no argument buffers: a command whose
+   * route is known from its name alone (see CommandRoute.simple), forwarded as it came.
+   * A write's one key is read straight from the decoder's offsets. Returns false for
+   * anything the general path (route) must handle.
+   */
+  routeSimple(d: RequestDecoder, start: number): boolean {
+    const s = this.s;
+    const table = s.ctx.commands();
+    if (table === null || s.relaysRequests || !s.upstreamUp) return false;
+    const buf = d.buffer;
+    const r = table.routeOf(buf, d.argOffset(0), d.argLength(0));
+    if (!r.simple || (s.upstream?.shared === true && !r.shareable)) return false;
+    const cache = s.ctx.cache;
+    if (cache !== null && r.writes && d.argc < 2) return false; // (no key: the general path's "may touch any key")
+    s.observer?.onCommand(r.name);
+    s.forward(buf, start, d.end);
+    if (cache !== null && r.writes) {
+      const ko = d.argOffset(1);
+      const kl = d.argLength(1);
+      // queued in MULTI: it runs at EXEC, whose send and reply drop the key again
+      s.state.multi?.keys.push(buf.toString('latin1', ko, ko + kl));
+      const p = new Pending(Kind.Write);
+      p.hold = cache.holdKeyBytes(buf, ko, kl);
+      p.blocking = r.blocking;
+      s.pending.push(p);
+    } else if (r.blocking) {
+      s.pending.pushBlocking();
+    } else {
+      s.pending.pushPass(!(r.info as CommandInfo).noAuth);
+    }
+    return true;
+  }
+
+  /** The general path: any command, with its arguments as buffers. */
+  route(args: Buffer[], buf: Buffer, start: number, end: number): void {
+    const s = this.s;
+    if (!s.upstreamUp) {
+      // Redis is unreachable: every command gets an error, in order, and nothing is lost silently.
+      s.enqueueReady(encodeError(`ERR RedisProxy: ${s.upstreamError || 'Redis is unreachable'}`), false);
+      return;
+    }
+    const cache = s.ctx.cache;
+    // the hot path: GET key, recognised from its bytes (always shareable, never raw-only)
+    if (args.length === 2 && isGet(args[0], 0, args[0].length) && !s.relaysRequests) {
+      s.observer?.onCommand('get');
+      this.routeGet(args[1], buf, start, end, cache);
+      return;
+    }
+    const name = lower(args[0]);
+    s.observer?.onCommand(name);
+    if (s.upstream?.shared === true && !this.shareable(name, args)) {
+      if (name === 'quit') {
+        // QUIT would close the shared connection: answer it here, as Redis would
+        s.enqueueReady(QUIT_OK, true);
+        s.stopInput();
+        return;
+      }
+      if (!s.leaveShared(args, buf, start, end)) return;
+    }
+    if (s.relaysRequests) {
+      if (changesAccess(name, args)) {
+        // (no reply to wait for: the pool's next probe, started after this, decides)
+        s.ctx.upstreams.accessChanging();
+        cache?.invalidateAll();
+      } else if (cache) {
+        this.invalidateNow(name, args, cache);
+      }
+      s.forward(buf, start, end);
+      return;
+    }
+    const debugMode = scriptDebugMode(name, args);
+    if (debugMode !== null && debugMode !== '' && debugMode !== 'no') {
+      // the next EVAL opens Lua's debugger on this connection: what the client sends then
+      // are debugger commands (a GET there is not Redis's GET), so everything is relayed
+      this.routeUnpairable(buf, start, end);
+      return;
+    }
+    const sc = stateCommandOf(name);
+    if (sc !== StateCommand.None) {
+      this.routeState(sc, name, args, buf, start, end);
+      return;
+    }
+    this.routeCommand(name, args, buf, start, end);
+  }
+
+  /** A command that is no state command: a write holds its keys, the rest passes. */
+  private routeCommand(name: string, args: Buffer[], buf: Buffer, start: number, end: number): void {
+    const s = this.s;
+    const cache = s.ctx.cache;
+    const multi = s.state.multi;
+    const info = s.ctx.commands()?.lookup(name, args);
+    const blocking = info?.flags.has('blocking') === true;
+    // ACL SETUSER/DELUSER/LOAD, CONFIG SET requirepass: what a user may read changes, so the
+    // cache is emptied as for a write of every key (nothing filled before it survives)
+    const rules = changesAccess(name, args);
+    if (rules) {
+      // no new client shares a connection until the pool has probed again after it ran
+      s.ctx.upstreams.accessChanging();
+      if (multi) multi.accessChange = true;
+    }
+    const probeAtReply = rules && multi === null;
+    if (cache && (info?.writes || rules)) {
+      // a write that names no key (FLUSHDB, SWAPDB, EVAL with numkeys 0, ...) may touch any key
+      let keys = rules || info === undefined ? null : CommandTable.keysOf(info, args);
+      if (keys !== null && keys.length === 0) keys = null;
+      if (multi) {
+        // queued: it runs at EXEC, whose send and reply drop these keys again
+        if (keys === null) multi.allKeys = true;
+        else for (const k of keys) multi.keys.push(k.toString('latin1'));
+      }
+      s.forward(buf, start, end);
+      const p = new Pending(Kind.Write);
+      p.hold = keys === null ? cache.holdAll() : cache.holdKeys(keys.map((k) => k.toString('latin1')));
+      p.blocking = blocking; // BLPOP, BLMOVE...
+      p.accessChange = probeAtReply;
+      s.pending.push(p);
+      return;
+    }
+    s.forward(buf, start, end);
+    if (probeAtReply) {
+      // its reply asks the pool again whether a fresh connection needs a password
+      const p = new Pending(Kind.Pass);
+      p.accessChange = true;
+      s.pending.push(p);
+    } else if (blocking) {
+      s.pending.pushBlocking();
+    } else {
+      s.pending.pushPass(info ? !info.noAuth : true);
+    }
+  }
+
+  /**
+   * May this command go over a shared connection? Not if it changes or reads connection
+   * state, or may block the connection. Unknown commands may: Redis only refuses them.
+   */
+  private shareable(name: string, args: Buffer[]): boolean {
+    const table = this.s.ctx.commands();
+    // (a session shares only once the table is loaded; not asked again when Redis starts
+    // requiring a password: like a connection to Redis, a client let in stays in)
+    if (table === null) return false;
+    // (SCRIPT DEBUG puts the connection itself into a debugging session)
+    if (scriptDebugMode(name, args) !== null) return false;
+    // the route's answer, with blocking read from the subcommand where there is one
+    return table.routeOf(args[0], 0, args[0].length).shareable && !table.lookup(name, args)?.flags.has('blocking');
+  }
+
+  private routeGet(keyBuf: Buffer, buf: Buffer, start: number, end: number, cache: ReplyCache | null): void {
+    const s = this.s;
+    if (!s.cacheUsable(cache)) {
+      s.forward(buf, start, end);
+      s.pending.pushPass(true);
+      return;
+    }
+    const user = s.state.user;
+    const hit = user === null ? undefined : cache.lookupBytes(keyBuf, 0, keyBuf.length, user, s.state.db);
+    if (hit !== undefined) {
+      s.serveCached(hit);
+      return;
+    }
+    this.fillGet(keyBuf.toString('latin1'), keyBuf, -1, buf, start, end, cache);
+  }
+
+  /**
+   * A cache miss: forward the GET (with PTTL behind it) so its reply can fill the cache.
+   * keyBulkAt: where the GET's key bulk (`$n\r\n<key>\r\n`) begins in buf, so the PTTL can
+   * reuse those bytes as they came; or -1 to encode the PTTL from keyBuf.
+   */
+  private fillGet(key: string, keyBuf: Buffer | null, keyBulkAt: number, buf: Buffer, start: number, end: number, cache: ReplyCache): void {
+    const s = this.s;
+    const ticket = cache.beginFill(key, s.state.user, s.state.db);
+    // (may send the upstream's CLIENT TRACKING ahead of the GET)
+    const trackGen = ticket === null ? -1 : (s.upstream?.fillGeneration() ?? -1);
+    s.forward(buf, start, end);
+    if (ticket === null || trackGen === -1) {
+      s.pending.pushPass(true);
+      return;
+    }
+    // PTTL rides in the same write: the key's expiry in Redis bounds the entry.
+    s.flushForward();
+    if (keyBulkAt >= 0) {
+      s.toUpstream(PTTL_HEAD);
+      s.toUpstream(buf.subarray(keyBulkAt, end));
+    } else {
+      s.toUpstream(encodeCommand(['PTTL', keyBuf as Buffer]));
+    }
+    ticket.trackGen = trackGen;
+    const p = new Pending(Kind.Fill);
+    p.ticket = ticket;
+    s.pending.push(p);
+  }
+
+  private routeState(sc: StateCommand, name: string, args: Buffer[], buf: Buffer, start: number, end: number): void {
+    const s = this.s;
+    const multi = s.state.multi;
+    switch (sc) {
+      case StateCommand.Client: {
+        const sub = args.length > 1 ? lower(args[1]) : '';
+        if (sub === 'reply') return this.routeUnpairable(buf, start, end);
+        if (sub === 'tracking' && args.length > 2) {
+          if (multi) multi.changesState = true; // queued: takes effect at EXEC
+          const p = stateRecord(sc);
+          (p.change as { on: boolean }).on = lower(args[2]) === 'on';
+          this.yieldTracking(p.change?.on === true);
+          s.forward(buf, start, end);
+          return this.pushState(p);
+        }
+        s.forward(buf, start, end);
+        return s.pending.pushPass(true);
+      }
+      case StateCommand.Monitor:
+        return this.routeUnpairable(buf, start, end);
+      case StateCommand.Quit:
+        // Redis answers +OK, closes, and reads nothing after QUIT
+        s.forward(buf, start, end);
+        s.pending.pushPass(false);
+        s.stopInput();
+        return;
+      case StateCommand.Subscribe:
+      case StateCommand.Unsubscribe: {
+        s.forward(buf, start, end);
+        if (multi) {
+          multi.changesState = true;
+          return s.pending.pushPass(true);
+        }
+        const p = new Pending(Kind.Subscribe);
+        p.subKind = subscriptionKindOf(name);
+        // SUBSCRIBE a b → 2 confirmations; UNSUBSCRIBE with no channel → one per
+        // subscribed channel, counted when it reaches the head (0 marks "count then").
+        p.count = args.length > 1 ? args.length - 1 : sc === StateCommand.Subscribe ? 1 : 0;
+        s.state.inFlight++;
+        s.pending.push(p);
+        return;
+      }
+      case StateCommand.Exec:
+        return this.routeExec(buf, start, end);
+      default:
+        break;
+    }
+    const p = stateRecord(sc);
+    const change = p.change as { num: number; user: string | null };
+    switch (sc) {
+      case StateCommand.Select:
+        change.num = args.length === 2 ? parseRedisInt(args[1], 0, args[1].length) : NaN;
+        break;
+      case StateCommand.Auth:
+        change.user = args.length === 3 ? args[1].toString('latin1') : 'default';
+        p.proves = false;
+        break;
+      case StateCommand.Hello: {
+        change.num = args.length > 1 ? parseRedisInt(args[1], 0, args[1].length) : 0;
+        for (let i = 2; i < args.length; i++) {
+          const opt = lower(args[i]);
+          if (opt === 'auth' && i + 2 < args.length) {
+            change.user = args[i + 1].toString('latin1');
+            i += 2;
+          } else if (opt === 'setname') {
+            i += 1;
+          }
+        }
+        p.proves = false;
+        break;
+      }
+      case StateCommand.Multi:
+        if (!multi) s.state.setMulti(true);
+        break;
+      case StateCommand.Discard:
+        if (multi) s.state.setMulti(false);
+        break;
+      case StateCommand.Reset:
+        // RESET is never queued: it ends a transaction at once; it turns tracking off
+        s.upstream?.yieldTracking(false);
+        s.state.setMulti(false);
+        p.proves = false;
+        break;
+      default:
+        break;
+    }
+    if (multi && (sc === StateCommand.Select || sc === StateCommand.Auth || sc === StateCommand.Hello)) {
+      // queued: takes effect at EXEC, where we can no longer tell what it did
+      multi.changesState = true;
+    }
+    s.forward(buf, start, end);
+    this.pushState(p);
+  }
+
+  /** EXEC: what the transaction queued is written now; its keys are held until EXEC's reply. */
+  private routeExec(buf: Buffer, start: number, end: number): void {
+    const s = this.s;
+    const cache = s.ctx.cache;
+    const multi = s.state.multi;
+    s.forward(buf, start, end);
+    const p = stateRecord(StateCommand.Exec);
+    if (multi === null) return this.pushState(p);
+    s.state.setMulti(false);
+    if (multi.changesState) {
+      // a plain relay from here on: no reply to wait for, drop the keys as EXEC is sent
+      if (cache && multi.allKeys) cache.invalidateAll();
+      if (cache) for (const k of multi.keys) cache.invalidate(k);
+      return this.goRaw();
+    }
+    p.accessChange = multi.accessChange;
+    if (cache && multi.allKeys) p.hold = cache.holdAll();
+    else if (cache && multi.keys.length > 0) p.hold = cache.holdKeys(multi.keys);
+    this.pushState(p);
+  }
+
+  private pushState(p: Pending): void {
+    this.s.state.inFlight++;
+    this.s.pending.push(p);
+  }
+
+  /**
+   * The client is about to change tracking on its connection itself, or to stop being
+   * paired: the proxy's tracking there gives way (see Upstream.yieldTracking). Inside MULTI
+   * nothing is sent ahead of the queued command.
+   */
+  private yieldTracking(turnOff: boolean): void {
+    this.s.upstream?.yieldTracking(turnOff && this.s.state.multi === null);
+  }
+
+  /** MONITOR, CLIENT REPLY, SCRIPT DEBUG: replies stop matching requests one to one (or requests are not Redis commands). */
+  private routeUnpairable(buf: Buffer, start: number, end: number): void {
+    const s = this.s;
+    // (its later CLIENT TRACKING would be unseen, and must find the connection as Redis left it)
+    if (s.state.multi === null) this.yieldTracking(true);
+    s.forward(buf, start, end);
+    if (s.state.multi) {
+      s.state.multi.changesState = true;
+      s.pending.pushPass(true);
+      return;
+    }
+    this.goRaw();
+  }
+
+  private goRaw(): void {
+    const s = this.s;
+    this.yieldTracking(false);
+    s.relayRequests();
+    s.pending.push(new Pending(Kind.Raw));
+    s.ctx.log.debug({ client: s.remote }, 'session relays raw bytes from now on (unpairable replies)');
+  }
+
+  /** In raw mode there are no replies to wait for: drop a write's keys as it is sent. */
+  private invalidateNow(name: string, args: Buffer[], cache: ReplyCache): void {
+    const info = this.s.ctx.commands()?.lookup(name, args);
+    if (!info?.writes && stateCommandOf(name) !== StateCommand.Exec) return;
+    const keys = info?.writes ? CommandTable.keysOf(info, args) : null;
+    if (keys === null || keys.length === 0) cache.invalidateAll();
+    else for (const k of keys) cache.invalidate(k.toString('latin1'));
+  }
+}

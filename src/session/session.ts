@@ -1,0 +1,604 @@
+import type net from 'node:net';
+import { RequestDecoder, DecodeStatus } from '../resp/request-decoder.js';
+import { encodeError, NIL_RESP2, NIL_RESP3 } from '../resp/encode.js';
+import type { ReplyCache, CachedReply } from '../cache/reply-cache.js';
+import type { SessionObserver } from '../metrics/session-observer.js';
+import type { SessionContext } from './context.js';
+import { RequestBatch } from './request-batch.js';
+import { WriteBatch, type OutBytes } from '../io/write-batch.js';
+import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
+import { ConnState } from './conn-state.js';
+import { Kind, Pending, PendingQueue } from './pending.js';
+import { RequestRouter, lower } from './requests.js';
+import { ReplyPairer } from './replies.js';
+import { serveHitsInPlace } from './in-place-gets.js';
+import { OutputLimiter } from './output-limit.js';
+
+// One client of the proxy: its socket, its request decoder, its pending queue, and the
+// upstream its requests go to (upstream/upstream.ts). The request side (requests.ts)
+// routes each decoded command; the reply side (replies.ts) pairs each reply with its
+// record; what the connection's state is (conn-state.ts) is learnt from the replies.
+//
+//   client ──bytes──▶ RequestDecoder ──▶ RequestRouter ──┬─ forwarded bytes ──▶ Upstream ──▶ Redis
+//                                                       └─ cache hit (no Redis)
+//   client ◀── replies in request order ◀── ReplyPairer ◀── pending queue ◀── Upstream
+//
+// A session starts on a seat of a shared connection when it may (no connection state
+// yet); the first command that needs connection state waits until its shared commands
+// are answered, then the session moves to a connection of its own for the rest of its life.
+//
+// Its life, one phase at a time:
+//
+//   Open ──QUIT, protocol error, shutdown──▶ InputStopped ─┐
+//    │ ──client half-closes──▶ HalfClosed ─────────────────┼─▶ Finishing ──▶ Closed
+//    └──Redis connection lost──▶ Dying (errors, then) ─────┘   (last reply out, linger)
+
+export type { SessionContext, SessionLimits } from './context.js';
+
+export const enum Phase {
+  Open,
+  /** no more requests are read (QUIT, a protocol error, shutdown); replies still go out */
+  InputStopped,
+  /** the client half-closed: close once everything it sent is answered */
+  HalfClosed,
+  /** its Redis connection is gone: commands still arriving get an error, then it closes */
+  Dying,
+  /** the last reply is on its way; the socket closes after it */
+  Finishing,
+  Closed,
+}
+
+const HALF_CLOSE_GRACE_MS = 10_000;
+/** after its last reply is out, how long a finished session waits for the client to close before closing itself */
+const FINISH_LINGER_MS = 1000;
+/** after its Redis connection died, how long a client's commands still get an error before it is closed */
+const FAIL_GRACE_MS = 100;
+/** commands that may turn the proxy's tracking on a client's connection off first */
+const TRACKING_SENSITIVE = new Set(['client', 'monitor']);
+
+/** A request that needs a connection of the client's own, waiting for its shared ones to be answered. */
+interface HeldRequest {
+  args: Buffer[];
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
+export class ClientSession implements UpstreamClient {
+  readonly client: net.Socket;
+  readonly remote: string;
+  readonly ctx: SessionContext;
+  readonly observer: SessionObserver | undefined;
+  /** request bytes for the upstream, sent in one write per client read */
+  private readonly batch = new RequestBatch();
+  readonly pending: PendingQueue;
+  readonly state = new ConnState();
+  /** replies gathered while one read is handled, written at its end */
+  readonly out = new WriteBatch();
+  upstream: Upstream | null = null;
+  /** false once the upstream is lost (or never connected): commands get an error */
+  upstreamUp = false;
+  upstreamError = '';
+  /** bytes of the unfinished request already forwarded */
+  streamed = 0;
+  phase = Phase.Open;
+  outputLimitHits = 0;
+  /** when the client last sent bytes (ms since epoch) */
+  lastInput = Date.now();
+  private readonly decoder: RequestDecoder;
+  private readonly requests: RequestRouter;
+  private readonly replies: ReplyPairer;
+  private readonly limiter = new OutputLimiter();
+  /** requests (and, once the Raw record is reached, replies) are relayed without pairing */
+  private rawRequests = false;
+  private rawReplies = false;
+  private held: HeldRequest | null = null;
+  /** its upstream failed before it ever connected: a later command may try again */
+  private retryable = false;
+  private reconnectAt = 0;
+  private hasSent = false;
+  private dyingTimer: NodeJS.Timeout | null = null;
+  private finishTimer: NodeJS.Timeout | null = null;
+
+  constructor(client: net.Socket, ctx: SessionContext) {
+    this.client = client;
+    this.ctx = ctx;
+    this.observer = ctx.observer;
+    this.remote = `${client.remoteAddress}:${client.remotePort}`;
+    this.decoder = new RequestDecoder({ maxBulkLen: ctx.limits.maxBulkLen });
+    this.pending = new PendingQueue(this.batch, ctx.observer !== undefined);
+    this.requests = new RequestRouter(this);
+    this.replies = new ReplyPairer(this);
+    client.setNoDelay(true);
+    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    client.on('drain', () => {
+      // the client caught up: let both directions flow again
+      this.upstream?.resume();
+      if (this.reading && this.held === null && !this.upstream?.congested) this.client.resume();
+      this.limiter.reset();
+    });
+    client.on('error', () => this.close());
+    client.on('close', () => this.close());
+    // A client that half-closes after sending (`printf 'PING\r\n' | nc`) still gets its
+    // replies, as Redis, which answers what it read before it sees the end, would give them.
+    client.on('end', () => this.onClientEnd());
+    const seat = ctx.upstreams.share(this);
+    if (seat) {
+      // a fresh connection of a pool that needs no password: the default user, db 0, RESP2
+      this.upstream = seat;
+      this.upstreamUp = true;
+      this.state.user = 'default';
+    } else {
+      this.openUpstream();
+    }
+  }
+
+  get closed(): boolean {
+    return this.phase === Phase.Closed;
+  }
+
+  /** are requests read and handled */
+  private get reading(): boolean {
+    return this.phase === Phase.Open || this.phase === Phase.Dying;
+  }
+
+  get relaysRequests(): boolean {
+    return this.rawRequests;
+  }
+
+  get relaysReplies(): boolean {
+    return this.rawReplies;
+  }
+
+  private openUpstream(): void {
+    this.retryable = false;
+    this.upstream = this.ctx.upstreams.open(this);
+    this.upstreamUp = true; // writes before it connects are buffered
+  }
+
+  // ───────────────────────────── requests ─────────────────────────────
+
+  /**
+   * A read into the listener's buffer, which the next read (of any client) overwrites: the
+   * cache hits at its head are answered straight from it, and only the rest is copied
+   * and taken as a chunk. A hit thus costs no allocation, and nothing of the buffer is
+   * kept past this call.
+   */
+  onClientRead(n: number, buf: Buffer): void {
+    if (!this.reading) return; // (read and dropped: see finish)
+    this.noteInput();
+    const served = this.decoder.buffered === 0 && this.held === null && this.streamed === 0 ? serveHitsInPlace(this, buf, n) : 0;
+    if (served === n) {
+      this.flushOut();
+      this.afterInput();
+      return;
+    }
+    // (a buffer of its own, not a slice of Node's shared pool: the decoder keeps its last
+    // chunk, and an idle client would pin a whole pool slab with it)
+    const chunk = Buffer.allocUnsafeSlow(n - served);
+    buf.copy(chunk, 0, served, n);
+    this.takeChunk(chunk);
+  }
+
+  /** A read as 'data' (TLS clients, and a socket that could not be re-wrapped). */
+  private onClientData(chunk: Buffer): void {
+    if (!this.reading) return;
+    this.noteInput();
+    this.takeChunk(chunk);
+  }
+
+  private noteInput(): void {
+    this.lastInput = Date.now();
+    this.hasSent = true;
+    if (!this.upstreamUp) this.maybeReconnect();
+  }
+
+  /** Request bytes from the client: complete requests are taken now, the decoder keeps the unfinished rest. */
+  private takeChunk(chunk: Buffer): void {
+    const d = this.decoder;
+    d.push(chunk);
+    if (d.buffered > this.ctx.limits.queryBufferLimit) {
+      this.ctx.log.warn({ client: this.remote, bytes: d.buffered }, 'closing client that reached the query buffer limit');
+      this.observer?.onError('query-buffer');
+      this.close();
+      return;
+    }
+    if (this.held === null) this.processInput();
+  }
+
+  private processInput(): void {
+    const d = this.decoder;
+    try {
+      for (;;) {
+        const st = d.next();
+        if (st === DecodeStatus.Incomplete) break;
+        if (st === DecodeStatus.ProtocolError) {
+          this.flushForward();
+          this.observer?.onError('protocol');
+          this.enqueueReady(encodeError(`ERR Protocol error: ${d.error}`), true);
+          this.stopInput();
+          break;
+        }
+        let start = d.requestStart;
+        if (this.streamed > 0) {
+          // the head of this request already went out (see streamPartial)
+          start += this.streamed;
+          this.streamed = 0;
+        } else if (!d.inline && ((d.argc === 2 && this.requests.serveGet(d, start)) || this.requests.routeSimple(d, start))) {
+          continue;
+        }
+        // Inline requests go to a connection of the client's own: Redis checks an inline
+        // line's length while it is still arriving, and a refusal closes the connection.
+        if (d.inline && this.upstream?.shared === true && !this.leaveShared(d.args, d.buffer, start, d.end)) break;
+        this.requests.route(d.args, d.buffer, start, d.end);
+        if (!this.reading || this.held !== null) break;
+      }
+      this.flushForward();
+      if (this.reading && this.held === null) this.streamPartial();
+    } finally {
+      this.flushUpstream();
+      this.flushOut();
+    }
+    this.afterInput();
+  }
+
+  /** After a read's requests were taken: close a dying session, or apply backpressure. */
+  private afterInput(): void {
+    if (this.phase === Phase.Dying) {
+      // Redis is gone and every command just read got its error: close now, right behind
+      // those replies, so a client that waits for them before sending more loses nothing.
+      this.finish();
+      return;
+    }
+    // Backpressure: stop reading requests while Redis or this client cannot keep up
+    // (cache hits are produced without Redis, so the client's own buffer counts too).
+    if (this.reading && (this.upstream?.congested === true || this.client.writableNeedDrain)) this.client.pause();
+    this.checkOutputLimit();
+  }
+
+  /**
+   * Move to a connection of the client's own. Its requests on the shared connection must
+   * be answered first (they were sent earlier), so the request that needs the move waits
+   * with everything after it, and the client is not read meanwhile.
+   * Returns true when the request can be routed now.
+   */
+  leaveShared(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
+    if (this.pending.length > 0) {
+      this.held = { args, buf, start, end };
+      this.client.pause();
+      return false;
+    }
+    this.moveToOwnConnection();
+    return true;
+  }
+
+  private moveToOwnConnection(): void {
+    this.upstream?.close();
+    this.state.unprove(); // a new connection: proven again by its first reply
+    this.openUpstream();
+  }
+
+  /** The shared requests were all answered: continue on the client's own connection. */
+  private resumeHeld(): void {
+    const h = this.held;
+    if (h === null || this.pending.length > 0 || this.closed) return;
+    this.held = null;
+    this.moveToOwnConnection();
+    try {
+      this.requests.route(h.args, h.buf, h.start, h.end);
+      this.flushForward();
+    } finally {
+      this.flushUpstream();
+      this.flushOut();
+    }
+    if (this.reading && this.held === null) {
+      this.processInput();
+      if (this.reading) this.client.resume();
+    }
+  }
+
+  /** Disconnect a client whose unread replies pass its class's limit, as Redis does. */
+  private checkOutputLimit(): void {
+    const len = this.client.writableLength;
+    if (len === 0) return;
+    const pubsub = this.state.subCount > 0;
+    const lim = pubsub ? this.ctx.limits.outputPubsub : this.ctx.limits.outputNormal;
+    if (!this.limiter.over(len, lim, this.upstream?.shared === true, Date.now())) return;
+    this.ctx.log.warn({ client: this.remote, bytes: len, class: pubsub ? 'pubsub' : 'normal' }, 'closing client over its output buffer limit');
+    this.outputLimitHits++;
+    this.client.destroy();
+    this.close();
+  }
+
+  /**
+   * Send what has arrived of an unfinished request that can never be a cacheable GET
+   * (not 2 arguments, or not named GET), so Redis sees the bytes as they come: it
+   * checks headers before the arguments arrive (an unauthenticated client's oversized
+   * multibulk is refused at once), and a large value is not held back in the proxy.
+   */
+  private streamPartial(): void {
+    const d = this.decoder;
+    const argc = d.partialArgc;
+    const upstream = this.upstream;
+    if (argc < 0 || !this.upstreamUp || upstream === null || !upstream.streams) return;
+    // (an owner exists while the proxy's own tracking is on there)
+    const tracked = upstream.fillOwner !== null;
+    if (argc === 2 || tracked) {
+      const name = d.partialName();
+      if (name === null || (argc === 2 && name.length === 3 && lower(name) === 'get')) return;
+      // CLIENT (TRACKING, REPLY) and MONITOR may need the proxy's CLIENT TRACKING OFF
+      // ahead of them (see Upstream.yieldTracking): not behind bytes already sent
+      if (tracked && (name.length === 6 || name.length === 7) && TRACKING_SENSITIVE.has(lower(name))) return;
+    }
+    for (const part of d.partialBytes(this.streamed)) {
+      this.toUpstream(part);
+      this.streamed += part.length;
+    }
+  }
+
+  /** Forward request bytes [start, end) of `buf`, merging adjacent requests into one write. */
+  forward(buf: Buffer, start: number, end: number): void {
+    this.batch.forward(buf, start, end);
+  }
+
+  flushForward(): void {
+    this.batch.cut();
+  }
+
+  /** Bytes of the proxy's own for the upstream, in order with the forwarded ones. */
+  toUpstream(bytes: Buffer): void {
+    this.batch.add(bytes);
+  }
+
+  private flushUpstream(): void {
+    const upstream = this.upstreamUp ? this.upstream : null;
+    if (!this.batch.sendTo(upstream) && upstream?.shared === true) this.client.pause(); // (resumed by onUpstreamDrain)
+  }
+
+  // ── the pending queue ──
+
+  /** A reply the proxy already has: written now if nothing is ahead of it, else queued. */
+  enqueueReady(reply: OutBytes, closeAfter: boolean, fromCache = false): void {
+    if (this.pending.length === 0) {
+      this.out.add(reply);
+      this.observer?.onReply(0, fromCache);
+      if (closeAfter) this.finish();
+      return;
+    }
+    const p = new Pending(Kind.Ready);
+    p.reply = reply;
+    p.closeAfter = closeAfter;
+    p.fromCache = fromCache;
+    this.pending.push(p);
+  }
+
+  /** A cache hit: the stored bulk reply, or nil in this client's protocol. */
+  serveCached(hit: CachedReply | null): void {
+    this.enqueueReady(hit ?? (this.state.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
+  }
+
+  /**
+   * May a GET be answered from the cache by the hot paths (serveGet, serveHitsInPlace)?
+   * The cache must be usable, the user proven, requests paired and Redis up. One test for
+   * both, so that a hit served in place is one the decoder's path would serve too.
+   */
+  canServeHit(cache: ReplyCache | null): cache is ReplyCache {
+    return this.state.user !== null && !this.rawRequests && this.upstreamUp && this.cacheUsable(cache);
+  }
+
+  /**
+   * May this client's GET use the cache? (Serving also needs a proven user.) While the user
+   * is unproven (a new connection, or after RESET) a GET may still fill: if Redis answers it
+   * without an error, the connection was authenticated, and with no AUTH on record that
+   * means as the default user.
+   */
+  cacheUsable(cache: ReplyCache | null): cache is ReplyCache {
+    return cache !== null && this.state.settled && cache.isReady();
+  }
+
+  observeDone(p: Pending): void {
+    this.observer?.onReply((performance.now() - p.t0) / 1000, p.fromCache);
+  }
+
+  /** From here on requests are relayed unpaired (MONITOR, CLIENT REPLY, ...). */
+  relayRequests(): void {
+    this.rawRequests = true;
+  }
+
+  /** ... and, once every earlier reply is paired, replies too. */
+  relayReplies(): void {
+    this.rawReplies = true;
+    this.upstream?.relayRaw();
+  }
+
+  // ── what the upstream tells (UpstreamClient) ──
+
+  onUpstreamReply(buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    this.replies.onReply(buf, start, end, inChunk);
+  }
+
+  onUpstreamFlush(): void {
+    this.flushOut();
+    // A client that cannot keep up slows its own Redis connection, except a subscriber:
+    // messages are not requested, so like Redis the proxy buffers them and lets the
+    // pub/sub output limit cut a subscriber that falls too far behind.
+    if (this.client.writableNeedDrain && this.state.subCount === 0) this.upstream?.pause();
+    this.pending.waitSince = Date.now();
+    this.checkOutputLimit();
+  }
+
+  onUpstreamDrain(): void {
+    if (this.reading && this.held === null && !this.client.writableNeedDrain) this.client.resume();
+  }
+
+  onUpstreamLost(reason: string, everEstablished: boolean): void {
+    if (this.closed || !this.upstreamUp) return;
+    this.upstreamError = reason;
+    if (this.upstream?.shared === true && this.pending.length === 0 && this.held === null && !this.hasSent) {
+      // A client that has sent nothing yet (it connected as Redis died) has lost nothing:
+      // it goes on with a connection of its own, and gets a clear error for each command
+      // while Redis is down, never a silent close.
+      this.moveToOwnConnection();
+      if (this.reading) this.client.resume();
+      return;
+    }
+    this.failInFlight(false, everEstablished);
+  }
+
+  onUpstreamFault(reason: string): void {
+    this.fault(reason);
+  }
+
+  sendInternal(bytes: Buffer, onReply: (frame: Buffer) => void): void {
+    this.flushForward();
+    this.toUpstream(bytes);
+    const p = new Pending(Kind.Internal);
+    p.onInternal = onReply;
+    this.pending.push(p);
+  }
+
+  /** Every request sent so far is answered. */
+  onAllAnswered(): void {
+    if (this.phase === Phase.HalfClosed) this.finish();
+    else if (this.held !== null) this.resumeHeld();
+  }
+
+  // ───────────────────────────── lifecycle ─────────────────────────────
+
+  private onClientEnd(): void {
+    if (this.pending.length === 0) {
+      this.finish();
+      return;
+    }
+    if (this.phase === Phase.Open || this.phase === Phase.InputStopped) this.phase = Phase.HalfClosed;
+    // a blocked command may never answer: do not keep the session for it
+    setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS).unref();
+  }
+
+  stopInput(): void {
+    if (this.phase === Phase.Open || this.phase === Phase.Dying) this.phase = Phase.InputStopped;
+    this.client.pause();
+  }
+
+  /**
+   * Called about every quarter second by the listener, only when a timeout is set.
+   * idleMs: close a client silent for that long (not while subscribed or waiting for
+   * Redis, as Redis's `timeout` spares pub/sub and blocked clients).
+   * backendMs: a command Redis has not answered in that long (blocking ones excepted)
+   * fails, and the client with it: its reply stream can no longer be paired.
+   */
+  sweep(now: number, idleMs: number, backendMs: number): void {
+    if (this.closed) return;
+    const waiting = this.pending.length > 0;
+    if (idleMs > 0 && !waiting && this.state.subCount === 0 && !this.rawRequests && now - this.lastInput > idleMs) {
+      this.ctx.log.debug({ client: this.remote }, 'closing idle client');
+      this.close();
+      return;
+    }
+    if (backendMs > 0 && waiting && !this.rawReplies && this.upstreamUp && now - this.pending.waitSince > backendMs) {
+      const head = this.pending.peek() as Pending;
+      if (head.blocking || head.kind === Kind.Subscribe) return;
+      this.upstreamError = `Redis did not answer within ${backendMs} ms (--backend-timeout)`;
+      this.ctx.log.warn({ client: this.remote, timeoutMs: backendMs }, 'backend timeout: failing the commands in flight');
+      this.observer?.onError('backend-timeout');
+      // (a shared connection stays: its late replies for this client are dropped)
+      this.failInFlight(true, true);
+    }
+  }
+
+  private maybeReconnect(): void {
+    const now = Date.now();
+    if (!this.retryable || now < this.reconnectAt || this.closed) return;
+    this.reconnectAt = now + 250;
+    this.openUpstream();
+  }
+
+  /** The connection to Redis is gone (or given up on): answer what is in flight, then end. */
+  private failInFlight(timedOut: boolean, everEstablished: boolean): void {
+    this.upstream?.close();
+    this.upstreamUp = false;
+    const reason = this.upstreamError || 'connection to Redis closed';
+    // Everything in flight gets its reply: the ones we hold, an error for the rest.
+    if (this.pending.length > 0 && !timedOut) this.observer?.onError('backend-lost');
+    if (this.replies.failAll(reason)) {
+      this.finish();
+      return;
+    }
+    this.flushOut();
+    if (everEstablished || this.rawReplies || timedOut) {
+      // Its state (db, MULTI, subscriptions) died with the connection: so does the client's.
+      // Commands already on their way (in the socket, not yet read) still get an error:
+      // the client is closed a moment later, not at once.
+      if (this.phase === Phase.Open) {
+        this.phase = Phase.Dying;
+        // it may have been paused waiting for a drain that will never come
+        this.client.resume();
+      }
+      // (the close waits one more turn of the event loop, so that bytes already in the
+      // socket when the grace ends are read and answered first)
+      this.dyingTimer ??= setTimeout(() => setImmediate(() => this.finish()), FAIL_GRACE_MS).unref();
+      return;
+    }
+    // never connected: the client has no state yet, so a later command may retry
+    this.retryable = true;
+    this.reconnectAt = Date.now() + 250;
+  }
+
+  fault(reason: string): void {
+    this.observer?.onError('reply-fault');
+    this.ctx.log.warn({ client: this.remote, reason }, 'closing client after a protocol fault');
+    this.client.destroy();
+    this.close();
+  }
+
+  private flushOut(): void {
+    this.out.writeTo(this.client);
+  }
+
+  /** Flush what was written, then close both sides. */
+  finish(): void {
+    if (this.closed) return;
+    const already = this.phase === Phase.Finishing;
+    this.phase = Phase.Finishing;
+    this.flushOut();
+    this.client.end();
+    this.upstream?.close();
+    // Like Redis, close once the last reply is out, without waiting long for the client to
+    // close its side: one that keeps sending would keep its slot forever. What it still
+    // sends is read and dropped, since bytes left unread would turn the close into a reset,
+    // which can destroy the last reply before the client reads it.
+    if (already) return;
+    const client = this.client;
+    client.removeAllListeners('data');
+    client.on('data', () => undefined);
+    client.resume();
+    client.once('finish', () => {
+      this.finishTimer = setTimeout(() => this.close(), FINISH_LINGER_MS);
+      this.finishTimer.unref();
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.phase = Phase.Closed;
+    if (this.finishTimer) clearTimeout(this.finishTimer);
+    this.upstream?.close();
+    for (const p of this.pending.drain()) p.releaseHold();
+    if (!this.client.destroyed) this.client.destroy();
+    this.ctx.onClose(this);
+  }
+
+  /** false while the client rides a shared connection */
+  get ownsConnection(): boolean {
+    return this.upstream !== null && !this.upstream.shared;
+  }
+
+  /** Graceful shutdown: stop reading new requests; resolve once nothing is in flight. */
+  get idle(): boolean {
+    return this.pending.length === 0;
+  }
+
+  stopReading(): void {
+    this.stopInput();
+  }
+}
