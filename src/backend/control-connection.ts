@@ -11,8 +11,8 @@ import { decodeInvalidation } from '../resp/invalidation-push.js';
 // Push messages (RESP3 `>`) are emitted as 'push' events instead of answering a request.
 
 /**
- * What the link's parts need of its connection: one request at a time, its answer in order
- * (see LinkPart). Small enough for a unit test to fake.
+ * What the link's parts need of its connection: a request and its answer, answers in the
+ * order asked (see LinkPart). Small enough for a unit test to fake.
  */
 export interface RespRequester {
   send(args: (string | Buffer)[]): Promise<RespValue>;
