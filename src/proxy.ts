@@ -6,6 +6,9 @@ import { createLogger } from './log.js';
 import { ReplyCache } from './cache/reply-cache.js';
 import { CommandTable } from './commands/command-table.js';
 import { InvalidationLink } from './backend/invalidation-link.js';
+import { CommandTableLoader } from './backend/command-table-loader.js';
+import { AclWatch } from './backend/acl-watch.js';
+import { HealthWatchdog } from './backend/health-watchdog.js';
 import { SharedPool } from './upstream/shared-pool.js';
 import { RedisUpstreams } from './upstream/redis-upstreams.js';
 import type { TlsClientOptions } from './backend/connect.js';
@@ -77,21 +80,24 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   // Stateless clients share a few pipelined connections (upstream/shared-pool.ts).
   const pool = config.sharedConnections > 0 ? new SharedPool(config.addr, redisTls, config.sharedConnections, log) : null;
   // Without a cache the link only watches reachability (and, for sharing, reads COMMAND): no tracking.
-  const link = new InvalidationLink({
-    addr: config.addr,
-    tls: redisTls,
-    cache,
-    // command flags also tell blocking commands apart for --backend-timeout and sharing
-    needCommands: true,
-    coherence: config.coherence,
-    log,
-    // a new link: shared connections point their tracking at it (sessions do at their next fill)
-    onTracking: () => pool?.onTracking(),
-    onAccessChange: () => pool?.probe.now(),
-    onCommands: (t) => {
+  const link = new InvalidationLink({ addr: config.addr, tls: redisTls, cache, coherence: config.coherence, log });
+  // command flags also tell blocking commands apart for --backend-timeout and sharing
+  link.use(
+    new CommandTableLoader((t) => {
       commands = t;
-    },
-  });
+    }),
+  );
+  if (cache) {
+    // entries filled under the old rules go; sharing is checked again
+    const onChange = () => {
+      cache.invalidateAll();
+      pool?.probe.now();
+    };
+    link.use(new AclWatch({ log, onChange }));
+  }
+  const health = link.use(new HealthWatchdog(link, { cache, log }));
+  // a new link: shared connections point their tracking at it (sessions do at their next fill)
+  link.on('tracking', () => pool?.onTracking());
 
   let listener: Listener | null = null;
   let keyReader: KeyReader | null = null;
@@ -110,10 +116,10 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
             [...(listener?.sessions ?? [])].filter((s) => s.ownsConnection).length +
             (keyReader?.sessions ?? 0) +
             (pool?.connectionsUp ?? 0) +
-            (link.healthy ? 1 : 0),
+            (health.healthy ? 1 : 0),
           cache,
           cacheLimits: () => ({ capacity: current.capacity, maxBytes: current.maxMemory, ttlSeconds: current.ttl }),
-          link: () => link,
+          link: () => ({ state: link.state, connects: link.connects, healthy: health.healthy }),
           knownCommand: (name) => (commands === null ? undefined : commands.lookup(name, []) !== undefined),
           version: packageVersion(),
         });
@@ -156,7 +162,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
       ? { enabled: true, ready: cache.isReady(), entries: cache.size, bytes: cache.bytes, ...cache.stats.snapshot() }
       : { enabled: false },
     link: cache ? { state: link.state, connects: link.connects, lastError: link.lastError } : null,
-    redis: { reachable: link.healthy },
+    redis: { reachable: health.healthy },
     // RSS counts V8 garbage not yet collected; heapUsed is what is live after the last GC
     memory: processMemory(),
   });
@@ -169,7 +175,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     admin = new AdminServer(
       {
         stats,
-        notReadyReason: () => (draining ? 'shutting down' : link.trouble),
+        notReadyReason: () => (draining ? 'shutting down' : health.trouble),
         metrics: metrics ? () => metrics.render() : undefined,
         keyReader: () => {
           if (!current.httpGet) return null;

@@ -10,12 +10,20 @@ import { decodeInvalidation } from '../resp/invalidation-push.js';
 // metadata, the invalidation link). Not on the clients' path, so promises are fine here.
 // Push messages (RESP3 `>`) are emitted as 'push' events instead of answering a request.
 
+/**
+ * What the link's parts need of its connection: a request and its answer, answers in the
+ * order asked (see LinkPart). Small enough for a unit test to fake.
+ */
+export interface RespRequester {
+  send(args: (string | Buffer)[]): Promise<RespValue>;
+}
+
 interface Waiter {
   resolve: (v: RespValue) => void;
   reject: (e: Error) => void;
 }
 
-export class ControlConnection extends EventEmitter {
+export class ControlConnection extends EventEmitter implements RespRequester {
   private readonly socket: net.Socket;
   private buf: Buffer = Buffer.alloc(0);
   private readonly waiters: Waiter[] = [];

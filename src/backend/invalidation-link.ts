@@ -1,8 +1,8 @@
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { BackendAddress } from '../config.js';
 import type { ReplyCache } from '../cache/reply-cache.js';
-import { CommandTable } from '../commands/command-table.js';
-import { ControlConnection } from './control-connection.js';
+import { ControlConnection, type RespRequester } from './control-connection.js';
 import type { TlsClientOptions } from './connect.js';
 import { RedisErrorReply, asString } from '../resp/reply-value.js';
 import { encodeCommand } from '../resp/encode.js';
@@ -31,6 +31,31 @@ import { encodeCommand } from '../resp/encode.js';
 // The fill race (a reply that arrives after its key was invalidated) is handled by the
 // cache; losing this link empties the cache and stops serving from it until the link
 // is back.
+//
+// The link only links: it connects, says HELLO 3, turns tracking on for itself and learns
+// its CLIENT ID, hands the invalidations it receives to the cache, and reconnects with
+// backoff. What else rides on its connection is a LinkPart, added with use():
+//  - CommandTableLoader (per backend: one table for the deployment, read again at each
+//    connect of any link it is added to),
+//  - AclWatch (per link: Redis copies ACL rules to no other node, neither to a replica nor
+//    across a cluster, so each node's rules are watched over that node's own link; what a
+//    change does, emptying the cache, is the backend's and is given to it),
+//  - HealthWatchdog (per link: only a PING answered on the link's own connection proves
+//    that every invalidation pushed before it has arrived).
+//
+// Made to be one of many. A link is bound to one address for its life and assumes it is
+// not alone:
+//  - Redis Cluster: one link per master node, each with its own address, CLIENT ID,
+//    state and generation; a router keeps them per node and gives each filling
+//    connection the TrackingTarget of the node it talks to (its REDIRECT goes there).
+//    Generations are unique across every link of the process, so a connection tracked
+//    for one link never passes for tracked by another.
+//  - Sentinel: a switch to a new primary stops the old link and starts a new one at the
+//    new address. stop() takes the old link down at once: pushes that arrive later are
+//    dropped, its cache is set not ready (emptied), and nothing is filled until the new
+//    link is tracking (its 'tracking' event, with a generation no connection has yet).
+// What a router reads: state, generation, redirectId, addr, and the events 'up',
+// 'tracking' and 'down'.
 
 /** What a connection needs to track keys for this link. */
 export interface TrackingTarget {
@@ -51,46 +76,68 @@ export const TRACKING_OFF = encodeCommand(['CLIENT', 'TRACKING', 'OFF']);
 /** fillGeneration's answer when coherence needs no tracking (ttl mode) */
 export const NO_TRACKING_NEEDED = -2;
 
+// (its home is the watchdog now; re-exported for those who imported it from here)
+export { UNRESPONSIVE_MS } from './health-watchdog.js';
+
 export type LinkState = 'connecting' | 'up' | 'down' | 'ttl-only';
+
+/**
+ * What the link does to the cache: drops the keys Redis names, and stops it serving while
+ * the link is not up. (A cluster router would give each node's link a view of its own.)
+ */
+export type LinkCache = Pick<ReplyCache, 'invalidate' | 'invalidateAll' | 'setReady' | 'capacity'>;
+
+/**
+ * Something that works over the link's connection. A part belongs to one link unless it
+ * keeps no per-connection state (CommandTableLoader may serve several).
+ */
+export interface LinkPart {
+  /**
+   * A new connection, before the link reports up (parts in the order added). What must be
+   * known before anything is filled is read here; the link goes up once this resolves.
+   * A rejection drops the connection, which is retried with backoff.
+   */
+  attach(conn: RespRequester): Promise<void> | void;
+  /** The link is up on that connection. */
+  up?(): void;
+  /** The connection is gone or the link stopped (also after a failed attempt with no attach). */
+  detach(): void;
+}
 
 export interface InvalidationLinkOptions {
   addr: BackendAddress;
   tls?: TlsClientOptions;
-  cache: ReplyCache | null;
+  /** null: no cache, the link only tells whether Redis is reachable (and carries its parts) */
+  cache: LinkCache | null;
   coherence: 'tracking' | 'ttl';
-  /** tracking is on (again), for a new generation: connections may re-track now */
-  onTracking?(): void;
-  /** ACL rules (or the default user's password) changed on Redis: sharing must be checked again */
-  onAccessChange?(): void;
-  /** read COMMAND even without a cache (connection sharing needs command flags) */
-  needCommands?: boolean;
   log: Logger;
-  onCommands(table: CommandTable): void;
 }
 
-const PING_INTERVAL_MS = 1000;
-/**
- * A PING unanswered this long: Redis is frozen, stuck in a long command, or cut off
- * without a reset. Invalidations may be held up as long, so the cache stops serving
- * (and /readyz says why) until the answer comes; everything before it has arrived then.
- */
-export const UNRESPONSIVE_MS = 3000;
+export interface InvalidationLinkEvents {
+  /** up on a new connection, under a new generation (tracking or not) */
+  up: [generation: number];
+  /** tracking is on for a new generation: connections may (re)track now */
+  tracking: [generation: number];
+  /** the link was up or connecting and is not any more (lost, failed, or stopped) */
+  down: [reason: string];
+}
+
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 
-export class InvalidationLink implements TrackingTarget {
+/** every generation ever given, across all links (see the header) */
+let lastGeneration = 0;
+
+export class InvalidationLink extends EventEmitter<InvalidationLinkEvents> implements TrackingTarget {
+  readonly addr: BackendAddress;
   state: LinkState = 'connecting';
   redirectId: number | null = null;
   generation = 0;
   /** number of times the link was (re)established */
   connects = 0;
   lastError = '';
-  /** a PING has waited longer than UNRESPONSIVE_MS for its answer */
-  unresponsive = false;
   private conn: ControlConnection | null = null;
-  private watchdog: NodeJS.Timeout | null = null;
-  /** ACL LIST as last seen on this connection ('' before the first; null: not allowed, not polled) */
-  private aclSeen: string | null = '';
+  private readonly parts: LinkPart[] = [];
   private timer: NodeJS.Timeout | null = null;
   private backoff = BACKOFF_MIN_MS;
   private stopped = false;
@@ -100,86 +147,66 @@ export class InvalidationLink implements TrackingTarget {
   private readonly opts: InvalidationLinkOptions;
 
   constructor(opts: InvalidationLinkOptions) {
+    super();
     this.opts = opts;
+    this.addr = opts.addr;
+  }
+
+  /** Add a part (before start()); returns it. */
+  use<P extends LinkPart>(part: P): P {
+    this.parts.push(part);
+    return part;
   }
 
   start(): void {
     void this.connect();
   }
 
+  /** For good: down at once (later pushes are dropped, the cache is not ready), no reconnect. */
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.watchdog) clearTimeout(this.watchdog);
-    this.conn?.close();
+    const conn = this.conn;
+    this.takeDown('link stopped');
+    conn?.close();
   }
 
-  /** true when the backing Redis answered on this link and (if tracking) tracking is on */
-  get healthy(): boolean {
-    return (this.state === 'up' || this.state === 'ttl-only') && !this.unresponsive;
+  /** connected and ready: tracking on, or (ttl-only, or without a cache) Redis answered */
+  get up(): boolean {
+    return this.state === 'up' || this.state === 'ttl-only';
   }
 
-  /** why the link is not healthy, for /readyz; null when it is */
+  /** why the link is not up, for /readyz; null when it is */
   get trouble(): string | null {
-    if (this.healthy) return null;
-    if (this.unresponsive) return `Redis has not answered the link's PING for over ${UNRESPONSIVE_MS / 1000} s`;
+    if (this.up) return null;
     return this.opts.cache ? `invalidation link to Redis is ${this.state}` : 'Redis is unreachable';
   }
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const { addr, log } = this.opts;
+    const { addr, cache } = this.opts;
     let conn: ControlConnection | null = null;
     try {
       conn = await ControlConnection.open(addr, this.opts.tls);
-      this.conn = conn;
-      conn.on('invalidate', (keys: string[] | null) => this.onInvalidate(keys));
-      conn.on('close', (err: Error) => this.onClose(conn as ControlConnection, err));
-      const resp3 = await this.handshake(conn);
-      const cache = this.opts.cache;
+      if (this.stopped) {
+        conn.close();
+        return;
+      }
+      const c = conn;
+      this.conn = c;
+      c.on('invalidate', (keys: string[] | null) => {
+        if (this.conn === c) this.onInvalidate(keys);
+      });
+      c.on('close', (err: Error) => this.onClose(c, err));
+      const resp3 = await this.handshake(c);
       // Without a cache this connection only tells whether Redis is reachable (/readyz, logs).
-      await conn.send(['CLIENT', 'SETNAME', cache ? 'redisproxy-invalidation' : 'redisproxy-health']).catch(() => undefined);
-      if (cache || this.opts.needCommands) {
-        const reply = await conn.send(['COMMAND']);
-        this.opts.onCommands(CommandTable.fromCommandReply(reply));
-      }
-      let tracking = false;
-      let id: number | null = null;
-      if (!cache) {
-        tracking = false;
-      } else if (this.opts.coherence === 'tracking' && resp3) {
-        // The link reads no key itself; turning tracking on here proves that this user
-        // may, and that Redis can, before any connection is redirected to it.
-        const idReply = await conn.send(['CLIENT', 'ID']);
-        const r = typeof idReply === 'number' ? await conn.send(['CLIENT', 'TRACKING', 'ON']) : idReply;
-        if (r instanceof RedisErrorReply) {
-          this.warnNoTracking(`CLIENT TRACKING failed: ${r.message}`);
-        } else if (typeof idReply !== 'number') {
-          this.warnNoTracking('CLIENT ID gave no id');
-        } else {
-          tracking = true;
-          id = idReply;
-        }
-      } else if (this.opts.coherence === 'tracking') {
-        this.warnNoTracking('Redis does not speak RESP3 (before 6.0)');
-      }
-      // the rules the cache's first entries are filled under (see onAclList)
-      if (cache && this.aclSeen !== null) this.onAclList(conn, await conn.send(['ACL', 'LIST']).catch(() => null));
-      this.state = tracking || !cache ? 'up' : 'ttl-only';
-      this.redirectId = id;
-      this.generation++;
-      this.connects++;
-      this.backoff = BACKOFF_MIN_MS;
-      this.loggedDown = false;
-      this.lastError = '';
-      this.opts.cache?.setReady(true);
-      if (!cache) log.info({ redis: addr.display }, 'Redis is reachable');
-      else log.info({ redis: addr.display, coherence: tracking ? 'tracking' : 'ttl' }, tracking ? 'invalidation link up: tracking on' : 'link to Redis up (TTL-only coherence)');
-      if (tracking) {
-        this.opts.onTracking?.();
-        void this.checkTrackingTable(conn, cache as ReplyCache);
-      }
-      this.schedulePing(conn);
+      await c.send(['CLIENT', 'SETNAME', cache ? 'redisproxy-invalidation' : 'redisproxy-health']).catch(() => undefined);
+      const id = cache ? await this.trackItself(c, resp3) : null;
+      for (const part of this.parts) await part.attach(c);
+      // stopped, or lost, while the parts read
+      if (this.conn !== c) return;
+      this.goUp(c, id);
     } catch (err) {
       conn?.close();
       this.onClose(conn, err as Error);
@@ -201,13 +228,56 @@ export class InvalidationLink implements TrackingTarget {
     return false;
   }
 
+  /** Turns tracking on for the link itself; its CLIENT ID, or null when Redis cannot track (then TTL-only). */
+  private async trackItself(conn: ControlConnection, resp3: boolean): Promise<number | null> {
+    if (this.opts.coherence !== 'tracking') return null;
+    if (!resp3) {
+      this.warnNoTracking('Redis does not speak RESP3 (before 6.0)');
+      return null;
+    }
+    // The link reads no key itself; turning tracking on here proves that this user
+    // may, and that Redis can, before any connection is redirected to it.
+    const idReply = await conn.send(['CLIENT', 'ID']);
+    const r = typeof idReply === 'number' ? await conn.send(['CLIENT', 'TRACKING', 'ON']) : idReply;
+    if (r instanceof RedisErrorReply) {
+      this.warnNoTracking(`CLIENT TRACKING failed: ${r.message}`);
+      return null;
+    }
+    if (typeof idReply !== 'number') {
+      this.warnNoTracking('CLIENT ID gave no id');
+      return null;
+    }
+    return idReply;
+  }
+
+  private goUp(conn: ControlConnection, id: number | null): void {
+    const { addr, cache, log } = this.opts;
+    this.state = id !== null || !cache ? 'up' : 'ttl-only';
+    this.redirectId = id;
+    this.generation = ++lastGeneration;
+    this.connects++;
+    this.backoff = BACKOFF_MIN_MS;
+    this.loggedDown = false;
+    this.lastError = '';
+    cache?.setReady(true);
+    if (!cache) log.info({ redis: addr.display }, 'Redis is reachable');
+    else if (id !== null) log.info({ redis: addr.display, coherence: 'tracking' }, 'invalidation link up: tracking on');
+    else log.info({ redis: addr.display, coherence: 'ttl' }, 'link to Redis up (TTL-only coherence)');
+    for (const part of this.parts) part.up?.();
+    this.emit('up', this.generation);
+    if (id !== null) {
+      this.emit('tracking', this.generation);
+      void this.checkTrackingTable(conn, cache as LinkCache);
+    }
+  }
+
   /**
    * Redis forgets (and reports as invalidated) the oldest tracked keys past
    * tracking-table-max-keys: a cache that may hold more keys than that keeps losing
    * entries. Safe, but worth a warning. (CONFIG may be refused to the proxy's user: then
    * nothing is said.)
    */
-  private async checkTrackingTable(conn: ControlConnection, cache: ReplyCache): Promise<void> {
+  private async checkTrackingTable(conn: ControlConnection, cache: LinkCache): Promise<void> {
     if (this.warnedTrackingTable) return;
     const r = await conn.send(['CONFIG', 'GET', 'tracking-table-max-keys']).catch(() => null);
     const max = Array.isArray(r) ? Number(asString(r[1] ?? '')) : NaN;
@@ -228,70 +298,6 @@ export class InvalidationLink implements TrackingTarget {
     );
   }
 
-  private schedulePing(conn: ControlConnection): void {
-    // Keeps the link alive through Redis's `timeout` and notices a dead or frozen peer.
-    this.timer = setTimeout(() => {
-      if (this.conn !== conn || this.stopped) return;
-      this.watchdog = setTimeout(() => this.onUnresponsive(conn), UNRESPONSIVE_MS);
-      this.watchdog.unref();
-      if (this.aclSeen !== null && this.opts.cache) conn.send(['ACL', 'LIST']).then((r) => this.onAclList(conn, r), () => undefined);
-      conn.send(['PING']).then(
-        () => {
-          if (this.watchdog) clearTimeout(this.watchdog);
-          this.watchdog = null;
-          if (this.conn !== conn) return;
-          if (this.unresponsive) this.onResponsive();
-          this.schedulePing(conn);
-        },
-        () => undefined,
-      );
-    }, PING_INTERVAL_MS);
-    this.timer.unref();
-  }
-
-  /**
-   * Entries belong to a user and were filled with the permissions it had then: Redis says
-   * nothing when the rules change, so the link reads them every second, and a change
-   * (made anywhere: ACL SETUSER, ACL LOAD, CONFIG SET requirepass) empties the cache.
-   * Changes made through the proxy empty it at once (see ClientSession).
-   */
-  private onAclList(conn: ControlConnection, reply: unknown): void {
-    if (this.conn !== conn) return;
-    if (!Array.isArray(reply)) {
-      const why = reply instanceof RedisErrorReply ? reply.message : '';
-      // A user without +acl, or a Redis before 6: only changes through the proxy are seen.
-      // Anything else (BUSY, LOADING...) passes: the next tick asks again.
-      if (!/^(NOPERM|ERR unknown command)/.test(why)) return;
-      this.aclSeen = null;
-      this.opts.log.info({ reason: why }, 'ACL LIST is refused to the proxy: ACL changes made directly on Redis are not noticed (those made through the proxy are)');
-      return;
-    }
-    const rules = reply.map((r) => asString(r)).join('\n');
-    const before = this.aclSeen;
-    this.aclSeen = rules;
-    if (before === '' || before === rules) return;
-    this.opts.cache?.invalidateAll();
-    this.opts.log.info('ACL rules changed on Redis: cache emptied, sharing checked again');
-    this.opts.onAccessChange?.();
-  }
-
-  private onUnresponsive(conn: ControlConnection): void {
-    if (this.conn !== conn || this.stopped || this.unresponsive) return;
-    this.unresponsive = true;
-    this.opts.cache?.setReady(false);
-    this.opts.log.warn(
-      { redis: this.opts.addr.display, waitedMs: UNRESPONSIVE_MS },
-      this.opts.cache ? 'Redis stopped answering the invalidation link: cache emptied and bypassed until it answers' : 'Redis stopped answering',
-    );
-  }
-
-  private onResponsive(): void {
-    this.unresponsive = false;
-    // every invalidation Redis sent before its answer has arrived: coherent again
-    this.opts.cache?.setReady(true);
-    this.opts.log.info({ redis: this.opts.addr.display }, 'Redis answers the invalidation link again');
-  }
-
   private onInvalidate(keys: string[] | null): void {
     const cache = this.opts.cache;
     if (!cache) return;
@@ -299,27 +305,16 @@ export class InvalidationLink implements TrackingTarget {
     else for (const k of keys) cache.invalidate(k);
   }
 
-
   private onClose(conn: ControlConnection | null, err: Error): void {
-    if (conn !== null && conn !== this.conn) return;
-    this.conn = null;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.watchdog) clearTimeout(this.watchdog);
-    this.watchdog = null;
-    this.unresponsive = false;
-    if (this.aclSeen !== null) this.aclSeen = '';
-    const wasUp = this.state === 'up' || this.state === 'ttl-only';
-    this.state = 'down';
-    this.redirectId = null;
-    this.opts.cache?.setReady(false);
-    this.lastError = redact(err.message, this.opts.addr);
-    if (this.stopped) return;
-    if (wasUp && !this.opts.cache) {
-      this.opts.log.warn({ redis: this.opts.addr.display, reason: this.lastError }, 'lost the connection to Redis; retrying');
+    if (this.stopped || (conn !== null && conn !== this.conn)) return;
+    const wasUp = this.takeDown(err.message);
+    const { addr, cache, log } = this.opts;
+    if (wasUp && !cache) {
+      log.warn({ redis: addr.display, reason: this.lastError }, 'lost the connection to Redis; retrying');
     } else if (wasUp) {
-      this.opts.log.warn({ redis: this.opts.addr.display, reason: this.lastError }, 'invalidation link lost: cache emptied and bypassed until it is back');
+      log.warn({ redis: addr.display, reason: this.lastError }, 'invalidation link lost: cache emptied and bypassed until it is back');
     } else if (!this.loggedDown) {
-      this.opts.log.warn({ redis: this.opts.addr.display, reason: this.lastError }, 'cannot reach Redis; retrying');
+      log.warn({ redis: addr.display, reason: this.lastError }, 'cannot reach Redis; retrying');
     }
     this.loggedDown = true;
     // capped exponential backoff with jitter
@@ -327,6 +322,20 @@ export class InvalidationLink implements TrackingTarget {
     this.backoff = Math.min(BACKOFF_MAX_MS, this.backoff * 2);
     this.timer = setTimeout(() => void this.connect(), delay);
     this.timer.unref();
+  }
+
+  /** The connection is no longer the link's: parts let go, the cache stops serving. Returns whether it was up. */
+  private takeDown(reason: string): boolean {
+    const wasUp = this.up;
+    const wasDown = this.state === 'down';
+    this.conn = null;
+    for (const part of this.parts) part.detach();
+    this.state = 'down';
+    this.redirectId = null;
+    this.opts.cache?.setReady(false);
+    this.lastError = redact(reason, this.opts.addr);
+    if (!wasDown) this.emit('down', this.lastError);
+    return wasUp;
   }
 }
 
