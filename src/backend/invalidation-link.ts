@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import type { ReplyCache } from '../cache/reply-cache.js';
 import { CommandTable } from '../commands/command-table.js';
 import { ControlConnection } from './control-connection.js';

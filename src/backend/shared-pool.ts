@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import { connectToRedis, type TlsClientOptions } from './connect.js';
 import { ReplyScanner, ReplyProtocolError } from '../resp/reply-scanner.js';
 import { PendingQueue } from '../server/pending-queue.js';

@@ -15,7 +15,7 @@ import {
 } from '../commands/session-commands.js';
 import { NO_FILL, FillOwner, type ReplyCache, type CachedReply } from '../cache/reply-cache.js';
 import { PendingQueue } from './pending-queue.js';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import { connectToRedis, describeConnectError, type TlsClientOptions } from '../backend/connect.js';
 import type { SessionObserver } from '../metrics/session-observer.js';
 import type { SharedPool, SharedConnection, SharedClient } from '../backend/shared-pool.js';
