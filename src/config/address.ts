@@ -46,6 +46,9 @@ export function parseSeedsOrThrow(text: string): BackendAddress[] {
   if (/\s/.test(text)) throw new Problem(`${quoted} is not an address (contains white space)`);
 
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
+  if (text.includes(',') && text.includes('://', scheme ? scheme[0].length : 0)) {
+    throw new Problem(`${quoted}: write the scheme once, before the first address`);
+  }
   let seeds: BackendAddress[];
   if (scheme) {
     const name = scheme[1]!.toLowerCase();
@@ -67,7 +70,7 @@ export function parseSeedsOrThrow(text: string): BackendAddress[] {
 
 /** The address as it may appear in an error message: any password replaced by "***". */
 function quote(text: string): string {
-  return JSON.stringify(text.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^:@/]*:)[^@]*@/, '$1***@'));
+  return JSON.stringify(text.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^:@/]*:)[^@]*@/g, '$1***@'));
 }
 
 function splitList(list: string, quoted: string): string[] {
