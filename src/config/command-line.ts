@@ -3,7 +3,7 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, ConfigExit } from './errors.js';
-import { FLAGS, type FlagSpec } from './flags.js';
+import { ACTIONS, FLAGS, type FlagSpec } from './flags.js';
 import { helpDescription } from './reference.js';
 import { packageVersion } from './version.js';
 
@@ -32,7 +32,7 @@ function buildProgram(out: { text: string }): Command {
   const program = new Command('redisproxy')
     .description('A transparent Redis proxy that caches GET replies.')
     .usage('[options]')
-    .helpOption('-h, --help', 'show this help and exit')
+    .helpOption(ACTIONS.help.flags, ACTIONS.help.text)
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({
@@ -47,8 +47,8 @@ function buildProgram(out: { text: string }): Command {
     program.addOption(new Option(f.arg ? `--${f.name} ${f.arg}` : `--${f.name}`, helpDescription(f)));
     if (!f.arg) program.addOption(new Option(`--no-${f.name}`).hideHelp());
   }
-  program.addOption(new Option('--print-config', 'print the resulting configuration as JSON (password hidden) and exit'));
-  program.version(packageVersion(), '-v, --version', 'print the version and exit');
+  program.addOption(new Option(ACTIONS.printConfig.flags, ACTIONS.printConfig.text));
+  program.version(packageVersion(), ACTIONS.version.flags, ACTIONS.version.text);
   program.addHelpText('after', HELP_AFTER);
   return program;
 }

@@ -155,6 +155,13 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
 ];
 
+/** Flags that act and exit instead of setting something: their one text, for --help and the reference. */
+export const ACTIONS = {
+  printConfig: { flags: '--print-config', text: 'Print the resulting configuration as JSON (password hidden) and exit.' },
+  help: { flags: '-h, --help', text: 'Print the help and exit.' },
+  version: { flags: '-v, --version', text: 'Print the version and exit.' },
+} as const;
+
 /** Flags that only make sense on the command line or in the environment, not inside the file. */
 export const NOT_IN_FILE: ReadonlySet<string> = new Set(['config']);
 

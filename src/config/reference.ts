@@ -1,7 +1,7 @@
 // A flag's one text, told two ways: a line of --help (plain text) and a row of the reference table
 // in docs/configuration.md (markdown, written by scripts/flag-table.mjs).
 
-import { FLAGS, NOT_IN_FILE, envName, type FlagSpec } from './flags.js';
+import { ACTIONS, FLAGS, NOT_IN_FILE, envName, type FlagSpec } from './flags.js';
 
 /** Markdown-lite to plain text: --help has no use for backticks. */
 export function plainText(markdown: string): string {
@@ -43,8 +43,9 @@ export function referenceTable(): string {
     const reload = f.live ? `live${f.liveNote ? ` (${f.liveNote})` : ''}` : 'restart';
     rows.push(`| ${flag} | \`${envName(f.name)}\` | ${key} | ${defaultCell} | ${reload} | ${cell(f.value.expects)} | ${cell(f.text)} |`);
   }
-  rows.push('| `--print-config` | | | | | | Print the resulting configuration as JSON (password hidden) and exit. |');
-  rows.push('| `-h`, `--help` | | | | | | Print the help and exit. |');
-  rows.push('| `-v`, `--version` | | | | | | Print the version and exit. |');
+  for (const a of [ACTIONS.printConfig, ACTIONS.help, ACTIONS.version]) {
+    const flags = a.flags.split(', ').map((n) => `\`${n}\``).join(', ');
+    rows.push(`| ${flags} | | | | | | ${cell(a.text)} |`);
+  }
   return `${rows.join('\n')}\n`;
 }

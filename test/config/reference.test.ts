@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 import { ConfigExit } from '../../src/config/errors.js';
-import { FLAGS, envName } from '../../src/config/flags.js';
+import { ACTIONS, FLAGS, envName } from '../../src/config/flags.js';
 import { loadConfig } from '../../src/config/load.js';
 import { helpDescription, plainText, referenceTable } from '../../src/config/reference.js';
 
@@ -38,6 +38,7 @@ describe('one text per flag', () => {
       assert.equal(d.endsWith('[live]'), f.live === true, `--${f.name}: [live] only when a reload applies it`);
     }
     assert.equal(plainText('`--no-spawn-redis` turns it off'), '--no-spawn-redis turns it off');
+    for (const a of Object.values(ACTIONS)) assert.ok(text.includes(`${a.flags} ${a.text}`), `--help: ${a.flags} ${a.text}`);
   });
 
   it('the reference has one row per flag with its text, value and reload column', () => {
@@ -51,6 +52,7 @@ describe('one text per flag', () => {
       assert.ok(cells[4]!.startsWith(f.live ? 'live' : 'restart'));
       assert.equal(cells[6], `${f.text} |`, 'the text as written');
     }
+    assert.deepEqual(rows.slice(-3).map((r) => r.split(' | ')[0]), ['| `--print-config`', '| `-h`, `--help`', '| `-v`, `--version`']);
     // `<word>` outside code would vanish as an HTML tag; inside code it stays
     const limits = rows.find((r) => r.startsWith('| `--output-limit-normal <limits>`'))!;
     assert.ok(limits.includes('"&lt;hard&gt; &lt;soft&gt; &lt;seconds&gt;"'));
