@@ -19,20 +19,21 @@ export const ADDRESS_EXPECTS =
  * name) when it cannot, and for a list of several addresses.
  */
 export function parseAddress(text: string): BackendAddress {
-  try {
+  return asConfigError(() => {
     const seeds = parseSeedsOrThrow(text);
     if (seeds.length > 1) throw new Problem(`${quote(text)} names ${seeds.length} addresses, not one`);
     return seeds[0]!;
-  } catch (e) {
-    if (e instanceof Problem) throw new ConfigError(e.message);
-    throw e;
-  }
+  });
 }
 
 /** Parses --addr: one address or several comma-separated seeds, in the order written. */
 export function parseSeeds(text: string): BackendAddress[] {
+  return asConfigError(() => parseSeedsOrThrow(text));
+}
+
+function asConfigError<T>(parse: () => T): T {
   try {
-    return parseSeedsOrThrow(text);
+    return parse();
   } catch (e) {
     if (e instanceof Problem) throw new ConfigError(e.message);
     throw e;
