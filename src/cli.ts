@@ -3,7 +3,9 @@
 // Exit status: 0 after --help/--version/--print-config, 2 on a configuration error,
 // 1 when the proxy fails to start.
 
-import { ConfigError, ConfigExit, loadConfig, type Config } from './config.js';
+import type { Config } from './config/config.js';
+import { ConfigError, ConfigExit } from './config/errors.js';
+import { loadConfig } from './config/load.js';
 
 /** One line for stderr, whatever was thrown (AggregateError from a dual-stack connect has no message). */
 function oneLineMessage(err: unknown): string {

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import type { LogFormat, LogLevel } from './config.js';
+import type { LogFormat, LogLevel } from './config/config.js';
 
 // Structured logs on stdout: one JSON object a line for machines, or, on a terminal,
 // one readable line (`12:04:05 INFO  listening on ... redis=localhost:6379`). pino always

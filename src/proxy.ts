@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type tls from 'node:tls';
-import { FLAGS, diffConfig, packageVersion, redactedConfig, type Config } from './config.js';
+import type { Config } from './config/config.js';
+import { diffConfig } from './config/diff.js';
+import { FLAGS } from './config/flags.js';
+import { redactedConfig } from './config/redact.js';
+import { packageVersion } from './config/version.js';
 import { createLogger } from './log.js';
 import { ReplyCache } from './cache/reply-cache.js';
 import { CommandTable } from './commands/command-table.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 
 export interface TlsClientOptions {
   ca?: Buffer;

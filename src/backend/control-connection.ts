@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import { connectToRedis, type TlsClientOptions } from './connect.js';
 import { encodeCommand } from '../resp/encode.js';
 import { decodeReply, type RespValue } from '../resp/reply-value.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import type { ReplyCache } from '../cache/reply-cache.js';
 import { ControlConnection, type RespRequester } from './control-connection.js';
 import type { TlsClientOptions } from './connect.js';

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 
 // For the quick start: when nothing answers at --addr, run a private redis-server
 // there for the proxy's lifetime. Only for loopback addresses.

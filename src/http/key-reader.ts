@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import { Listener } from '../server/listener.js';
 import type { SessionContext } from '../session/session.js';
 import { RedisErrorReply, type RespValue } from '../resp/reply-value.js';

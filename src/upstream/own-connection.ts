@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import { connectToRedis, describeConnectError, type TlsClientOptions } from '../backend/connect.js';
 import { trackingRequest, TRACKING_OFF, NO_TRACKING_NEEDED, type TrackingTarget } from '../backend/invalidation-link.js';
 import { FillOwner } from '../cache/reply-cache.js';

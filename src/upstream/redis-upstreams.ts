@@ -1,4 +1,4 @@
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import type { TlsClientOptions } from '../backend/connect.js';
 import type { TrackingTarget } from '../backend/invalidation-link.js';
 import type { CommandTable } from '../commands/command-table.js';

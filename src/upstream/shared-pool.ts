@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import type { TlsClientOptions } from '../backend/connect.js';
 import type { TrackingTarget } from '../backend/invalidation-link.js';
 import { SharedConnection } from './shared-connection.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import { connectToRedis, type TlsClientOptions } from '../backend/connect.js';
 
 // Sharing is only safe while a fresh connection to Redis is authenticated as the default

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,7 +148,8 @@ describe('cli: handing over to startProxy', () => {
     dir = mkdtempSync(join(tmpdir(), 'redisproxy-cli-test-'));
     mkdirSync(join(dir, 'dist'));
     // the cli and the modules it loads before proxy.js
-    for (const f of ['cli.js', 'config.js', 'config-file.js']) copyFileSync(join(root, 'dist', f), join(dir, 'dist', f));
+    copyFileSync(join(root, 'dist', 'cli.js'), join(dir, 'dist', 'cli.js'));
+    cpSync(join(root, 'dist', 'config'), join(dir, 'dist', 'config'), { recursive: true });
     copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     writeFileSync(

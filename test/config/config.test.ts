@@ -2,16 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import {
-  ConfigError,
-  ConfigExit,
-  FLAGS,
-  envName,
-  loadConfig,
-  parseAddress,
-  redactedConfig,
-  type Config,
-} from '../../src/config.js';
+import { parseAddress } from '../../src/config/address.js';
+import type { Config } from '../../src/config/config.js';
+import { ConfigError, ConfigExit } from '../../src/config/errors.js';
+import { FLAGS, envName } from '../../src/config/flags.js';
+import { loadConfig } from '../../src/config/load.js';
+import { redactedConfig } from '../../src/config/redact.js';
 
 const pkgVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -38,6 +34,7 @@ describe('loadConfig defaults', () => {
   it('gives the documented defaults with no flags and an empty environment', () => {
     assert.deepEqual(load([]), {
       addr: { host: 'localhost', port: 6379, tls: false, username: null, password: null, db: 0, display: 'localhost:6379' },
+      seeds: [{ host: 'localhost', port: 6379, tls: false, username: null, password: null, db: 0, display: 'localhost:6379' }],
       port: 9999,
       bind: '127.0.0.1',
       ttl: 7200,

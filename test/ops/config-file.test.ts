@@ -4,7 +4,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, ConfigExit, FILE_KEYS, FLAGS, diffConfig, loadConfig } from '../../src/config.js';
+import { diffConfig } from '../../src/config/diff.js';
+import { ConfigError, ConfigExit } from '../../src/config/errors.js';
+import { FILE_KEYS, FLAGS } from '../../src/config/flags.js';
+import { loadConfig } from '../../src/config/load.js';
 import { CLI_PATH } from '../helpers/index.js';
 
 // --config files: precedence (flag > env > file > default), validation, --print-config.

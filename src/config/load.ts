@@ -1,0 +1,86 @@
+// One validated configuration for the whole process:
+// flags > REDISPROXY_* env > the --config file > defaults.
+
+import { isIP } from 'node:net';
+import { parseCommandLine } from './command-line.js';
+import type { Config } from './config.js';
+import { ConfigError, ConfigExit, Problem } from './errors.js';
+import { ConfigFileError, readConfigFile, type ConfigFileValues } from './file.js';
+import { FILE_KEYS, FLAGS, PATH_KEYS, envName, type FlagSpec } from './flags.js';
+import { redactedConfig } from './redact.js';
+
+/** A setting's text and where it was written, for the error message. */
+interface Source {
+  text: string;
+  where: string;
+}
+
+/**
+ * Builds the process configuration: flags beat REDISPROXY_* environment variables,
+ * which beat the --config file, which beats defaults. Throws ConfigError (one-line
+ * message naming the flag, variable or file and key) on any bad value, and ConfigExit
+ * for --help, --version and --print-config.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const commandLine = parseCommandLine(argv);
+
+  /** flag value from the command line, else from the environment; undefined when neither */
+  const given = (f: FlagSpec): Source | undefined => {
+    const fromCli = commandLine.valueOf(f);
+    if (fromCli !== undefined) return { text: fromCli, where: `--${f.name}` };
+    const variable = envName(f.name);
+    const fromEnv = env[variable];
+    if (fromEnv !== undefined && fromEnv !== '') return { text: fromEnv, where: variable };
+    return undefined;
+  };
+
+  const configGiven = given(FLAGS.find((f) => f.key === 'configFile')!);
+  let file: ConfigFileValues | null = null;
+  if (configGiven !== undefined && configGiven.text !== '') {
+    try {
+      file = readConfigFile(configGiven.text, FILE_KEYS, PATH_KEYS);
+    } catch (e) {
+      if (e instanceof ConfigFileError) throw new ConfigError(e.message);
+      throw e;
+    }
+  }
+  const fileLabel = configGiven?.text ?? '';
+
+  const result: Partial<Record<keyof Config, unknown>> = {};
+  for (const f of FLAGS) {
+    let source = given(f);
+    const fromFile = file?.values.get(f.name);
+    if (source === undefined && fromFile !== undefined) source = { text: fromFile, where: `${fileLabel}: ${f.name}` };
+    const { text, where } = source ?? { text: f.default, where: `default of --${f.name}` };
+    try {
+      result[f.key] = f.value.parse(text);
+    } catch (e) {
+      if (e instanceof Problem) throw new ConfigError(`${where}: ${e.message}`);
+      throw e;
+    }
+  }
+  const seeds = result.seeds as Config['seeds'];
+  // addr first: it is what a single-address proxy reads, and how --print-config has always begun
+  const config = { addr: seeds[0]!, ...result } as Config;
+  checkTogether(config);
+  if (commandLine.printConfig) {
+    throw new ConfigExit('print-config', `${JSON.stringify(redactedConfig(config), null, 2)}\n`);
+  }
+  return config;
+}
+
+/** Settings that are fine alone but not together. */
+function checkTogether(config: Config): void {
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    throw new ConfigError(`--tls-cert and --tls-key: give both or neither`);
+  }
+  if (config.tlsCa !== null && config.tlsCert === null) throw new ConfigError('--tls-ca: needs --tls-cert and --tls-key');
+  if ((config.redisCert === null) !== (config.redisKey === null)) {
+    throw new ConfigError(`--redis-cert and --redis-key: give both or neither`);
+  }
+  // (a host name may resolve to the other's address: only two different addresses surely differ)
+  const mayBeAny = (a: string): boolean => a === '0.0.0.0' || a === '::' || isIP(a) === 0;
+  if (config.adminPort === config.port && (config.adminBind === config.bind || mayBeAny(config.adminBind) || mayBeAny(config.bind))) {
+    throw new ConfigError(`--admin-port: ${config.port} is already the proxy's own --port`);
+  }
+}
