@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HealthWatchdog, UNRESPONSIVE_MS, type WatchedLink } from '../../src/backend/health-watchdog.js';
 import { UNRESPONSIVE_MS as FROM_LINK } from '../../src/backend/invalidation-link.js';
-import type { BackendAddress } from '../../src/config.js';
+import type { BackendAddress } from '../../src/config/config.js';
 import { sleep } from '../helpers/index.js';
 import { FakeCache, FakeConnection, capturingLogger } from './fakes.js';
 

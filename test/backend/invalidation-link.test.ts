@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { InvalidationLink, type LinkPart } from '../../src/backend/invalidation-link.js';
 import { ControlConnection, type RespRequester } from '../../src/backend/control-connection.js';
-import { parseAddress, type BackendAddress } from '../../src/config.js';
+import { parseAddress } from '../../src/config/address.js';
+import type { BackendAddress } from '../../src/config/config.js';
 import { sleep, startRedis, withTimeout, type RedisServer } from '../helpers/index.js';
 import { FakeCache, capturingLogger } from './fakes.js';
 
