@@ -1,5 +1,4 @@
 import { parseRedisInt } from '../resp/redis-int.js';
-import { encodeError } from '../resp/encode.js';
 import { CONFIRMATIONS, MESSAGES, StateCommand } from '../commands/session-commands.js';
 import { NO_TRACKING_NEEDED } from '../backend/invalidation-link.js';
 import type { OutBytes } from '../io/write-batch.js';
@@ -79,7 +78,7 @@ export class ReplyPairer {
     // (the upstream's own request is no client command to time)
     if (s.observer && p.kind !== Kind.Internal) s.observeDone(p);
     this.drainReady();
-    if (s.pending.length === 0) s.onAllAnswered();
+    s.onAnswered();
   }
 
   /** The head record `p` takes this frame. Returns true when p is complete. */
@@ -201,34 +200,5 @@ export class ReplyPairer {
         return;
       }
     }
-  }
-
-  /**
-   * The connection to Redis is gone (or given up on): every record in flight gets its
-   * reply, the ones the proxy holds and an error for the rest. Returns true if one of them
-   * ends the connection (QUIT answered by the proxy).
-   */
-  failAll(reason: string): boolean {
-    const s = this.s;
-    const err = encodeError(`ERR RedisProxy: ${reason}`);
-    let closeAfter = false;
-    for (const p of s.pending.drain()) {
-      p.releaseHold();
-      switch (p.kind) {
-        case Kind.Ready:
-          s.out.add(p.reply as OutBytes);
-          closeAfter ||= p.closeAfter;
-          break;
-        case Kind.Raw:
-        case Kind.Internal:
-          break;
-        case Kind.Fill:
-          if (!p.gotValue) s.out.add(err);
-          break;
-        default:
-          for (let i = 0; i < Math.max(1, p.count); i++) s.out.add(err);
-      }
-    }
-    return closeAfter;
   }
 }

@@ -1,4 +1,4 @@
-import { encodeCommand, encodeError } from '../resp/encode.js';
+import { encodeCommand } from '../resp/encode.js';
 import { parseRedisInt } from '../resp/redis-int.js';
 import type { RequestDecoder } from '../resp/request-decoder.js';
 import { CommandTable, type CommandInfo } from '../commands/command-table.js';
@@ -85,7 +85,7 @@ export class RequestRouter {
   routeSimple(d: RequestDecoder, start: number): boolean {
     const s = this.s;
     const table = s.ctx.commands();
-    if (table === null || s.relaysRequests || !s.upstreamUp) return false;
+    if (table === null || s.relaysRequests) return false;
     const buf = d.buffer;
     const r = table.routeOf(buf, d.argOffset(0), d.argLength(0));
     if (!r.simple || (s.upstream?.shared === true && !r.shareable)) return false;
@@ -100,9 +100,9 @@ export class RequestRouter {
       s.state.multi?.keys.push(buf.toString('latin1', ko, ko + kl));
       const p = new Pending(Kind.Write);
       p.hold = cache.holdKeyBytes(buf, ko, kl);
-      p.blocking = r.blocking;
+      p.blocking = r.blocking && s.state.multi === null;
       s.pending.push(p);
-    } else if (r.blocking) {
+    } else if (r.blocking && s.state.multi === null) {
       s.pending.pushBlocking();
     } else {
       s.pending.pushPass(!(r.info as CommandInfo).noAuth);
@@ -113,11 +113,6 @@ export class RequestRouter {
   /** The general path: any command, with its arguments as buffers. */
   route(args: Buffer[], buf: Buffer, start: number, end: number): void {
     const s = this.s;
-    if (!s.upstreamUp) {
-      // Redis is unreachable: every command gets an error, in order, and nothing is lost silently.
-      s.enqueueReady(encodeError(`ERR RedisProxy: ${s.upstreamError || 'Redis is unreachable'}`), false);
-      return;
-    }
     const cache = s.ctx.cache;
     // the hot path: GET key, recognised from its bytes (always shareable, never raw-only)
     if (args.length === 2 && isGet(args[0], 0, args[0].length) && !s.relaysRequests) {
@@ -154,6 +149,12 @@ export class RequestRouter {
       this.routeUnpairable(buf, start, end);
       return;
     }
+    if (name === 'sync' || name === 'psync') {
+      // the connection becomes a replica's: keep-alive newlines, an RDB without a CRLF,
+      // then the replication stream, none of it replies to pair (nor writes to drop)
+      this.routeUnpairable(buf, start, end);
+      return;
+    }
     const sc = stateCommandOf(name);
     if (sc !== StateCommand.None) {
       this.routeState(sc, name, args, buf, start, end);
@@ -168,7 +169,8 @@ export class RequestRouter {
     const cache = s.ctx.cache;
     const multi = s.state.multi;
     const info = s.ctx.commands()?.lookup(name, args);
-    const blocking = info?.flags.has('blocking') === true;
+    // (queued in MULTI, it answers QUEUED at once)
+    const blocking = info?.flags.has('blocking') === true && multi === null;
     // ACL SETUSER/DELUSER/LOAD, CONFIG SET requirepass: what a user may read changes, so the
     // cache is emptied as for a write of every key (nothing filled before it survives)
     const rules = changesAccess(name, args);
@@ -415,7 +417,10 @@ export class RequestRouter {
     const s = this.s;
     this.yieldTracking(false);
     s.relayRequests();
-    s.pending.push(new Pending(Kind.Raw));
+    // with nothing ahead, relay at once: the first bytes may be no reply at all (SYNC's
+    // keep-alive newlines); else once every earlier reply is paired (see Kind.Raw)
+    if (s.pending.length === 0) s.relayReplies();
+    else s.pending.push(new Pending(Kind.Raw));
     s.ctx.log.debug({ client: s.remote }, 'session relays raw bytes from now on (unpairable replies)');
   }
 

@@ -31,7 +31,11 @@ import { OutputLimiter } from './output-limit.js';
 //
 //   Open ──QUIT, protocol error, shutdown──▶ InputStopped ─┐
 //    │ ──client half-closes──▶ HalfClosed ─────────────────┼─▶ Finishing ──▶ Closed
-//    └──Redis connection lost──▶ Dying (errors, then) ─────┘   (last reply out, linger)
+//    └──its Redis connection lost (or never made) ─────────┘   (last reply out, linger)
+//
+// The proxy never answers a forwarded command itself: when the connection serving a client
+// is lost, the client's connection is closed behind the replies that did arrive, as Redis
+// would have closed it, so the client's own reconnect-and-resend applies.
 
 export type { SessionContext, SessionLimits } from './context.js';
 
@@ -41,8 +45,6 @@ export const enum Phase {
   InputStopped,
   /** the client half-closed: close once everything it sent is answered */
   HalfClosed,
-  /** its Redis connection is gone: commands still arriving get an error, then it closes */
-  Dying,
   /** the last reply is on its way; the socket closes after it */
   Finishing,
   Closed,
@@ -51,8 +53,6 @@ export const enum Phase {
 const HALF_CLOSE_GRACE_MS = 10_000;
 /** after its last reply is out, how long a finished session waits for the client to close before closing itself */
 const FINISH_LINGER_MS = 1000;
-/** after its Redis connection died, how long a client's commands still get an error before it is closed */
-const FAIL_GRACE_MS = 100;
 /** commands that may turn the proxy's tracking on a client's connection off first */
 const TRACKING_SENSITIVE = new Set(['client', 'monitor']);
 
@@ -76,9 +76,6 @@ export class ClientSession implements UpstreamClient {
   /** replies gathered while one read is handled, written at its end */
   readonly out = new WriteBatch();
   upstream: Upstream | null = null;
-  /** false once the upstream is lost (or never connected): commands get an error */
-  upstreamUp = false;
-  upstreamError = '';
   /** bytes of the unfinished request already forwarded */
   streamed = 0;
   phase = Phase.Open;
@@ -93,11 +90,7 @@ export class ClientSession implements UpstreamClient {
   private rawRequests = false;
   private rawReplies = false;
   private held: HeldRequest | null = null;
-  /** its upstream failed before it ever connected: a later command may try again */
-  private retryable = false;
-  private reconnectAt = 0;
   private hasSent = false;
-  private dyingTimer: NodeJS.Timeout | null = null;
   private finishTimer: NodeJS.Timeout | null = null;
 
   constructor(client: net.Socket, ctx: SessionContext) {
@@ -126,7 +119,6 @@ export class ClientSession implements UpstreamClient {
     if (seat) {
       // a fresh connection of a pool that needs no password: the default user, db 0, RESP2
       this.upstream = seat;
-      this.upstreamUp = true;
       this.state.user = 'default';
     } else {
       this.openUpstream();
@@ -139,7 +131,7 @@ export class ClientSession implements UpstreamClient {
 
   /** are requests read and handled */
   private get reading(): boolean {
-    return this.phase === Phase.Open || this.phase === Phase.Dying;
+    return this.phase === Phase.Open;
   }
 
   get relaysRequests(): boolean {
@@ -150,10 +142,9 @@ export class ClientSession implements UpstreamClient {
     return this.rawReplies;
   }
 
+  /** (writes before it connects are buffered) */
   private openUpstream(): void {
-    this.retryable = false;
     this.upstream = this.ctx.upstreams.open(this);
-    this.upstreamUp = true; // writes before it connects are buffered
   }
 
   // ───────────────────────────── requests ─────────────────────────────
@@ -190,7 +181,6 @@ export class ClientSession implements UpstreamClient {
   private noteInput(): void {
     this.lastInput = Date.now();
     this.hasSent = true;
-    if (!this.upstreamUp) this.maybeReconnect();
   }
 
   /** Request bytes from the client: complete requests are taken now, the decoder keeps the unfinished rest. */
@@ -242,14 +232,8 @@ export class ClientSession implements UpstreamClient {
     this.afterInput();
   }
 
-  /** After a read's requests were taken: close a dying session, or apply backpressure. */
+  /** After a read's requests were taken: apply backpressure. */
   private afterInput(): void {
-    if (this.phase === Phase.Dying) {
-      // Redis is gone and every command just read got its error: close now, right behind
-      // those replies, so a client that waits for them before sending more loses nothing.
-      this.finish();
-      return;
-    }
     // Backpressure: stop reading requests while Redis or this client cannot keep up
     // (cache hits are produced without Redis, so the client's own buffer counts too).
     if (this.reading && (this.upstream?.congested === true || this.client.writableNeedDrain)) this.client.pause();
@@ -320,7 +304,7 @@ export class ClientSession implements UpstreamClient {
     const d = this.decoder;
     const argc = d.partialArgc;
     const upstream = this.upstream;
-    if (argc < 0 || !this.upstreamUp || upstream === null || !upstream.streams) return;
+    if (argc < 0 || upstream === null || !upstream.streams) return;
     // (an owner exists while the proxy's own tracking is on there)
     const tracked = upstream.fillOwner !== null;
     if (argc === 2 || tracked) {
@@ -351,7 +335,7 @@ export class ClientSession implements UpstreamClient {
   }
 
   private flushUpstream(): void {
-    const upstream = this.upstreamUp ? this.upstream : null;
+    const upstream = this.upstream;
     if (!this.batch.sendTo(upstream) && upstream?.shared === true) this.client.pause(); // (resumed by onUpstreamDrain)
   }
 
@@ -383,7 +367,7 @@ export class ClientSession implements UpstreamClient {
    * both, so that a hit served in place is one the decoder's path would serve too.
    */
   canServeHit(cache: ReplyCache | null): cache is ReplyCache {
-    return this.state.user !== null && !this.rawRequests && this.upstreamUp && this.cacheUsable(cache);
+    return this.state.user !== null && !this.rawRequests && this.cacheUsable(cache);
   }
 
   /**
@@ -431,18 +415,19 @@ export class ClientSession implements UpstreamClient {
     if (this.reading && this.held === null && !this.client.writableNeedDrain) this.client.resume();
   }
 
-  onUpstreamLost(reason: string, everEstablished: boolean): void {
-    if (this.closed || !this.upstreamUp) return;
-    this.upstreamError = reason;
+  onUpstreamLost(reason: string): void {
+    if (this.phase === Phase.Finishing || this.closed) return;
     if (this.upstream?.shared === true && this.pending.length === 0 && this.held === null && !this.hasSent) {
-      // A client that has sent nothing yet (it connected as Redis died) has lost nothing:
-      // it goes on with a connection of its own, and gets a clear error for each command
-      // while Redis is down, never a silent close.
-      this.moveToOwnConnection();
-      if (this.reading) this.client.resume();
+      // A client that has sent nothing yet has never been a client of that connection in
+      // Redis's eyes: it moves on, to another shared connection or one of its own.
+      this.upstream = this.ctx.upstreams.share(this);
+      if (this.upstream === null) {
+        this.state.unprove();
+        this.openUpstream();
+      }
       return;
     }
-    this.failInFlight(false, everEstablished);
+    this.lose(reason);
   }
 
   onUpstreamFault(reason: string): void {
@@ -457,26 +442,32 @@ export class ClientSession implements UpstreamClient {
     this.pending.push(p);
   }
 
-  /** Every request sent so far is answered. */
-  onAllAnswered(): void {
-    if (this.phase === Phase.HalfClosed) this.finish();
-    else if (this.held !== null) this.resumeHeld();
+  /** A record was answered (and every Ready one behind it written). */
+  onAnswered(): void {
+    const head = this.pending.peek();
+    if (head === undefined) {
+      if (this.phase === Phase.HalfClosed) this.finish();
+      else if (this.held !== null) this.resumeHeld();
+    } else if (this.phase === Phase.HalfClosed && head.blocking) {
+      // Redis frees a client that half-closes while blocked, and its blocked command with
+      // it: closing its connection does the same (nothing is consumed by it later)
+      this.finish();
+    }
   }
 
   // ───────────────────────────── lifecycle ─────────────────────────────
 
   private onClientEnd(): void {
-    if (this.pending.length === 0) {
-      this.finish();
-      return;
-    }
     if (this.phase === Phase.Open || this.phase === Phase.InputStopped) this.phase = Phase.HalfClosed;
-    // a blocked command may never answer: do not keep the session for it
-    setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS).unref();
+    if (this.phase !== Phase.HalfClosed) return;
+    // what it sent before the end is answered (up to a blocked command: see onAnswered)
+    this.onAnswered();
+    // a Redis that never answers must not keep the session
+    if (!this.closed) setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS).unref();
   }
 
   stopInput(): void {
-    if (this.phase === Phase.Open || this.phase === Phase.Dying) this.phase = Phase.InputStopped;
+    if (this.phase === Phase.Open) this.phase = Phase.InputStopped;
     this.client.pause();
   }
 
@@ -484,8 +475,9 @@ export class ClientSession implements UpstreamClient {
    * Called about every quarter second by the listener, only when a timeout is set.
    * idleMs: close a client silent for that long (not while subscribed or waiting for
    * Redis, as Redis's `timeout` spares pub/sub and blocked clients).
-   * backendMs: a command Redis has not answered in that long (blocking ones excepted)
-   * fails, and the client with it: its reply stream can no longer be paired.
+   * backendMs: a client whose command Redis has not answered in that long (blocking ones
+   * excepted) is closed, as if its connection were lost: its reply stream can no longer be
+   * paired, and a reply the proxy made up would be taken for Redis's.
    */
   sweep(now: number, idleMs: number, backendMs: number): void {
     if (this.closed) return;
@@ -495,53 +487,25 @@ export class ClientSession implements UpstreamClient {
       this.close();
       return;
     }
-    if (backendMs > 0 && waiting && !this.rawReplies && this.upstreamUp && now - this.pending.waitSince > backendMs) {
+    if (backendMs > 0 && waiting && !this.rawReplies && this.phase !== Phase.Finishing && now - this.pending.waitSince > backendMs) {
       const head = this.pending.peek() as Pending;
       if (head.blocking || head.kind === Kind.Subscribe) return;
-      this.upstreamError = `Redis did not answer within ${backendMs} ms (--backend-timeout)`;
-      this.ctx.log.warn({ client: this.remote, timeoutMs: backendMs }, 'backend timeout: failing the commands in flight');
+      this.ctx.log.warn({ client: this.remote, timeoutMs: backendMs }, 'backend timeout: closing the client');
       this.observer?.onError('backend-timeout');
-      // (a shared connection stays: its late replies for this client are dropped)
-      this.failInFlight(true, true);
+      this.lose(`Redis did not answer within ${backendMs} ms (--backend-timeout)`);
     }
   }
 
-  private maybeReconnect(): void {
-    const now = Date.now();
-    if (!this.retryable || now < this.reconnectAt || this.closed) return;
-    this.reconnectAt = now + 250;
-    this.openUpstream();
-  }
-
-  /** The connection to Redis is gone (or given up on): answer what is in flight, then end. */
-  private failInFlight(timedOut: boolean, everEstablished: boolean): void {
-    this.upstream?.close();
-    this.upstreamUp = false;
-    const reason = this.upstreamError || 'connection to Redis closed';
-    // Everything in flight gets its reply: the ones we hold, an error for the rest.
-    if (this.pending.length > 0 && !timedOut) this.observer?.onError('backend-lost');
-    if (this.replies.failAll(reason)) {
-      this.finish();
-      return;
-    }
-    this.flushOut();
-    if (everEstablished || this.rawReplies || timedOut) {
-      // Its state (db, MULTI, subscriptions) died with the connection: so does the client's.
-      // Commands already on their way (in the socket, not yet read) still get an error:
-      // the client is closed a moment later, not at once.
-      if (this.phase === Phase.Open) {
-        this.phase = Phase.Dying;
-        // it may have been paused waiting for a drain that will never come
-        this.client.resume();
-      }
-      // (the close waits one more turn of the event loop, so that bytes already in the
-      // socket when the grace ends are read and answered first)
-      this.dyingTimer ??= setTimeout(() => setImmediate(() => this.finish()), FAIL_GRACE_MS).unref();
-      return;
-    }
-    // never connected: the client has no state yet, so a later command may retry
-    this.retryable = true;
-    this.reconnectAt = Date.now() + 250;
+  /**
+   * The connection serving this client is lost (or given up on): what is still in flight
+   * will never be answered, so the client's connection closes behind the replies that did
+   * arrive, as Redis would have closed it. A shared connection stays for the others.
+   */
+  private lose(reason: string): void {
+    this.ctx.log.debug({ client: this.remote, reason }, 'closing client: its connection to Redis is gone');
+    if (this.pending.length > 0) this.observer?.onError('backend-lost');
+    for (const p of this.pending.drain()) p.releaseHold();
+    this.finish();
   }
 
   fault(reason: string): void {

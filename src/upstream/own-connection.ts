@@ -67,7 +67,7 @@ export class OwnConnection implements Upstream {
       if (this.closed) return;
       this.closed = true;
       this.untrack();
-      client.onUpstreamLost(this.lostReason || 'connection to Redis closed', this.everUp);
+      client.onUpstreamLost(this.lostReason || 'connection to Redis closed');
     });
   }
 

@@ -249,7 +249,7 @@ export class SharedSeat implements Upstream, ReplyRoute {
   }
 
   lost(reason: string): void {
-    if (!this.gone && !this.client.closed) this.client.onUpstreamLost(reason, true);
+    if (!this.gone && !this.client.closed) this.client.onUpstreamLost(reason);
   }
 
   yieldTracking(): void {}

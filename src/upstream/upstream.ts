@@ -27,8 +27,8 @@ export interface UpstreamClient {
   onUpstreamFlush(): void;
   /** the upstream can take requests again (after send returned false) */
   onUpstreamDrain(): void;
-  /** the connection to Redis serving this client is gone (everEstablished: it had connected) */
-  onUpstreamLost(reason: string, everEstablished: boolean): void;
+  /** the connection to Redis serving this client is gone, or could not be made */
+  onUpstreamLost(reason: string): void;
   /** the reply stream broke the protocol: nothing more can be paired */
   onUpstreamFault(reason: string): void;
   /**
