@@ -1,0 +1,270 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { BackendAddress } from '../config.js';
+import { queryRole } from './node-role.js';
+import { SentinelConnection, type SentinelAnswer, type SentinelStatus } from './sentinel-connection.js';
+import { addressOf, backoff, keyOf, type HostPort, type SentinelFollowerOptions } from './sentinel-options.js';
+import { SwitchSubscriber } from './switch-subscriber.js';
+
+export interface SentinelFollowerState {
+  /** the primary being followed (host:port), null until one is known */
+  primary: string | null;
+  sentinels: Array<{ address: string; status: SentinelStatus; lastError: string | null }>;
+  /** sentinels that answered at the last round */
+  reachable: number;
+  /** the sentinel carrying the +switch-master subscription, null while none does */
+  subscribedTo: string | null;
+  switches: number;
+  rounds: number;
+  /** why the last round did not confirm a primary (null when it did) */
+  lastError: string | null;
+}
+
+interface Candidate {
+  hp: HostPort;
+  epoch: number;
+  votes: number;
+  /** first sentinel (in list order) naming it */
+  order: number;
+  by: string;
+}
+
+/**
+ * Follows the primary a set of Redis Sentinels names for one master:
+ *
+ *   round: ask every sentinel (address + config epoch) ─▶ rank the addresses named
+ *          ─▶ ROLE on each in turn ─▶ the first that says "master" is followed
+ *
+ * A round runs at start, on every +switch-master message from the one subscribed
+ * sentinel, when that subscription is lost or re-made (an event may have been missed),
+ * when the owner calls recheck() (READONLY, a lost connection), and on a timer; so a
+ * missed event cannot keep it on a demoted node. Rounds never overlap: a recheck during
+ * one runs another after it.
+ *
+ * Ranking: a failover raises the config epoch, and sentinels learn the new configuration
+ * one by one, so the highest epoch wins over the most votes; a demoted primary can still
+ * say "master" for seconds after the switch, so ROLE alone would not pick.
+ *
+ * Events: 'switch' (old: BackendAddress | null, now: BackendAddress), once per real change.
+ * While no sentinel answers, the known primary is kept.
+ */
+export class SentinelFollower extends EventEmitter {
+  private readonly sentinels: SentinelConnection[];
+  private readonly interval: number;
+  private readonly timeout: number;
+  private readonly backoffMin: number;
+  private readonly backoffMax: number;
+  private readonly log: Logger | undefined;
+  private current: BackendAddress | null = null;
+  private switchCount = 0;
+  private roundCount = 0;
+  private reachableCount = 0;
+  private lastError: string | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private failedRounds = 0;
+  private roundTimer: NodeJS.Timeout | null = null;
+  private subscriber: SwitchSubscriber | null = null;
+  private subscribing = false;
+  private subIndex = 0;
+  private subAttempts = 0;
+  private subTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly opts: SentinelFollowerOptions) {
+    super();
+    if (opts.sentinels.length === 0) throw new Error('no sentinel address given');
+    this.interval = opts.recheckIntervalMs ?? 5000;
+    this.timeout = opts.timeoutMs ?? 2000;
+    this.backoffMin = opts.backoffMinMs ?? 100;
+    this.backoffMax = opts.backoffMaxMs ?? 5000;
+    this.log = opts.log;
+    this.sentinels = opts.sentinels.map((hp) => new SentinelConnection(hp, opts.sentinelAccess, this.timeout));
+  }
+
+  /** Starts following; resolves after the first round (with or without a primary: see `primary`, `state()`). */
+  start(): Promise<void> {
+    this.subscribe();
+    return this.recheck();
+  }
+
+  /** The primary being followed (with the data nodes' credentials), null until one is known. */
+  get primary(): BackendAddress | null {
+    return this.current;
+  }
+
+  /** Resolves with the primary as soon as one is known. */
+  waitForPrimary(timeoutMs: number): Promise<BackendAddress> {
+    if (this.current !== null) return Promise.resolve(this.current);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('switch', onSwitch);
+        reject(new Error(`no primary for "${this.opts.masterName}" within ${timeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`));
+      }, timeoutMs);
+      const onSwitch = (_old: BackendAddress | null, now: BackendAddress) => {
+        clearTimeout(timer);
+        resolve(now);
+      };
+      this.once('switch', onSwitch);
+    });
+  }
+
+  state(): SentinelFollowerState {
+    return {
+      primary: this.current === null ? null : keyOf(this.current),
+      sentinels: this.sentinels.map((s) => ({ address: s.display, status: s.status, lastError: s.lastError })),
+      reachable: this.reachableCount,
+      subscribedTo: this.subscriber?.display ?? null,
+      switches: this.switchCount,
+      rounds: this.roundCount,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Ask the sentinels again now (READONLY from the primary, a lost connection); resolves when answered. */
+  recheck(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running !== null) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.rounds();
+    return this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.roundTimer !== null) clearTimeout(this.roundTimer);
+    if (this.subTimer !== null) clearTimeout(this.subTimer);
+    this.subscriber?.close();
+    this.subscriber = null;
+    for (const s of this.sentinels) s.close();
+  }
+
+  private async rounds(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.round();
+      } while (this.again && !this.stopped);
+    } finally {
+      this.running = null;
+    }
+    if (this.stopped) return;
+    // while nothing is confirmed, retry sooner, backing off up to the usual interval
+    const delay = this.lastError === null ? this.interval : Math.min(this.interval, backoff(this.failedRounds - 1, this.backoffMin, this.backoffMax));
+    if (this.roundTimer !== null) clearTimeout(this.roundTimer);
+    this.roundTimer = setTimeout(() => void this.recheck(), delay);
+    this.roundTimer.unref();
+  }
+
+  private async round(): Promise<void> {
+    this.roundCount++;
+    const name = this.opts.masterName;
+    const answers = await Promise.all(this.sentinels.map((s) => s.ask(name).then((a): SentinelAnswer | Error => a, (e: Error) => e)));
+    if (this.stopped) return;
+    this.reachableCount = answers.filter((a) => !(a instanceof Error)).length;
+    const problems: string[] = [];
+    if (this.reachableCount === 0) {
+      problems.push(`no sentinel answered (${answers.map((a) => (a as Error).message).join('; ')})`);
+    } else {
+      const candidates = rank(answers, this.sentinels, this.current);
+      if (candidates.length === 0) problems.push(`no sentinel knows master "${name}"`);
+      for (const c of candidates) {
+        const addr = addressOf(c.hp, this.opts.nodeAccess);
+        const role = await queryRole(addr, this.opts.nodeAccess.tlsOptions, this.timeout).catch((e: Error) => e);
+        if (this.stopped) return;
+        if (role === 'master') {
+          this.follow(addr);
+          this.lastError = null;
+          this.failedRounds = 0;
+          return;
+        }
+        problems.push(
+          role instanceof Error
+            ? `sentinel ${c.by} names ${keyOf(c.hp)}: ${role.message}`
+            : `sentinel ${c.by} names ${keyOf(c.hp)}, which says it is a ${role === 'slave' ? 'replica' : role}`,
+        );
+      }
+    }
+    this.failedRounds++;
+    const message = problems.join('; ');
+    if (message !== this.lastError) this.log?.warn({ master: name, primary: this.current?.display ?? null }, `sentinel: ${message}`);
+    this.lastError = message;
+  }
+
+  private follow(addr: BackendAddress): void {
+    const old = this.current;
+    if (old !== null && old.host === addr.host && old.port === addr.port) return;
+    this.current = addr;
+    this.switchCount++;
+    this.log?.info({ master: this.opts.masterName, old: old?.display ?? null, new: addr.display }, `primary of "${this.opts.masterName}" is now ${addr.display} (was ${old?.display ?? 'unknown'})`);
+    this.emit('switch', old, addr);
+  }
+
+  /** Keeps one +switch-master subscription, moving to the next sentinel (with backoff) when it is lost. */
+  private subscribe(): void {
+    if (this.stopped || this.subscriber !== null || this.subscribing) return;
+    this.subscribing = true;
+    const s = this.sentinels[this.subIndex % this.sentinels.length];
+    SwitchSubscriber.open(s.hp, this.opts.sentinelAccess, this.timeout, Math.max(1000, this.timeout)).then(
+      (sub) => {
+        this.subscribing = false;
+        if (this.stopped) {
+          sub.close();
+          return;
+        }
+        this.subscriber = sub;
+        this.subAttempts = 0;
+        this.log?.info({ sentinel: sub.display }, 'sentinel: subscribed to +switch-master');
+        sub.on('switch-master', (message: string) => {
+          if (message.split(' ')[0] === this.opts.masterName) void this.recheck();
+        });
+        sub.once('close', (err: Error) => {
+          this.subscriber = null;
+          if (this.stopped) return;
+          this.log?.warn({ sentinel: sub.display }, `sentinel: subscription lost (${err.message})`);
+          this.subIndex++;
+          this.retrySubscribe();
+        });
+        // an event may have been published while no subscription was up
+        void this.recheck();
+      },
+      (err: Error) => {
+        this.subscribing = false;
+        if (this.stopped) return;
+        this.log?.debug({ sentinel: s.display }, `sentinel: cannot subscribe (${err.message})`);
+        this.subIndex++;
+        this.retrySubscribe();
+      },
+    );
+  }
+
+  private retrySubscribe(): void {
+    const delay = backoff(this.subAttempts++, this.backoffMin, this.backoffMax);
+    this.subTimer = setTimeout(() => {
+      this.subTimer = null;
+      this.subscribe();
+    }, delay);
+    this.subTimer.unref();
+  }
+}
+
+/** Distinct addresses named, best first: highest epoch, then most sentinels, then the one followed, then list order. */
+function rank(answers: Array<SentinelAnswer | Error>, sentinels: SentinelConnection[], current: HostPort | null): Candidate[] {
+  const byKey = new Map<string, Candidate>();
+  answers.forEach((a, i) => {
+    if (a instanceof Error || a.primary === null) return;
+    const key = keyOf(a.primary);
+    const c = byKey.get(key);
+    if (c === undefined) byKey.set(key, { hp: a.primary, epoch: a.epoch, votes: 1, order: i, by: sentinels[i].display });
+    else {
+      c.votes++;
+      c.epoch = Math.max(c.epoch, a.epoch);
+    }
+  });
+  const currentKey = current === null ? null : keyOf(current);
+  return [...byKey.entries()]
+    .sort(([ka, a], [kb, b]) => b.epoch - a.epoch || b.votes - a.votes || Number(kb === currentKey) - Number(ka === currentKey) || a.order - b.order)
+    .map(([, c]) => c);
+}
