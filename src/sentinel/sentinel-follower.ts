@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { BackendAddress } from '../config.js';
 import { queryRole } from './node-role.js';
+import { rankAnswers } from './answer-ranking.js';
 import { SentinelConnection, type SentinelAnswer, type SentinelStatus } from './sentinel-connection.js';
-import { addressOf, backoff, keyOf, type HostPort, type SentinelFollowerOptions } from './sentinel-options.js';
+import { addressOf, backoff, keyOf, type SentinelFollowerOptions } from './sentinel-options.js';
 import { SwitchSubscriber } from './switch-subscriber.js';
 
 export interface SentinelFollowerState {
@@ -20,15 +21,6 @@ export interface SentinelFollowerState {
   lastError: string | null;
 }
 
-interface Candidate {
-  hp: HostPort;
-  epoch: number;
-  votes: number;
-  /** first sentinel (in list order) naming it */
-  order: number;
-  by: string;
-}
-
 /**
  * Follows the primary a set of Redis Sentinels names for one master:
  *
@@ -41,9 +33,8 @@ interface Candidate {
  * missed event cannot keep it on a demoted node. Rounds never overlap: a recheck during
  * one runs another after it.
  *
- * Ranking: a failover raises the config epoch, and sentinels learn the new configuration
- * one by one, so the highest epoch wins over the most votes; a demoted primary can still
- * say "master" for seconds after the switch, so ROLE alone would not pick.
+ * Ranking (answer-ranking.ts): the highest config epoch first, since a demoted primary can
+ * still say "master" for seconds after a switch and ROLE alone would not pick.
  *
  * Events: 'switch' (old: BackendAddress | null, now: BackendAddress), once per real change.
  * While no sentinel answers, the known primary is kept.
@@ -168,7 +159,7 @@ export class SentinelFollower extends EventEmitter {
     if (this.reachableCount === 0) {
       problems.push(`no sentinel answered (${answers.map((a) => (a as Error).message).join('; ')})`);
     } else {
-      const candidates = rank(answers, this.sentinels, this.current);
+      const candidates = rankAnswers(answers, this.sentinels.map((x) => x.display), this.current);
       if (candidates.length === 0) problems.push(`no sentinel knows master "${name}"`);
       for (const c of candidates) {
         const addr = addressOf(c.hp, this.opts.nodeAccess);
@@ -248,23 +239,4 @@ export class SentinelFollower extends EventEmitter {
     }, delay);
     this.subTimer.unref();
   }
-}
-
-/** Distinct addresses named, best first: highest epoch, then most sentinels, then the one followed, then list order. */
-function rank(answers: Array<SentinelAnswer | Error>, sentinels: SentinelConnection[], current: HostPort | null): Candidate[] {
-  const byKey = new Map<string, Candidate>();
-  answers.forEach((a, i) => {
-    if (a instanceof Error || a.primary === null) return;
-    const key = keyOf(a.primary);
-    const c = byKey.get(key);
-    if (c === undefined) byKey.set(key, { hp: a.primary, epoch: a.epoch, votes: 1, order: i, by: sentinels[i].display });
-    else {
-      c.votes++;
-      c.epoch = Math.max(c.epoch, a.epoch);
-    }
-  });
-  const currentKey = current === null ? null : keyOf(current);
-  return [...byKey.entries()]
-    .sort(([ka, a], [kb, b]) => b.epoch - a.epoch || b.votes - a.votes || Number(kb === currentKey) - Number(ka === currentKey) || a.order - b.order)
-    .map(([, c]) => c);
 }

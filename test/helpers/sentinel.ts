@@ -182,6 +182,53 @@ async function startSentinelProcess(dir: string, index: number, conf: (port: num
   return proc;
 }
 
+interface MonitorOptions {
+  masterName: string;
+  masterPort: number;
+  quorum: number;
+  downAfterMs: number;
+  failoverTimeoutMs: number;
+  dataPassword?: string;
+  sentinelPassword?: string;
+}
+
+function sentinelConf(port: number, dir: string, o: MonitorOptions): string {
+  const name = o.masterName;
+  return [
+    `port ${port}`,
+    'bind 127.0.0.1',
+    'daemonize no',
+    `dir ${dir}`,
+    `sentinel monitor ${name} 127.0.0.1 ${o.masterPort} ${o.quorum}`,
+    `sentinel down-after-milliseconds ${name} ${o.downAfterMs}`,
+    `sentinel failover-timeout ${name} ${o.failoverTimeoutMs}`,
+    `sentinel parallel-syncs ${name} 1`,
+    ...(o.dataPassword === undefined ? [] : [`sentinel auth-pass ${name} ${o.dataPassword}`]),
+    // sentinels reach each other with sentinel-pass; requirepass guards this one
+    ...(o.sentinelPassword === undefined ? [] : [`requirepass ${o.sentinelPassword}`, `sentinel sentinel-pass ${o.sentinelPassword}`]),
+    '',
+  ].join('\n');
+}
+
+/**
+ * One sentinel on its own, monitoring whatever node a test names (e.g. a replica, to get a
+ * sentinel that names a node answering ROLE as a replica). stop() also removes its temp dir.
+ */
+export async function startLoneSentinel(
+  o: { masterName?: string; masterPort: number; quorum?: number; downAfterMs?: number; failoverTimeoutMs?: number; dataPassword?: string; sentinelPassword?: string },
+): Promise<SentinelProcess> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'redisproxy-sentinel-'));
+  const full: MonitorOptions = { masterName: 'mymaster', quorum: 1, downAfterMs: 60_000, failoverTimeoutMs: 60_000, ...o };
+  const proc = await startSentinelProcess(dir, 0, (port) => sentinelConf(port, dir, full), o.sentinelPassword);
+  const stop = proc.stop;
+  return Object.assign(proc, {
+    async stop() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
 export async function startSentinelSet(opts: SentinelSetOptions = {}): Promise<SentinelSet> {
   const name = opts.masterName ?? 'mymaster';
   const count = opts.sentinels ?? 3;
@@ -198,21 +245,7 @@ export async function startSentinelSet(opts: SentinelSetOptions = {}): Promise<S
   const nodeCli = (port: number, ...args: string[]) => redisCli(port, [...cliAuth, ...args], { timeoutMs: 5000 });
 
   const conf = (port: number) =>
-    [
-      `port ${port}`,
-      'bind 127.0.0.1',
-      'daemonize no',
-      `dir ${dir}`,
-      `sentinel monitor ${name} 127.0.0.1 ${primary.port} ${quorum}`,
-      `sentinel down-after-milliseconds ${name} ${downAfter}`,
-      `sentinel failover-timeout ${name} ${failoverTimeout}`,
-      `sentinel parallel-syncs ${name} 1`,
-      ...(opts.dataPassword === undefined ? [] : [`sentinel auth-pass ${name} ${opts.dataPassword}`]),
-      ...(opts.sentinelPassword === undefined
-        ? []
-        : [`requirepass ${opts.sentinelPassword}`, `sentinel sentinel-pass ${opts.sentinelPassword}`]),
-      '',
-    ].join('\n');
+    sentinelConf(port, dir, { ...opts, masterName: name, masterPort: primary.port, quorum, downAfterMs: downAfter, failoverTimeoutMs: failoverTimeout });
 
   const sentinels = await Promise.all(
     Array.from({ length: count }, (_, i) => startSentinelProcess(dir, i, conf, opts.sentinelPassword)),

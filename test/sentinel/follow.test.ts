@@ -3,8 +3,7 @@
 // SENTINEL FAILOVER and kill -9 of the primary, in this order on one set-up.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sleep } from '../helpers/index.js';
-import { startSentinelSet, type SentinelSet } from '../helpers/sentinel.js';
+import { sleep, startSentinelSet, type SentinelSet } from '../helpers/index.js';
 import { eventually, followerOn, type FollowerUnderTest } from './follower-kit.js';
 
 const DATA_PW = 'data-secret-4711';
