@@ -235,8 +235,13 @@ export async function startSentinelSet(opts: SentinelSetOptions = {}): Promise<S
   const quorum = Math.floor(count / 2) + 1;
   const downAfter = opts.downAfterMs ?? 1000;
   const failoverTimeout = opts.failoverTimeoutMs ?? 3000;
-  const dataAuth = opts.dataPassword === undefined ? [] : ['--requirepass', opts.dataPassword, '--masterauth', opts.dataPassword];
   const dir = mkdtempSync(path.join(tmpdir(), 'redisproxy-sentinel-'));
+  // --dir: a replica writes the RDB it syncs from (dump.rdb) there, not in the cwd
+  const dataAuth = [
+    '--dir',
+    dir,
+    ...(opts.dataPassword === undefined ? [] : ['--requirepass', opts.dataPassword, '--masterauth', opts.dataPassword]),
+  ];
 
   const primary = await startRedis({ args: dataAuth });
   const replica = await startRedis({ args: [...dataAuth, '--replicaof', '127.0.0.1', String(primary.port)] });

@@ -6,6 +6,9 @@
 // keeps naming a master that reports itself a replica), an honest one at Q. Neither fails
 // over (down-after one minute), so the set stays as made.
 import { test, before, after } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { startLoneSentinel, startRedis, type RedisServer, type SentinelProcess } from '../helpers/index.js';
 import { SentinelFollower } from '../../src/sentinel/sentinel-follower.js';
@@ -16,6 +19,8 @@ let p: RedisServer;
 let stale: SentinelProcess;
 let honest: SentinelProcess;
 const followers: SentinelFollower[] = [];
+// the replica writes the RDB it syncs to its --dir
+const dir = mkdtempSync(path.join(tmpdir(), 'redisproxy-replica-'));
 
 function follower(sentinels: SentinelProcess[]): SentinelFollower {
   const f = new SentinelFollower({
@@ -33,7 +38,7 @@ function follower(sentinels: SentinelProcess[]): SentinelFollower {
 
 before(async () => {
   q = await startRedis();
-  p = await startRedis({ args: ['--replicaof', '127.0.0.1', String(q.port)] });
+  p = await startRedis({ args: ['--dir', dir, '--replicaof', '127.0.0.1', String(q.port)] });
   stale = await startLoneSentinel({ masterPort: p.port });
   honest = await startLoneSentinel({ masterPort: q.port });
 });
@@ -42,6 +47,7 @@ after(async () => {
   for (const f of followers) f.stop();
   await Promise.all([stale?.stop(), honest?.stop()]);
   await Promise.all([p?.kill(), q?.kill()]);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a node named by the first sentinel but answering ROLE as a replica is passed over for the next answer', async () => {
