@@ -36,6 +36,10 @@ export interface SentinelProcess {
   output(): string;
   /** SIGKILL and wait for exit */
   stop(): Promise<void>;
+  /** SIGSTOP: the port still accepts connections (kernel backlog) but nothing is answered */
+  freeze(): void;
+  /** SIGCONT */
+  thaw(): void;
   /** start again on the same port with the same (sentinel-rewritten) config file */
   start(): Promise<void>;
   /** redis-cli against this sentinel, authenticated when it has a password */
@@ -170,9 +174,11 @@ async function startSentinelProcess(dir: string, index: number, conf: (port: num
     async stop() {
       const c = child;
       if (c === undefined || !isRunning(c)) return;
-      c.kill('SIGKILL');
+      c.kill('SIGKILL'); // also ends a frozen one
       await holdOpen(c, exited(c));
     },
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     async start() {
       if (proc.running) return;
       await launch();

@@ -44,6 +44,24 @@ test('with the subscribed sentinel down, a failover is still followed', async ()
   await eventually('all three sentinels answer again', () => f.follower.state().reachable === 3, 5000);
 });
 
+test('a frozen sentinel (answering nothing, closing nothing) loses the subscription to another', async () => {
+  const subscribed = f.follower.state().subscribedTo!;
+  const i = set.sentinels.findIndex((s) => `127.0.0.1:${s.port}` === subscribed);
+  set.sentinels[i].freeze();
+  try {
+    await eventually('the subscription moves to another sentinel', () => {
+      const to = f.follower.state().subscribedTo;
+      return to !== null && to !== subscribed;
+    }, 5000);
+    await eventually('the frozen sentinel is reported unreachable', () => f.follower.state().sentinels[i].status === 'unreachable', 5000);
+    assert.match(f.follower.state().sentinels[i].lastError ?? '', /no answer within/);
+    assert.notEqual(f.port(), null);
+  } finally {
+    set.sentinels[i].thaw();
+  }
+  await eventually('all three sentinels answer again', () => f.follower.state().reachable === 3, 5000);
+});
+
 test('with all sentinels down the known primary is kept and the state says why; they are picked up again', async () => {
   await set.waitHealthy();
   const known = f.port();
