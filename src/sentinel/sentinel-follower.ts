@@ -54,6 +54,7 @@ export class SentinelFollower extends EventEmitter {
   private running: Promise<void> | null = null;
   private again = false;
   private failedRounds = 0;
+  private lastRoundAt = 0;
   private roundTimer: NodeJS.Timeout | null = null;
   private subscriber: SwitchSubscriber | null = null;
   private subscribing = false;
@@ -136,6 +137,11 @@ export class SentinelFollower extends EventEmitter {
     try {
       do {
         this.again = false;
+        // a burst of rechecks (READONLY on many clients at once) becomes a round every backoffMin ms at most
+        const wait = this.lastRoundAt + this.backoffMin - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (this.stopped) return;
+        this.lastRoundAt = Date.now();
         await this.round();
       } while (this.again && !this.stopped);
     } finally {

@@ -27,6 +27,7 @@ test('the primary the sentinels name is found and checked', async () => {
   await f.follower.start();
   const primary = await set.primaryPort();
   assert.equal(f.port(), primary);
+  assert.equal((await f.follower.waitForPrimary(100)).port, primary);
   assert.deepEqual(f.switches.map((s) => [s.from, s.to]), [[null, primary]]);
   assert.equal(f.follower.primary?.password, DATA_PW, 'the primary carries the data nodes\' credentials');
   const st = f.follower.state();
@@ -46,6 +47,7 @@ test('a wrong sentinel password is a clear error state, with no primary', async 
     assert.deepEqual(st.sentinels.map((s) => s.status), ['auth-failed', 'auth-failed', 'auth-failed']);
     assert.match(st.lastError ?? '', /refused authentication/);
     assert.equal(wrong.switches.length, 0);
+    await assert.rejects(wrong.follower.waitForPrimary(300), /no primary for "mymaster" within 300 ms: .*refused authentication/);
     // no password at all is refused the same way
     const none = followerOn(set, { dataPassword: DATA_PW });
     await none.follower.start();

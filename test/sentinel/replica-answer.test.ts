@@ -62,6 +62,18 @@ test('a node named by the first sentinel but answering ROLE as a replica is pass
   f.stop();
 });
 
+test('a burst of rechecks (READONLY on many clients) runs one or two rounds, not one each', async () => {
+  const f = follower([honest]);
+  await f.start();
+  await f.recheck();
+  const before = f.state().rounds;
+  await Promise.all(Array.from({ length: 50 }, () => f.recheck()));
+  const ran = f.state().rounds - before;
+  assert.ok(ran >= 1 && ran <= 2, `${ran} rounds`);
+  assert.equal(f.primary?.port, q.port);
+  f.stop();
+});
+
 test('a sentinel naming only a replica leaves no primary and a clear reason; it is followed once the node says master', async () => {
   const f = follower([stale]);
   await f.start();
