@@ -8,6 +8,8 @@ import { addressOf, backoff, keyOf, type SentinelFollowerOptions } from './senti
 import { SwitchSubscriber } from './switch-subscriber.js';
 
 export interface SentinelFollowerState {
+  /** searching: no primary known yet; following: one is (even while no sentinel answers) */
+  phase: 'searching' | 'following' | 'stopped';
   /** the primary being followed (host:port), null until one is known */
   primary: string | null;
   sentinels: Array<{ address: string; status: SentinelStatus; lastError: string | null }>;
@@ -103,6 +105,7 @@ export class SentinelFollower extends EventEmitter {
 
   state(): SentinelFollowerState {
     return {
+      phase: this.stopped ? 'stopped' : this.current === null ? 'searching' : 'following',
       primary: this.current === null ? null : keyOf(this.current),
       sentinels: this.sentinels.map((s) => ({ address: s.display, status: s.status, lastError: s.lastError })),
       reachable: this.reachableCount,

@@ -31,6 +31,7 @@ test('the primary the sentinels name is found and checked', async () => {
   assert.deepEqual(f.switches.map((s) => [s.from, s.to]), [[null, primary]]);
   assert.equal(f.follower.primary?.password, DATA_PW, 'the primary carries the data nodes\' credentials');
   const st = f.follower.state();
+  assert.equal(st.phase, 'following');
   assert.equal(st.reachable, 3);
   assert.equal(st.lastError, null);
   assert.deepEqual(st.sentinels.map((s) => s.status), ['reachable', 'reachable', 'reachable']);
@@ -43,6 +44,7 @@ test('a wrong sentinel password is a clear error state, with no primary', async 
     await wrong.follower.start();
     const st = wrong.follower.state();
     assert.equal(wrong.follower.primary, null);
+    assert.equal(st.phase, 'searching');
     assert.equal(st.reachable, 0);
     assert.deepEqual(st.sentinels.map((s) => s.status), ['auth-failed', 'auth-failed', 'auth-failed']);
     assert.match(st.lastError ?? '', /refused authentication/);
