@@ -2,7 +2,7 @@ import type { BackendAddress } from '../config.js';
 import type { TlsClientOptions } from '../backend/connect.js';
 import { ControlConnection } from '../backend/control-connection.js';
 import { RedisErrorReply, asString } from '../resp/reply-value.js';
-import { within } from './sentinel-options.js';
+import { connectFailure, within } from './sentinel-options.js';
 
 /**
  * What a data node says it is (`ROLE`: "master", "slave", "sentinel"), on a connection of
@@ -10,7 +10,7 @@ import { within } from './sentinel-options.js';
  */
 export async function queryRole(addr: BackendAddress, tlsOptions: TlsClientOptions | undefined, timeoutMs: number): Promise<string> {
   const conn = await ControlConnection.open(addr, tlsOptions, timeoutMs).catch((e: Error & { code?: string }) => {
-    throw new Error(`${addr.display} is unreachable (${e.code ?? e.message})`);
+    throw new Error(`${addr.display} is unreachable (${connectFailure(e)})`);
   });
   try {
     const ask = async () => {

@@ -1,6 +1,6 @@
 import { ControlConnection } from '../backend/control-connection.js';
 import { RedisErrorReply, asString, field, type RespValue } from '../resp/reply-value.js';
-import { addressOf, isAuthError, keyOf, within, type HostPort, type ServerAccess } from './sentinel-options.js';
+import { addressOf, connectFailure, isAuthError, keyOf, within, type HostPort, type ServerAccess } from './sentinel-options.js';
 
 /** What the last contact with a sentinel found. */
 export type SentinelStatus = 'unknown' | 'reachable' | 'unreachable' | 'auth-failed' | 'no-such-master';
@@ -72,7 +72,7 @@ export class SentinelConnection {
     if (this.conn !== null) return this.conn;
     const addr = addressOf(this.hp, this.access);
     const conn = await ControlConnection.open(addr, this.access.tlsOptions, this.timeoutMs).catch((e: Error & { code?: string }) => {
-      throw new Error(`sentinel ${this.display} is unreachable (${e.code ?? e.message})`);
+      throw new Error(`sentinel ${this.display} is unreachable (${connectFailure(e)})`);
     });
     conn.on('close', () => {
       if (this.conn === conn) this.conn = null;

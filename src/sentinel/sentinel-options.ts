@@ -75,3 +75,8 @@ export function within<T>(p: Promise<T>, ms: number, what: string, onTimeout: ()
 export function isAuthError(message: string): boolean {
   return /^(NOAUTH|WRONGPASS|NOPERM)|invalid password|invalid username-password/i.test(message);
 }
+
+/** A connect failure in a few words: the system code (ECONNREFUSED), or TLS's own sentence. */
+export function connectFailure(e: Error & { code?: string }): string {
+  return e.code !== undefined && /^E[A-Z]+$/.test(e.code) ? e.code : e.message;
+}

@@ -4,7 +4,7 @@ import { connectToRedis } from '../backend/connect.js';
 import { encodeCommand } from '../resp/encode.js';
 import { RedisErrorReply, asString, decodeReply } from '../resp/reply-value.js';
 import { SentinelAuthError } from './sentinel-connection.js';
-import { addressOf, isAuthError, keyOf, type HostPort, type ServerAccess } from './sentinel-options.js';
+import { addressOf, connectFailure, isAuthError, keyOf, type HostPort, type ServerAccess } from './sentinel-options.js';
 
 const CHANNEL = '+switch-master';
 
@@ -55,7 +55,7 @@ export class SwitchSubscriber extends EventEmitter {
         socket.write(Buffer.concat([...auth.map(encodeCommand), encodeCommand(['SUBSCRIBE', CHANNEL])]));
       });
       socket.on('data', (chunk: Buffer) => sub.onData(chunk));
-      socket.on('error', (e: Error & { code?: string }) => sub.end(new Error(`sentinel ${sub.display} is unreachable (${e.code ?? e.message})`)));
+      socket.on('error', (e: Error & { code?: string }) => sub.end(new Error(`sentinel ${sub.display} is unreachable (${connectFailure(e)})`)));
       socket.on('end', () => sub.end(new Error(`sentinel ${sub.display} closed the connection`)));
       socket.on('close', () => sub.end(new Error(`sentinel ${sub.display} closed the connection`)));
     });

@@ -10,9 +10,10 @@
 //   await set.stopSentinel(0); await set.startSentinel(0);
 //   after(() => set.stop());
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { exited, holdOpen, register } from './children.js';
 import { REDIS_SERVER, pingLine, redisCli, startRedis, type RedisServer } from './redis.js';
 import { getFreePort, sleep, withTimeout } from './util.js';
@@ -122,7 +123,13 @@ function isRunning(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
 }
 
-async function startSentinelProcess(dir: string, index: number, conf: (port: number) => string, password?: string): Promise<SentinelProcess> {
+async function startSentinelProcess(
+  dir: string,
+  index: number,
+  conf: (port: number) => string,
+  password?: string,
+  tlsFiles?: SentinelTlsFiles,
+): Promise<SentinelProcess> {
   const confPath = path.join(dir, `sentinel-${index}.conf`);
   let port = 0;
   let child: ChildProcess | undefined;
@@ -138,7 +145,7 @@ async function startSentinelProcess(dir: string, index: number, conf: (port: num
           c,
           poll(`sentinel on port ${port} answering PING`, 10_000, async () => {
             if (!isRunning(c)) throw new Error(`sentinel exited: ${out.text}`);
-            await pingLine(port, 500);
+            await (tlsFiles === undefined ? pingLine(port, 500) : tlsPingLine(port, tlsFiles.ca, 500));
             return true;
           }),
         );
@@ -164,7 +171,10 @@ async function startSentinelProcess(dir: string, index: number, conf: (port: num
       throw e;
     }
   }
-  const auth = password === undefined ? [] : ['--no-auth-warning', '-a', password];
+  const auth = [
+    ...(password === undefined ? [] : ['--no-auth-warning', '-a', password]),
+    ...(tlsFiles === undefined ? [] : ['--tls', '--cacert', tlsFiles.ca]),
+  ];
   const proc: SentinelProcess = {
     port,
     get running() {
@@ -188,6 +198,36 @@ async function startSentinelProcess(dir: string, index: number, conf: (port: num
   return proc;
 }
 
+/** PEM files for a sentinel that only speaks TLS (its clients need not present a certificate). */
+export interface SentinelTlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+/** An inline PING over TLS (trusting `ca`); resolves with the first reply line. */
+function tlsPingLine(port: number, ca: string, timeoutMs: number): Promise<string> {
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(ca) });
+      let data = '';
+      s.on('error', reject);
+      s.on('secureConnect', () => s.write('PING\r\n'));
+      s.on('data', (d: Buffer) => {
+        data += d.toString('latin1');
+        const i = data.indexOf('\r\n');
+        if (i >= 0) {
+          s.destroy();
+          resolve(data.slice(0, i));
+        }
+      });
+      s.on('close', () => reject(new Error(`closed before replying (got "${data}")`)));
+    }),
+    timeoutMs,
+    'TLS PING',
+  );
+}
+
 interface MonitorOptions {
   masterName: string;
   masterPort: number;
@@ -196,12 +236,15 @@ interface MonitorOptions {
   failoverTimeoutMs: number;
   dataPassword?: string;
   sentinelPassword?: string;
+  tls?: SentinelTlsFiles;
 }
 
 function sentinelConf(port: number, dir: string, o: MonitorOptions): string {
   const name = o.masterName;
   return [
-    `port ${port}`,
+    ...(o.tls === undefined
+      ? [`port ${port}`]
+      : ['port 0', `tls-port ${port}`, `tls-cert-file ${o.tls.cert}`, `tls-key-file ${o.tls.key}`, `tls-ca-cert-file ${o.tls.ca}`, 'tls-auth-clients no']),
     'bind 127.0.0.1',
     'daemonize no',
     `dir ${dir}`,
@@ -221,11 +264,21 @@ function sentinelConf(port: number, dir: string, o: MonitorOptions): string {
  * sentinel that names a node answering ROLE as a replica). stop() also removes its temp dir.
  */
 export async function startLoneSentinel(
-  o: { masterName?: string; masterPort: number; quorum?: number; downAfterMs?: number; failoverTimeoutMs?: number; dataPassword?: string; sentinelPassword?: string },
+  o: {
+    masterName?: string;
+    masterPort: number;
+    quorum?: number;
+    downAfterMs?: number;
+    failoverTimeoutMs?: number;
+    dataPassword?: string;
+    sentinelPassword?: string;
+    /** serve only TLS on its port (the monitored node is still reached in plain TCP) */
+    tls?: SentinelTlsFiles;
+  },
 ): Promise<SentinelProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'redisproxy-sentinel-'));
   const full: MonitorOptions = { masterName: 'mymaster', quorum: 1, downAfterMs: 60_000, failoverTimeoutMs: 60_000, ...o };
-  const proc = await startSentinelProcess(dir, 0, (port) => sentinelConf(port, dir, full), o.sentinelPassword);
+  const proc = await startSentinelProcess(dir, 0, (port) => sentinelConf(port, dir, full), o.sentinelPassword, o.tls);
   const stop = proc.stop;
   return Object.assign(proc, {
     async stop() {
