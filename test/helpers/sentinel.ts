@@ -135,7 +135,8 @@ async function startSentinelProcess(
   let child: ChildProcess | undefined;
   const out = { text: '' };
 
-  async function launch(): Promise<void> {
+  // a restart waits for its own port to be free again; a first start moves to another port
+  async function launch(tries: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       out.text = '';
       const c = spawnSentinel(confPath, out);
@@ -151,7 +152,7 @@ async function startSentinelProcess(
         );
         return;
       } catch (e) {
-        if (attempt < 20 && /Address already in use/i.test(out.text)) {
+        if (attempt < tries && /Address already in use/i.test(out.text)) {
           await sleep(100);
           continue;
         }
@@ -164,7 +165,7 @@ async function startSentinelProcess(
     port = await getFreePort();
     writeFileSync(confPath, conf(port));
     try {
-      await launch();
+      await launch(1);
       break;
     } catch (e) {
       if (attempt < 3 && /Address already in use/i.test(out.text)) continue;
@@ -191,7 +192,7 @@ async function startSentinelProcess(
     thaw: () => child?.kill('SIGCONT'),
     async start() {
       if (proc.running) return;
-      await launch();
+      await launch(20);
     },
     cli: (...args) => redisCli(port, [...auth, ...args], { timeoutMs: 5000 }),
   };
