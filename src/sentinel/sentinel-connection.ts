@@ -1,6 +1,6 @@
 import { ControlConnection } from '../backend/control-connection.js';
 import { RedisErrorReply, asString, field, type RespValue } from '../resp/reply-value.js';
-import { addressOf, connectFailure, isAuthError, keyOf, within, type HostPort, type ServerAccess } from './sentinel-options.js';
+import { SentinelAuthError, addressOf, connectFailure, keyOf, refusal, within, type HostPort, type ServerAccess } from './sentinel-options.js';
 
 /** What the last contact with a sentinel found. */
 export type SentinelStatus = 'unknown' | 'reachable' | 'unreachable' | 'auth-failed' | 'no-such-master';
@@ -10,8 +10,6 @@ export interface SentinelAnswer {
   primary: HostPort | null;
   epoch: number;
 }
-
-export class SentinelAuthError extends Error {}
 
 /**
  * The follower's request/reply connection to one sentinel, opened on first use and again
@@ -93,8 +91,7 @@ export class SentinelConnection {
   }
 
   private refused(r: RedisErrorReply): Error {
-    if (isAuthError(r.message)) return new SentinelAuthError(`sentinel ${this.display} refused authentication (${r.message})`);
-    return new Error(`sentinel ${this.display} answered ${r.message}`);
+    return refusal(this.display, r.message) ?? new Error(`sentinel ${this.display} answered ${r.message}`);
   }
 
   private fail(e: Error): void {

@@ -17,6 +17,8 @@ export interface SentinelFollowerState {
   reachable: number;
   /** the sentinel carrying the +switch-master subscription, null while none does */
   subscribedTo: string | null;
+  /** why the last attempt to subscribe failed (null once one succeeds); rounds on the timer still follow */
+  subscriptionError: string | null;
   switches: number;
   rounds: number;
   /** why the last round did not confirm a primary (null when it did) */
@@ -63,6 +65,7 @@ export class SentinelFollower extends EventEmitter {
   private subIndex = 0;
   private subAttempts = 0;
   private subTimer: NodeJS.Timeout | null = null;
+  private subscriptionError: string | null = null;
   private stopped = false;
 
   constructor(private readonly opts: SentinelFollowerOptions) {
@@ -110,6 +113,7 @@ export class SentinelFollower extends EventEmitter {
       sentinels: this.sentinels.map((s) => ({ address: s.display, status: s.status, lastError: s.lastError })),
       reachable: this.reachableCount,
       subscribedTo: this.subscriber?.display ?? null,
+      subscriptionError: this.subscriptionError,
       switches: this.switchCount,
       rounds: this.roundCount,
       lastError: this.lastError,
@@ -216,6 +220,7 @@ export class SentinelFollower extends EventEmitter {
         }
         this.subscriber = sub;
         this.subAttempts = 0;
+        this.subscriptionError = null;
         this.log?.info({ sentinel: sub.display }, 'sentinel: subscribed to +switch-master');
         sub.on('switch-master', (message: string) => {
           if (message.split(' ')[0] === this.opts.masterName) void this.recheck();
@@ -233,7 +238,8 @@ export class SentinelFollower extends EventEmitter {
       (err: Error) => {
         this.subscribing = false;
         if (this.stopped) return;
-        this.log?.debug({ sentinel: s.display }, `sentinel: cannot subscribe (${err.message})`);
+        if (err.message !== this.subscriptionError) this.log?.warn({ sentinel: s.display }, `sentinel: cannot subscribe to +switch-master (${err.message})`);
+        this.subscriptionError = err.message;
         this.subIndex++;
         this.retrySubscribe();
       },

@@ -71,10 +71,21 @@ export function within<T>(p: Promise<T>, ms: number, what: string, onTimeout: ()
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-/** Redis's replies to a missing or wrong password, or to a user without the right. */
-export function isAuthError(message: string): boolean {
-  return /^(NOAUTH|WRONGPASS|NOPERM)|invalid password|invalid username-password/i.test(message);
+/**
+ * A sentinel's refusal as an error to report, or null when the reply is no refusal: a
+ * missing or wrong password (NOAUTH, WRONGPASS), or a user without the right (NOPERM; a
+ * user needs `&*` or `&+switch-master` to subscribe, since Redis 7 gives new users no channels).
+ */
+export function refusal(sentinel: string, message: string): SentinelAuthError | null {
+  if (/^(NOAUTH|WRONGPASS)|invalid password|invalid username-password/i.test(message)) {
+    return new SentinelAuthError(`sentinel ${sentinel} refused authentication (${message})`);
+  }
+  if (/^NOPERM/.test(message)) return new SentinelAuthError(`sentinel ${sentinel} denied permission (${message})`);
+  return null;
 }
+
+/** The sentinel refused the follower's credentials or its user's rights. */
+export class SentinelAuthError extends Error {}
 
 /** A connect failure in a few words: the system code (ECONNREFUSED), or TLS's own sentence. */
 export function connectFailure(e: Error & { code?: string }): string {

@@ -3,8 +3,7 @@ import { EventEmitter } from 'node:events';
 import { connectToRedis } from '../backend/connect.js';
 import { encodeCommand } from '../resp/encode.js';
 import { RedisErrorReply, asString, decodeReply } from '../resp/reply-value.js';
-import { SentinelAuthError } from './sentinel-connection.js';
-import { addressOf, connectFailure, isAuthError, keyOf, type HostPort, type ServerAccess } from './sentinel-options.js';
+import { addressOf, connectFailure, keyOf, refusal, type HostPort, type ServerAccess } from './sentinel-options.js';
 
 const CHANNEL = '+switch-master';
 
@@ -32,7 +31,7 @@ export class SwitchSubscriber extends EventEmitter {
     this.display = keyOf(hp);
   }
 
-  /** Resolves once the subscription is confirmed; rejects (SentinelAuthError for a refused password) otherwise. */
+  /** Resolves once the subscription is confirmed; rejects (SentinelAuthError for a refused password or channel) otherwise. */
   static open(hp: HostPort, access: ServerAccess, timeoutMs: number, pingMs: number): Promise<SwitchSubscriber> {
     const socket = connectToRedis(addressOf(hp, access), access.tlsOptions);
     const sub = new SwitchSubscriber(socket, hp);
@@ -90,8 +89,8 @@ export class SwitchSubscriber extends EventEmitter {
       pos = d.end;
       const v = d.value;
       if (v instanceof RedisErrorReply) {
-        // the only commands that can fail are AUTH and SUBSCRIBE (NOAUTH)
-        this.end(isAuthError(v.message) ? new SentinelAuthError(`sentinel ${this.display} refused authentication (${v.message})`) : new Error(`sentinel ${this.display} answered ${v.message}`));
+        // the only commands that can fail are AUTH and SUBSCRIBE (NOAUTH, NOPERM)
+        this.end(refusal(this.display, v.message) ?? new Error(`sentinel ${this.display} answered ${v.message}`));
         return;
       }
       if (!Array.isArray(v)) continue; // +OK to AUTH

@@ -275,11 +275,14 @@ export async function startLoneSentinel(
     sentinelPassword?: string;
     /** serve only TLS on its port (the monitored node is still reached in plain TCP) */
     tls?: SentinelTlsFiles;
+    /** more sentinel.conf lines, e.g. `user watcher on >pw +@all` */
+    extraConf?: string[];
   },
 ): Promise<SentinelProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'redisproxy-sentinel-'));
   const full: MonitorOptions = { masterName: 'mymaster', quorum: 1, downAfterMs: 60_000, failoverTimeoutMs: 60_000, ...o };
-  const proc = await startSentinelProcess(dir, 0, (port) => sentinelConf(port, dir, full), o.sentinelPassword, o.tls);
+  const conf = (port: number) => sentinelConf(port, dir, full) + (o.extraConf ?? []).map((l) => `${l}\n`).join('');
+  const proc = await startSentinelProcess(dir, 0, conf, o.sentinelPassword, o.tls);
   const stop = proc.stop;
   return Object.assign(proc, {
     async stop() {
