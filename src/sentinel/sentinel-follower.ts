@@ -42,6 +42,12 @@ export interface SentinelFollowerState {
  *
  * Events: 'switch' (old: BackendAddress | null, now: BackendAddress), once per real change.
  * While no sentinel answers, the known primary is kept.
+ *
+ *   const f = new SentinelFollower({ sentinels, masterName, sentinelAccess, nodeAccess, log });
+ *   f.on('switch', (old, now) => ...);    // close what is on `old`, empty the cache, use `now`
+ *   await f.start();                      // after the first round; f.primary may still be null
+ *   void f.recheck();                     // on READONLY, or a lost connection to the primary
+ *   f.state();                            // /readyz (phase), metrics; f.stop() at shutdown
  */
 export class SentinelFollower extends EventEmitter {
   private readonly sentinels: SentinelConnection[];
