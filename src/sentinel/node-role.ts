@@ -1,4 +1,4 @@
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import type { TlsClientOptions } from '../backend/connect.js';
 import { ControlConnection } from '../backend/control-connection.js';
 import { RedisErrorReply, asString } from '../resp/reply-value.js';

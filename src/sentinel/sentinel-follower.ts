@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import { queryRole } from './node-role.js';
 import { rankAnswers } from './answer-ranking.js';
 import { SentinelConnection, type SentinelAnswer, type SentinelStatus } from './sentinel-connection.js';

@@ -1,4 +1,4 @@
-import type { BackendAddress } from '../config.js';
+import type { BackendAddress } from '../config/config.js';
 import type { Logger } from 'pino';
 import type { TlsClientOptions } from '../backend/connect.js';
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log.js';
 import { SentinelFollower } from '../../src/sentinel/sentinel-follower.js';
 import type { SentinelFollowerOptions } from '../../src/sentinel/sentinel-options.js';
-import type { BackendAddress } from '../../src/config.js';
+import type { BackendAddress } from '../../src/config/config.js';
 import type { SentinelSet } from '../helpers/index.js';
 
 export interface RecordedSwitch {
