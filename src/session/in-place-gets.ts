@@ -1,5 +1,6 @@
 import { isGet } from './requests.js';
 import type { ClientSession } from './session.js';
+import type { RequestRouter } from './requests.js';
 
 // The GETs at the head of a read, found in the read buffer itself: only the canonical
 // `*2\r\n$3\r\nGET\r\n$<len>\r\n<key>\r\n` form, complete within the read. Anything else
@@ -42,9 +43,9 @@ const FOUND = { keyOff: 0, keyLen: 0 };
  * Answers the canonical GETs at the head of buf[0, n) that are cache hits, as the
  * decoder's path would, and returns where the rest of the read starts.
  */
-export function serveHitsInPlace(s: ClientSession, buf: Buffer, n: number): number {
+export function serveHitsInPlace(s: ClientSession, router: RequestRouter, buf: Buffer, n: number): number {
   const cache = s.ctx.cache;
-  if (!s.canServeHit(cache)) return 0;
+  if (!router.canServeHit(cache)) return 0;
   const user = s.state.user as string; // (canServeHit: proven)
   let pos = 0;
   for (;;) {

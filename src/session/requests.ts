@@ -1,10 +1,10 @@
 import { encodeCommand } from '../resp/encode.js';
-import { parseRedisInt } from '../resp/redis-int.js';
 import type { RequestDecoder } from '../resp/request-decoder.js';
 import { CommandTable, type CommandInfo } from '../commands/command-table.js';
-import { StateCommand, stateCommandOf, subscriptionKindOf } from '../commands/session-commands.js';
+import { StateCommand, stateCommandOf } from '../commands/session-commands.js';
 import type { ReplyCache } from '../cache/reply-cache.js';
-import { Kind, Pending, stateRecord } from './pending.js';
+import { Kind, Pending } from './pending.js';
+import { StateRouter } from './state-routes.js';
 import type { ClientSession } from './session.js';
 
 // The request side of a session: where each decoded command goes. Forwarded as it came
@@ -51,7 +51,30 @@ function scriptDebugMode(name: string, args: Buffer[]): string | null {
 }
 
 export class RequestRouter {
-  constructor(private readonly s: ClientSession) {}
+  private readonly states: StateRouter;
+
+  constructor(private readonly s: ClientSession) {
+    this.states = new StateRouter(s);
+  }
+
+  /**
+   * May a GET be answered from the cache by the hot paths (serveGet, serveHitsInPlace)?
+   * The cache must be usable, the user proven, requests paired and Redis up. One test for
+   * both, so that a hit served in place is one the decoder's path would serve too.
+   */
+  canServeHit(cache: ReplyCache | null): cache is ReplyCache {
+    return this.s.state.user !== null && !this.s.relaysRequests && this.cacheUsable(cache);
+  }
+
+  /**
+   * May this client's GET use the cache? (Serving also needs a proven user.) While the user
+   * is unproven (a new connection, or after RESET) a GET may still fill: if Redis answers it
+   * without an error, the connection was authenticated, and with no AUTH on record that
+   * means as the default user.
+   */
+  cacheUsable(cache: ReplyCache | null): cache is ReplyCache {
+    return cache !== null && this.s.state.settled && cache.isReady();
+  }
 
   /**
    * The hot path: a GET that can use the cache, looked up straight from the decoder's
@@ -62,7 +85,7 @@ export class RequestRouter {
     const s = this.s;
     const buf = d.buffer;
     const cache = s.ctx.cache;
-    if (!isGet(buf, d.argOffset(0), d.argLength(0)) || !s.canServeHit(cache)) return false;
+    if (!isGet(buf, d.argOffset(0), d.argLength(0)) || !this.canServeHit(cache)) return false;
     const ko = d.argOffset(1);
     const kl = d.argLength(1);
     const hit = cache.lookupBytes(buf, ko, kl, s.state.user as string, s.state.db); // (canServeHit: proven)
@@ -137,7 +160,7 @@ export class RequestRouter {
         s.ctx.upstreams.accessChanging();
         cache?.invalidateAll();
       } else if (cache) {
-        this.invalidateNow(name, args, cache);
+        this.states.invalidateNow(name, args, cache);
       }
       s.forward(buf, start, end);
       return;
@@ -146,18 +169,18 @@ export class RequestRouter {
     if (debugMode !== null && debugMode !== '' && debugMode !== 'no') {
       // the next EVAL opens Lua's debugger on this connection: what the client sends then
       // are debugger commands (a GET there is not Redis's GET), so everything is relayed
-      this.routeUnpairable(buf, start, end);
+      this.states.routeUnpairable(buf, start, end);
       return;
     }
     if (name === 'sync' || name === 'psync') {
       // the connection becomes a replica's: keep-alive newlines, an RDB without a CRLF,
       // then the replication stream, none of it replies to pair (nor writes to drop)
-      this.routeUnpairable(buf, start, end);
+      this.states.routeUnpairable(buf, start, end);
       return;
     }
     const sc = stateCommandOf(name);
     if (sc !== StateCommand.None) {
-      this.routeState(sc, name, args, buf, start, end);
+      this.states.route(sc, name, args, buf, start, end);
       return;
     }
     this.routeCommand(name, args, buf, start, end);
@@ -227,7 +250,7 @@ export class RequestRouter {
 
   private routeGet(keyBuf: Buffer, buf: Buffer, start: number, end: number, cache: ReplyCache | null): void {
     const s = this.s;
-    if (!s.cacheUsable(cache)) {
+    if (!this.cacheUsable(cache)) {
       s.forward(buf, start, end);
       s.pending.pushPass(true);
       return;
@@ -268,168 +291,5 @@ export class RequestRouter {
     const p = new Pending(Kind.Fill);
     p.ticket = ticket;
     s.pending.push(p);
-  }
-
-  private routeState(sc: StateCommand, name: string, args: Buffer[], buf: Buffer, start: number, end: number): void {
-    const s = this.s;
-    const multi = s.state.multi;
-    switch (sc) {
-      case StateCommand.Client: {
-        const sub = args.length > 1 ? lower(args[1]) : '';
-        if (sub === 'reply') return this.routeUnpairable(buf, start, end);
-        if (sub === 'tracking' && args.length > 2) {
-          if (multi) multi.changesState = true; // queued: takes effect at EXEC
-          const p = stateRecord(sc);
-          (p.change as { on: boolean }).on = lower(args[2]) === 'on';
-          this.yieldTracking(p.change?.on === true);
-          s.forward(buf, start, end);
-          return this.pushState(p);
-        }
-        s.forward(buf, start, end);
-        return s.pending.pushPass(true);
-      }
-      case StateCommand.Monitor:
-        return this.routeUnpairable(buf, start, end);
-      case StateCommand.Quit:
-        // Redis answers +OK, closes, and reads nothing after QUIT
-        s.forward(buf, start, end);
-        s.pending.pushPass(false);
-        s.stopInput();
-        return;
-      case StateCommand.Subscribe:
-      case StateCommand.Unsubscribe: {
-        s.forward(buf, start, end);
-        if (multi) {
-          multi.changesState = true;
-          return s.pending.pushPass(true);
-        }
-        const p = new Pending(Kind.Subscribe);
-        p.subKind = subscriptionKindOf(name);
-        // SUBSCRIBE a b → 2 confirmations; UNSUBSCRIBE with no channel → one per
-        // subscribed channel, counted when it reaches the head (0 marks "count then").
-        p.count = args.length > 1 ? args.length - 1 : sc === StateCommand.Subscribe ? 1 : 0;
-        s.state.inFlight++;
-        s.pending.push(p);
-        return;
-      }
-      case StateCommand.Exec:
-        return this.routeExec(buf, start, end);
-      default:
-        break;
-    }
-    const p = stateRecord(sc);
-    const change = p.change as { num: number; user: string | null };
-    switch (sc) {
-      case StateCommand.Select:
-        change.num = args.length === 2 ? parseRedisInt(args[1], 0, args[1].length) : NaN;
-        break;
-      case StateCommand.Auth:
-        change.user = args.length === 3 ? args[1].toString('latin1') : 'default';
-        p.proves = false;
-        break;
-      case StateCommand.Hello: {
-        change.num = args.length > 1 ? parseRedisInt(args[1], 0, args[1].length) : 0;
-        for (let i = 2; i < args.length; i++) {
-          const opt = lower(args[i]);
-          if (opt === 'auth' && i + 2 < args.length) {
-            change.user = args[i + 1].toString('latin1');
-            i += 2;
-          } else if (opt === 'setname') {
-            i += 1;
-          }
-        }
-        p.proves = false;
-        break;
-      }
-      case StateCommand.Multi:
-        if (!multi) s.state.setMulti(true);
-        break;
-      case StateCommand.Discard:
-        if (multi) s.state.setMulti(false);
-        break;
-      case StateCommand.Reset:
-        // RESET is never queued: it ends a transaction at once; it turns tracking off
-        s.upstream?.yieldTracking(false);
-        s.state.setMulti(false);
-        p.proves = false;
-        break;
-      default:
-        break;
-    }
-    if (multi && (sc === StateCommand.Select || sc === StateCommand.Auth || sc === StateCommand.Hello)) {
-      // queued: takes effect at EXEC, where we can no longer tell what it did
-      multi.changesState = true;
-    }
-    s.forward(buf, start, end);
-    this.pushState(p);
-  }
-
-  /** EXEC: what the transaction queued is written now; its keys are held until EXEC's reply. */
-  private routeExec(buf: Buffer, start: number, end: number): void {
-    const s = this.s;
-    const cache = s.ctx.cache;
-    const multi = s.state.multi;
-    s.forward(buf, start, end);
-    const p = stateRecord(StateCommand.Exec);
-    if (multi === null) return this.pushState(p);
-    s.state.setMulti(false);
-    if (multi.changesState) {
-      // a plain relay from here on: no reply to wait for, drop the keys as EXEC is sent
-      if (cache && multi.allKeys) cache.invalidateAll();
-      if (cache) for (const k of multi.keys) cache.invalidate(k);
-      return this.goRaw();
-    }
-    p.accessChange = multi.accessChange;
-    if (cache && multi.allKeys) p.hold = cache.holdAll();
-    else if (cache && multi.keys.length > 0) p.hold = cache.holdKeys(multi.keys);
-    this.pushState(p);
-  }
-
-  private pushState(p: Pending): void {
-    this.s.state.inFlight++;
-    this.s.pending.push(p);
-  }
-
-  /**
-   * The client is about to change tracking on its connection itself, or to stop being
-   * paired: the proxy's tracking there gives way (see Upstream.yieldTracking). Inside MULTI
-   * nothing is sent ahead of the queued command.
-   */
-  private yieldTracking(turnOff: boolean): void {
-    this.s.upstream?.yieldTracking(turnOff && this.s.state.multi === null);
-  }
-
-  /** MONITOR, CLIENT REPLY, SCRIPT DEBUG: replies stop matching requests one to one (or requests are not Redis commands). */
-  private routeUnpairable(buf: Buffer, start: number, end: number): void {
-    const s = this.s;
-    // (its later CLIENT TRACKING would be unseen, and must find the connection as Redis left it)
-    if (s.state.multi === null) this.yieldTracking(true);
-    s.forward(buf, start, end);
-    if (s.state.multi) {
-      s.state.multi.changesState = true;
-      s.pending.pushPass(true);
-      return;
-    }
-    this.goRaw();
-  }
-
-  private goRaw(): void {
-    const s = this.s;
-    this.yieldTracking(false);
-    s.relayRequests();
-    // with nothing ahead, relay at once: the first bytes may be no reply at all (SYNC's
-    // keep-alive newlines); else once every earlier reply is paired (see Kind.Raw)
-    if (s.pending.length === 0) s.relayReplies();
-    else s.pending.push(new Pending(Kind.Raw));
-    s.ctx.log.debug({ client: s.remote }, 'session relays raw bytes from now on (unpairable replies)');
-  }
-
-  /** In raw mode there are no replies to wait for: drop a write's keys as it is sent. */
-  private invalidateNow(name: string, args: Buffer[], cache: ReplyCache): void {
-    const info = this.s.ctx.commands()?.lookup(name, args);
-    if (!info?.writes && stateCommandOf(name) !== StateCommand.Exec) return;
-    const keys = info?.writes ? CommandTable.keysOf(info, args) : null;
-    if (keys === null || keys.length === 0) cache.invalidateAll();
-    else for (const k of keys) cache.invalidate(k.toString('latin1'));
   }
 }

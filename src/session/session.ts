@@ -1,7 +1,6 @@
 import type net from 'node:net';
-import { RequestDecoder, DecodeStatus } from '../resp/request-decoder.js';
-import { encodeError, NIL_RESP2, NIL_RESP3 } from '../resp/encode.js';
-import type { ReplyCache, CachedReply } from '../cache/reply-cache.js';
+import { NIL_RESP2, NIL_RESP3 } from '../resp/encode.js';
+import type { CachedReply } from '../cache/reply-cache.js';
 import type { SessionObserver } from '../metrics/session-observer.js';
 import type { SessionContext } from './context.js';
 import { RequestBatch } from './request-batch.js';
@@ -9,9 +8,9 @@ import { WriteBatch, type OutBytes } from '../io/write-batch.js';
 import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
 import { ConnState } from './conn-state.js';
 import { Kind, Pending, PendingQueue } from './pending.js';
-import { RequestRouter, lower } from './requests.js';
+import { RequestRouter } from './requests.js';
+import { RequestReader } from './request-reader.js';
 import { ReplyPairer } from './replies.js';
-import { serveHitsInPlace } from './in-place-gets.js';
 import { OutputLimiter } from './output-limit.js';
 
 // One client of the proxy: its socket, its request decoder, its pending queue, and the
@@ -53,8 +52,6 @@ export const enum Phase {
 const HALF_CLOSE_GRACE_MS = 10_000;
 /** after its last reply is out, how long a finished session waits for the client to close before closing itself */
 const FINISH_LINGER_MS = 1000;
-/** commands that may turn the proxy's tracking on a client's connection off first */
-const TRACKING_SENSITIVE = new Set(['client', 'monitor']);
 
 /** A request that needs a connection of the client's own, waiting for its shared ones to be answered. */
 interface HeldRequest {
@@ -76,13 +73,11 @@ export class ClientSession implements UpstreamClient {
   /** replies gathered while one read is handled, written at its end */
   readonly out = new WriteBatch();
   upstream: Upstream | null = null;
-  /** bytes of the unfinished request already forwarded */
-  streamed = 0;
   phase = Phase.Open;
   outputLimitHits = 0;
   /** when the client last sent bytes (ms since epoch) */
   lastInput = Date.now();
-  private readonly decoder: RequestDecoder;
+  private readonly reader: RequestReader;
   private readonly requests: RequestRouter;
   private readonly replies: ReplyPairer;
   private readonly limiter = new OutputLimiter();
@@ -98,12 +93,14 @@ export class ClientSession implements UpstreamClient {
     this.ctx = ctx;
     this.observer = ctx.observer;
     this.remote = `${client.remoteAddress}:${client.remotePort}`;
-    this.decoder = new RequestDecoder({ maxBulkLen: ctx.limits.maxBulkLen });
     this.pending = new PendingQueue(this.batch, ctx.observer !== undefined);
     this.requests = new RequestRouter(this);
     this.replies = new ReplyPairer(this);
+    this.reader = new RequestReader(this, this.requests);
     client.setNoDelay(true);
-    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    client.on('data', (chunk: Buffer) => {
+      if (this.reading) this.reader.onData(chunk);
+    });
     client.on('drain', () => {
       // the client caught up: let both directions flow again
       this.upstream?.resume();
@@ -130,7 +127,7 @@ export class ClientSession implements UpstreamClient {
   }
 
   /** are requests read and handled */
-  private get reading(): boolean {
+  get reading(): boolean {
     return this.phase === Phase.Open;
   }
 
@@ -149,91 +146,29 @@ export class ClientSession implements UpstreamClient {
 
   // ───────────────────────────── requests ─────────────────────────────
 
-  /**
-   * A read into the listener's buffer, which the next read (of any client) overwrites: the
-   * cache hits at its head are answered straight from it, and only the rest is copied
-   * and taken as a chunk. A hit thus costs no allocation, and nothing of the buffer is
-   * kept past this call.
-   */
+  /** A read into the listener's shared buffer (see RequestReader.onRead). */
   onClientRead(n: number, buf: Buffer): void {
-    if (!this.reading) return; // (read and dropped: see finish)
-    this.noteInput();
-    const served = this.decoder.buffered === 0 && this.held === null && this.streamed === 0 ? serveHitsInPlace(this, buf, n) : 0;
-    if (served === n) {
-      this.flushOut();
-      this.afterInput();
-      return;
-    }
-    // (a buffer of its own, not a slice of Node's shared pool: the decoder keeps its last
-    // chunk, and an idle client would pin a whole pool slab with it)
-    const chunk = Buffer.allocUnsafeSlow(n - served);
-    buf.copy(chunk, 0, served, n);
-    this.takeChunk(chunk);
+    if (this.reading) this.reader.onRead(n, buf);
   }
 
-  /** A read as 'data' (TLS clients, and a socket that could not be re-wrapped). */
-  private onClientData(chunk: Buffer): void {
-    if (!this.reading) return;
-    this.noteInput();
-    this.takeChunk(chunk);
-  }
-
-  private noteInput(): void {
+  /** The client sent bytes: for the idle timeout, and the rules at a lost connection. */
+  noteInput(): void {
     this.lastInput = Date.now();
     this.hasSent = true;
   }
 
-  /** Request bytes from the client: complete requests are taken now, the decoder keeps the unfinished rest. */
-  private takeChunk(chunk: Buffer): void {
-    const d = this.decoder;
-    d.push(chunk);
-    if (d.buffered > this.ctx.limits.queryBufferLimit) {
-      this.ctx.log.warn({ client: this.remote, bytes: d.buffered }, 'closing client that reached the query buffer limit');
-      this.observer?.onError('query-buffer');
-      this.close();
-      return;
-    }
-    if (this.held === null) this.processInput();
+  /** bytes of an unfinished request already sent on (see RequestReader.streamPartial) */
+  get streamed(): number {
+    return this.reader.streamed;
   }
 
-  private processInput(): void {
-    const d = this.decoder;
-    try {
-      for (;;) {
-        const st = d.next();
-        if (st === DecodeStatus.Incomplete) break;
-        if (st === DecodeStatus.ProtocolError) {
-          this.flushForward();
-          this.observer?.onError('protocol');
-          this.enqueueReady(encodeError(`ERR Protocol error: ${d.error}`), true);
-          this.stopInput();
-          break;
-        }
-        let start = d.requestStart;
-        if (this.streamed > 0) {
-          // the head of this request already went out (see streamPartial)
-          start += this.streamed;
-          this.streamed = 0;
-        } else if (!d.inline && ((d.argc === 2 && this.requests.serveGet(d, start)) || this.requests.routeSimple(d, start))) {
-          continue;
-        }
-        // Inline requests go to a connection of the client's own: Redis checks an inline
-        // line's length while it is still arriving, and a refusal closes the connection.
-        if (d.inline && this.upstream?.shared === true && !this.leaveShared(d.args, d.buffer, start, d.end)) break;
-        this.requests.route(d.args, d.buffer, start, d.end);
-        if (!this.reading || this.held !== null) break;
-      }
-      this.flushForward();
-      if (this.reading && this.held === null) this.streamPartial();
-    } finally {
-      this.flushUpstream();
-      this.flushOut();
-    }
-    this.afterInput();
+  /** is a request waiting for the session to leave its shared connection */
+  get holding(): boolean {
+    return this.held !== null;
   }
 
   /** After a read's requests were taken: apply backpressure. */
-  private afterInput(): void {
+  afterInput(): void {
     // Backpressure: stop reading requests while Redis or this client cannot keep up
     // (cache hits are produced without Redis, so the client's own buffer counts too).
     if (this.reading && (this.upstream?.congested === true || this.client.writableNeedDrain)) this.client.pause();
@@ -276,7 +211,7 @@ export class ClientSession implements UpstreamClient {
       this.flushOut();
     }
     if (this.reading && this.held === null) {
-      this.processInput();
+      this.reader.process();
       if (this.reading) this.client.resume();
     }
   }
@@ -294,32 +229,6 @@ export class ClientSession implements UpstreamClient {
     this.close();
   }
 
-  /**
-   * Send what has arrived of an unfinished request that can never be a cacheable GET
-   * (not 2 arguments, or not named GET), so Redis sees the bytes as they come: it
-   * checks headers before the arguments arrive (an unauthenticated client's oversized
-   * multibulk is refused at once), and a large value is not held back in the proxy.
-   */
-  private streamPartial(): void {
-    const d = this.decoder;
-    const argc = d.partialArgc;
-    const upstream = this.upstream;
-    if (argc < 0 || upstream === null || !upstream.streams) return;
-    // (an owner exists while the proxy's own tracking is on there)
-    const tracked = upstream.fillOwner !== null;
-    if (argc === 2 || tracked) {
-      const name = d.partialName();
-      if (name === null || (argc === 2 && name.length === 3 && lower(name) === 'get')) return;
-      // CLIENT (TRACKING, REPLY) and MONITOR may need the proxy's CLIENT TRACKING OFF
-      // ahead of them (see Upstream.yieldTracking): not behind bytes already sent
-      if (tracked && (name.length === 6 || name.length === 7) && TRACKING_SENSITIVE.has(lower(name))) return;
-    }
-    for (const part of d.partialBytes(this.streamed)) {
-      this.toUpstream(part);
-      this.streamed += part.length;
-    }
-  }
-
   /** Forward request bytes [start, end) of `buf`, merging adjacent requests into one write. */
   forward(buf: Buffer, start: number, end: number): void {
     this.batch.forward(buf, start, end);
@@ -334,7 +243,7 @@ export class ClientSession implements UpstreamClient {
     this.batch.add(bytes);
   }
 
-  private flushUpstream(): void {
+  flushUpstream(): void {
     const upstream = this.upstream;
     if (!this.batch.sendTo(upstream) && upstream?.shared === true) this.client.pause(); // (resumed by onUpstreamDrain)
   }
@@ -359,25 +268,6 @@ export class ClientSession implements UpstreamClient {
   /** A cache hit: the stored bulk reply, or nil in this client's protocol. */
   serveCached(hit: CachedReply | null): void {
     this.enqueueReady(hit ?? (this.state.proto === 3 ? NIL_RESP3 : NIL_RESP2), false, true);
-  }
-
-  /**
-   * May a GET be answered from the cache by the hot paths (serveGet, serveHitsInPlace)?
-   * The cache must be usable, the user proven, requests paired and Redis up. One test for
-   * both, so that a hit served in place is one the decoder's path would serve too.
-   */
-  canServeHit(cache: ReplyCache | null): cache is ReplyCache {
-    return this.state.user !== null && !this.rawRequests && this.cacheUsable(cache);
-  }
-
-  /**
-   * May this client's GET use the cache? (Serving also needs a proven user.) While the user
-   * is unproven (a new connection, or after RESET) a GET may still fill: if Redis answers it
-   * without an error, the connection was authenticated, and with no AUTH on record that
-   * means as the default user.
-   */
-  cacheUsable(cache: ReplyCache | null): cache is ReplyCache {
-    return cache !== null && this.state.settled && cache.isReady();
   }
 
   observeDone(p: Pending): void {
@@ -515,7 +405,7 @@ export class ClientSession implements UpstreamClient {
     this.close();
   }
 
-  private flushOut(): void {
+  flushOut(): void {
     this.out.writeTo(this.client);
   }
 
