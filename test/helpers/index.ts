@@ -18,3 +18,4 @@ export { startRedis, redisCli, pingLine, REDIS_SERVER, REDIS_CLI, type RedisServ
 export { startProxy, REPO_ROOT, CLI_PATH, type ProxyProcess, type StartProxyOptions } from './proxy.js';
 export { conversation, type Step, type StepObject, type Expect, type ConversationOptions } from './conversation.js';
 export { killAllChildren } from './children.js';
+export { startCluster, parseClusterNodes, NodeReplyError, type RedisCluster, type ClusterNodeView, type NodeReply, type SlotMove, type StartClusterOptions } from './cluster.js';
