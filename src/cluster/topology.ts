@@ -139,7 +139,8 @@ export class SlotMap {
           tlsPort: tlsPort === undefined ? null : int(tlsPort, 'tls-port'),
           role: asString(field(raw, 'role') ?? '') === 'master' ? 'master' : 'replica',
           masterId: null,
-          health: health === 'online' || health === 'failed' || health === 'loading' ? health : 'unknown',
+          // Redis says `fail`; `failed` is accepted too
+          health: health === 'fail' || health === 'failed' ? 'failed' : health === 'online' || health === 'loading' ? health : 'unknown',
           claims: [],
         };
       });

@@ -96,7 +96,7 @@ const withField = (n: RespValue[], name: string, value: RespValue): RespValue[] 
 test('a shard listing a failed old master beside the promoted one gives the slots to the one that is not failed', () => {
   const map = SlotMap.fromShards(
     [
-      ['slots', [0, 16383], 'nodes', [withField(node('old', 1, 'master'), 'health', 'failed'), node('new', 2, 'master'), node('r', 3, 'replica')]],
+      ['slots', [0, 16383], 'nodes', [withField(node('old', 1, 'master'), 'health', 'fail'), node('new', 2, 'master'), node('r', 3, 'replica')]],
     ],
     'h',
   );
@@ -181,7 +181,7 @@ test('the difference of two maps names promoted, demoted, added, removed, readdr
   );
   const after = SlotMap.fromShards(
     [
-      ['slots', [0, 8191], 'nodes', [node('ra', 2, 'master'), withField(node('a', 1, 'replica'), 'health', 'failed')]],
+      ['slots', [0, 8191], 'nodes', [node('ra', 2, 'master'), withField(node('a', 1, 'replica'), 'health', 'fail')]],
       ['slots', [8192, 16383], 'nodes', [node('b', 5, 'master'), node('c', 6, 'replica')]],
     ],
     'h',
