@@ -1,8 +1,9 @@
 import { ReplyScanner } from '../resp/reply-scanner.js';
 
 // One multi-key command split into several, and their replies merged back into the reply one
-// Redis would have sent for the whole command, byte for byte. The cluster splits by node (each
-// node gets the keys of its slots); the cache splits into cached and missing keys (issue 18):
+// Redis would have sent for the whole command, byte for byte. The cluster splits by slot (a
+// node refuses keys of two slots in one command, even when it owns both: CROSSSLOT), and sends
+// each group to its slot's master; the cache splits into cached and missing keys (issue 18):
 // a classifier function says which group each key goes to.
 //
 //   MGET a b c d        classify: a→0 b→1 c→0 d→1
