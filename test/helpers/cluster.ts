@@ -162,12 +162,19 @@ function signature(view: ClusterNodeView[]): string {
   return view.map((n) => `${n.id} ${n.port} ${n.role} ${n.masterId} ${n.failed} ${n.slots.map((s) => s.join('-')).join(',')}`).join('\n');
 }
 
+// the nodes die with the test process (children.ts); their directories go with it too
+const liveDirs = new Set<string>();
+process.on('exit', () => {
+  for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+});
+
 function isRunning(s: RedisServer, dead: Set<number>): boolean {
   return !dead.has(s.port);
 }
 
 export async function startCluster(opts: StartClusterOptions = {}): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'redisproxy-cluster-'));
+  liveDirs.add(dir);
   const auth = opts.password === undefined ? [] : ['--requirepass', opts.password, '--masterauth', opts.password];
   const cliAuth = opts.password === undefined ? [] : ['-a', opts.password, '--no-auth-warning'];
   const servers: RedisServer[] = [];
@@ -176,6 +183,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Redi
   const stop = async (): Promise<void> => {
     await Promise.all(servers.map((s) => s.kill()));
     rmSync(dir, { recursive: true, force: true });
+    liveDirs.delete(dir);
   };
 
   try {
