@@ -64,8 +64,6 @@ export class KeyFanout {
   readonly groupCount: number;
   private readonly args: readonly Buffer[];
   private readonly groupIds: number[] = [];
-  /** key index → group index */
-  private readonly keyGroup: Int32Array;
   /** per group: its key indexes, in request order */
   private readonly groupKeys: number[][] = [];
   private readonly replies: Array<Buffer | null>;
@@ -84,16 +82,17 @@ export class KeyFanout {
     this.spec = spec;
     this.args = args;
     this.keyCount = (args.length - 1) / spec.step;
-    this.keyGroup = new Int32Array(this.keyCount);
+    // (a map, not indexOf: split by slot, an MGET of n keys may make n groups)
+    const groupOf = new Map<number, number>();
     for (let k = 0; k < this.keyCount; k++) {
       const id = classify(args[1 + k * spec.step], k);
-      let g = this.groupIds.indexOf(id);
-      if (g < 0) {
+      let g = groupOf.get(id);
+      if (g === undefined) {
         g = this.groupIds.length;
+        groupOf.set(id, g);
         this.groupIds.push(id);
         this.groupKeys.push([]);
       }
-      this.keyGroup[k] = g;
       this.groupKeys[g].push(k);
     }
     this.groupCount = this.groupIds.length;
