@@ -159,3 +159,24 @@ test('a killed master: the topology still comes from another node, and the promo
   assert.equal(map.node(master.id)?.health, 'failed');
   await cluster.restartNode(master.port);
 });
+
+test('a node that stops answering (SIGSTOP) is given up after the timeout, and another gives the topology', async () => {
+  const view = await cluster.waitStable();
+  // a replica: frozen past the node timeout it is only marked failed, nothing fails over
+  const replica = view.find((n) => n.role === 'replica' && !n.failed)!;
+  const server = cluster.servers.find((s) => s.port === replica.port)!;
+  const d = new ClusterDiscovery({ seeds: [seed(replica.port)], refreshIntervalMs: 0, timeoutMs: 300 });
+  discoveries.push(d);
+  await d.start();
+  assert.equal(d.stats.lastSource?.addr, `127.0.0.1:${replica.port}`);
+  server.freeze();
+  try {
+    const started = Date.now();
+    await d.refresh('frozen');
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    assert.notEqual(d.stats.lastSource?.addr, `127.0.0.1:${replica.port}`);
+  } finally {
+    server.thaw();
+  }
+  await cluster.waitStable();
+});
