@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { redisCli, startRedis, type RedisServer } from './redis.js';
 import { RawClient } from './raw-client.js';
 import { cmd } from './resp.js';
-import { sleep } from './util.js';
+import { getFreePort, sleep } from './util.js';
 
 export interface StartClusterOptions {
   /** requirepass and masterauth on every node (the default user) */
@@ -197,6 +197,9 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Redi
             '--dir', nodeDir,
             '--cluster-config-file', join(nodeDir, 'nodes.conf'),
             '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 2000),
+            // the bus port is the client port + 10000 unless given: above 55535 the node would
+            // refuse to start, and that port may be taken
+            '--cluster-port', String(await getFreePort()),
             ...auth,
             ...(opts.args ?? []),
           ],
