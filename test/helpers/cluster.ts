@@ -26,6 +26,12 @@ export interface StartClusterOptions {
   nodeTimeoutMs?: number;
   /** more redis-server arguments for every node */
   args?: string[];
+  /**
+   * TLS beside the plain port: every node also listens on a TLS port, and the cluster bus and
+   * replication use TLS (tls-cluster), so the nodes announce their TLS ports. The helper itself
+   * keeps using the plain ports.
+   */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 /** One node as CLUSTER NODES describes it. */
@@ -59,6 +65,8 @@ export interface RedisCluster {
   /** the six servers, in the order of `ports` (a killed one can be restarted with restartNode) */
   readonly servers: readonly RedisServer[];
   readonly ports: readonly number[];
+  /** the nodes' TLS ports, in the order of `ports` (empty without the tls option) */
+  readonly tlsPorts: readonly number[];
   readonly password: string | undefined;
   /** one command on one node (AUTH first when the cluster has a password); error replies are returned */
   call(port: number, ...args: Array<string | Buffer | number>): Promise<NodeReply>;
@@ -178,7 +186,10 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Redi
   const auth = opts.password === undefined ? [] : ['--requirepass', opts.password, '--masterauth', opts.password];
   const cliAuth = opts.password === undefined ? [] : ['-a', opts.password, '--no-auth-warning'];
   const servers: RedisServer[] = [];
+  const tlsPorts: number[] = [];
   const dead = new Set<number>();
+  const tls = opts.tls;
+  const cliTls = tls === undefined ? [] : ['--tls', '--cacert', tls.ca, '--cert', tls.cert, '--key', tls.key];
 
   const stop = async (): Promise<void> => {
     await Promise.all(servers.map((s) => s.kill()));
@@ -190,6 +201,12 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Redi
     for (let i = 0; i < NODE_COUNT; i++) {
       const nodeDir = join(dir, `node${i}`);
       mkdirSync(nodeDir);
+      const tlsPort = tls === undefined ? 0 : await getFreePort();
+      if (tls !== undefined) tlsPorts.push(tlsPort);
+      const tlsArgs =
+        tls === undefined
+          ? []
+          : ['--tls-port', String(tlsPort), '--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'optional'];
       servers.push(
         await startRedis({
           args: [
@@ -201,6 +218,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Redi
             // refuse to start, and that port may be taken
             '--cluster-port', String(await getFreePort()),
             ...auth,
+            ...tlsArgs,
             ...(opts.args ?? []),
           ],
         }),
@@ -208,8 +226,9 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Redi
     }
     await redisCli(servers[0].port, [
       ...cliAuth,
+      ...cliTls,
       '--cluster', 'create',
-      ...servers.map((s) => `127.0.0.1:${s.port}`),
+      ...(tls === undefined ? servers.map((s) => `127.0.0.1:${s.port}`) : tlsPorts.map((p) => `127.0.0.1:${p}`)),
       '--cluster-replicas', '1',
       '--cluster-yes',
     ], { timeoutMs: 60_000 });
@@ -391,6 +410,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Redi
   return {
     servers,
     ports,
+    tlsPorts,
     password: opts.password,
     call,
     nodes,
