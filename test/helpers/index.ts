@@ -19,3 +19,4 @@ export { startProxy, REPO_ROOT, CLI_PATH, type ProxyProcess, type StartProxyOpti
 export { conversation, type Step, type StepObject, type Expect, type ConversationOptions } from './conversation.js';
 export { killAllChildren } from './children.js';
 export { startSentinelSet, startLoneSentinel, type SentinelSet, type SentinelSetOptions, type SentinelProcess, type SentinelTlsFiles } from './sentinel.js';
+export { startCluster, parseClusterNodes, NodeReplyError, type RedisCluster, type ClusterNodeView, type NodeReply, type SlotMove, type StartClusterOptions } from './cluster.js';
