@@ -5,9 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cmd, getFreePort, sleep, startProxy, startRedis, type ProxyProcess, type RedisServer } from '../helpers/index.js';
+import { cmd, getFreePort, sleep, startProxy, startRedis, proxyStats, eventually, linkUp, type ProxyProcess, type RedisServer } from '../helpers/index.js';
 import { escapeBytes } from '../helpers/util.js';
-import { FrameStream, adminStats, eventually, linkUp, rssMb } from './fault-helpers.js';
+import { FrameStream, rssMb } from './fault-helpers.js';
 
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 1000);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 10);
@@ -125,7 +125,7 @@ test(`${CLIENTS} concurrent clients pipelining for ${SECONDS} s: every request a
   for (let i = 0; i < CLIENTS; i += 100) await Promise.all(clients.slice(i, i + 100).map((c) => c.connect(proxy.port)));
   const connectMs = Date.now() - tc;
   // the kernel completes a connect before the proxy accepts it
-  await eventually(`all ${CLIENTS} clients are accepted by the proxy`, async () => (await adminStats(admin)).clients.connected >= CLIENTS, 10_000, 50);
+  await eventually(`all ${CLIENTS} clients are accepted by the proxy`, async () => (await proxyStats(admin)).clients.connected >= CLIENTS, 10_000, 50);
 
   const rss: number[] = [rssMb(proxy.pid)];
   const sampler = setInterval(() => rss.push(rssMb(proxy.pid)), 1000);
@@ -143,7 +143,7 @@ test(`${CLIENTS} concurrent clients pipelining for ${SECONDS} s: every request a
   const wrong = clients.flatMap((c) => c.wrong);
   const dropped = clients.filter((c) => c.stream.closed).length;
   const idle = clients.filter((c) => c.batches < 2).length;
-  const st = await adminStats(admin);
+  const st = await proxyStats(admin);
   for (const c of clients) c.stream.destroy();
 
   const warm = rss[Math.min(3, rss.length - 1)];

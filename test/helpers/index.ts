@@ -18,3 +18,6 @@ export { startRedis, redisCli, pingLine, REDIS_SERVER, REDIS_CLI, type RedisServ
 export { startProxy, REPO_ROOT, CLI_PATH, type ProxyProcess, type StartProxyOptions } from './proxy.js';
 export { conversation, type Step, type StepObject, type Expect, type ConversationOptions } from './conversation.js';
 export { killAllChildren } from './children.js';
+export { eventually, type EventuallyOptions } from './eventually.js';
+export { proxyStats, type ProxyStats } from './stats.js';
+export { startAdminProxy, linkUp, type AdminProxy, type AdminProxyOptions } from './admin-proxy.js';
