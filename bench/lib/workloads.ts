@@ -6,12 +6,21 @@ export const KEYS = 10_000;
 export const VALUE = 100;
 export const BIG_VALUE = 10 * 1024;
 
+export interface Keyspace {
+  prefix: string;
+  /** value size in bytes */
+  size: number;
+  /** number of keys (default KEYS) */
+  keys?: number;
+}
+
 /** Keyspaces (prefix -> value size). Keys are prefix + 12 digits, like redis-benchmark's __rand_int__. */
-export const KEYSPACES = {
+export const KEYSPACES: Record<'hot' | 'big' | 'set', Keyspace> = {
   hot: { prefix: 'key:', size: VALUE },
   big: { prefix: 'big:', size: BIG_VALUE },
   set: { prefix: 's:', size: VALUE },
-} as const;
+};
+export type KeyspaceName = keyof typeof KEYSPACES;
 
 export type Compare = 'ceiling' | 'relay';
 
@@ -44,7 +53,7 @@ export interface Workload {
   /** extra reference column(s) that matter for this workload */
   compare: Compare[];
   /** keyspace that must be in every target's cache before measuring */
-  warm: 'hot' | 'big' | null;
+  warm: KeyspaceName | null;
   /** included in --quick */
   quick: boolean;
   /** report the proxy's hit ratio */
@@ -83,98 +92,51 @@ function rb(clients: number, pipeline: number, command: string[], probe: number)
   return { tool: 'redis-benchmark', clients, pipeline, command, probe };
 }
 
+/** loadgen, GETs of the hot keyspace, uniform */
+function lgGet(connections: number, pipeline: number): LgWorkload {
+  return { tool: 'loadgen', spec: { connections, pipeline, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: KEYSPACES.hot.prefix } };
+}
+
+const GET_HOT = ['GET', 'key:__rand_int__'];
+const SET_NEW = ['SET', 's:__rand_int__', SET_VALUE];
+
+/** What most workloads share: compared with direct Redis and twemproxy, in --quick, read-only. */
+const DEFAULTS: Omit<Workload, 'id' | 'title' | 'targets' | 'run'> = {
+  baseline: 'redis',
+  twemproxy: 'twemproxy',
+  compare: [],
+  warm: null,
+  quick: true,
+  hitRatio: false,
+  isolate: false,
+};
+
+function workload(w: Pick<Workload, 'id' | 'title' | 'targets' | 'run'> & Partial<Workload>): Workload {
+  return { ...DEFAULTS, ...w };
+}
+
+const HIT = { compare: ['ceiling'] as Compare[], warm: 'hot' as const };
+const MISS = { compare: ['relay'] as Compare[] };
+const WRITE = { compare: ['relay'] as Compare[], isolate: true };
+const WAN_DEFAULTS = { targets: WAN, baseline: 'redis-wan', twemproxy: 'twemproxy-wan', warm: 'hot' as const };
+
 export const WORKLOADS: Workload[] = [
-  {
-    id: 'get-hit-p1',
-    title: 'GET all hits, 50 clients, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: rb(50, 1, ['GET', 'key:__rand_int__'], 20_000),
-  },
-  {
-    id: 'get-hit-p16',
-    title: 'GET all hits, 50 clients, -P 16',
-    targets: LOCAL_ALL_TTL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
+  workload({ id: 'get-hit-p1', title: 'GET all hits, 50 clients, -P 1', targets: LOCAL_ALL, ...HIT, run: rb(50, 1, GET_HOT, 20_000) }),
+  workload({
+    id: 'get-hit-p16', title: 'GET all hits, 50 clients, -P 16', targets: LOCAL_ALL_TTL, ...HIT,
     minReps: { reps: 2, targets: ['proxy', 'proxy-ttl'] },
-    run: rb(50, 16, ['GET', 'key:__rand_int__'], 160_000),
-  },
-  {
-    id: 'get-miss-p1',
-    title: 'GET all misses (proxy --capacity 1), 50 clients, -P 1',
-    targets: LOCAL_MISS_TTL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: false,
+    run: rb(50, 16, GET_HOT, 160_000),
+  }),
+  workload({
+    id: 'get-miss-p1', title: 'GET all misses (proxy --capacity 1), 50 clients, -P 1', targets: LOCAL_MISS_TTL, ...MISS,
     minReps: { reps: 2, targets: ['proxy-cap1', 'proxy-cap1-ttl'] },
-    run: rb(50, 1, ['GET', 'key:__rand_int__'], 20_000),
-  },
-  {
-    id: 'get-miss-p16',
-    title: 'GET all misses (proxy --capacity 1), 50 clients, -P 16',
-    targets: LOCAL_MISS,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: rb(50, 16, ['GET', 'key:__rand_int__'], 160_000),
-  },
-  {
-    id: 'set-p1',
-    title: 'SET 100 B, 50 clients, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: true,
-    run: rb(50, 1, ['SET', 's:__rand_int__', SET_VALUE], 20_000),
-  },
-  {
-    id: 'set-p16',
-    title: 'SET 100 B, 50 clients, -P 16',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: true,
-    run: rb(50, 16, ['SET', 's:__rand_int__', SET_VALUE], 160_000),
-  },
-  {
-    id: 'mix-zipf',
-    title: '90/10 GET/SET, Zipf(0.99) keys, 50 clients, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling', 'relay'],
-    warm: null,
-    quick: true,
-    hitRatio: true,
-    isolate: true,
+    run: rb(50, 1, GET_HOT, 20_000),
+  }),
+  workload({ id: 'get-miss-p16', title: 'GET all misses (proxy --capacity 1), 50 clients, -P 16', targets: LOCAL_MISS, ...MISS, run: rb(50, 16, GET_HOT, 160_000) }),
+  workload({ id: 'set-p1', title: 'SET 100 B, 50 clients, -P 1', targets: LOCAL_ALL, ...WRITE, run: rb(50, 1, SET_NEW, 20_000) }),
+  workload({ id: 'set-p16', title: 'SET 100 B, 50 clients, -P 16', targets: LOCAL_ALL, ...WRITE, run: rb(50, 16, SET_NEW, 160_000) }),
+  workload({
+    id: 'mix-zipf', title: '90/10 GET/SET, Zipf(0.99) keys, 50 clients, -P 1', targets: LOCAL_ALL, ...WRITE, compare: ['ceiling', 'relay'], hitRatio: true,
     run: {
       tool: 'loadgen',
       spec: { connections: 50, pipeline: 1, getRatio: 0.9, distribution: 'zipf', zipfS: 0.99, keyspace: KEYS, valueSize: VALUE },
@@ -182,83 +144,11 @@ export const WORKLOADS: Workload[] = [
       // a (re)started proxy's cache starts cold; let the mix reach steady state first
       probeMs: 1500,
     },
-  },
-  {
-    id: 'lat-hit-c1',
-    title: '1 client, no pipelining, GET hits (latency)',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: { tool: 'loadgen', spec: { connections: 1, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
-  },
-  {
-    id: 'lat-miss-c1',
-    title: '1 client, no pipelining, GET misses (latency; proxy --capacity 1)',
-    targets: LOCAL_MISS,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: { tool: 'loadgen', spec: { connections: 1, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
-  },
-  {
-    id: 'get-hit-10k',
-    title: 'GET all hits, 10 KB values, 50 clients, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'big',
-    quick: false,
-    hitRatio: false,
-    isolate: false,
-    run: rb(50, 1, ['GET', 'big:__rand_int__'], 10_000),
-  },
-  {
-    id: 'get-hit-1000c',
-    title: 'GET all hits, 1,000 connections, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'hot',
-    quick: false,
-    hitRatio: false,
-    isolate: false,
-    run: rb(1000, 1, ['GET', 'key:__rand_int__'], 30_000),
-  },
-  {
-    id: 'wan-lat-c1',
-    title: 'Redis across a network (+0.5 ms each way): 1 client GET hits (latency)',
-    targets: WAN,
-    baseline: 'redis-wan',
-    twemproxy: 'twemproxy-wan',
-    compare: [],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: { tool: 'loadgen', spec: { connections: 1, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
-  },
-  {
-    id: 'wan-get-hit',
-    title: 'Redis across a network (+0.5 ms each way): GET hits, 50 clients, -P 1',
-    targets: WAN,
-    baseline: 'redis-wan',
-    twemproxy: 'twemproxy-wan',
-    compare: [],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: { tool: 'loadgen', spec: { connections: 50, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
-  },
+  }),
+  workload({ id: 'lat-hit-c1', title: '1 client, no pipelining, GET hits (latency)', targets: LOCAL_ALL, ...HIT, run: lgGet(1, 1) }),
+  workload({ id: 'lat-miss-c1', title: '1 client, no pipelining, GET misses (latency; proxy --capacity 1)', targets: LOCAL_MISS, ...MISS, run: lgGet(1, 1) }),
+  workload({ id: 'get-hit-10k', title: 'GET all hits, 10 KB values, 50 clients, -P 1', targets: LOCAL_ALL, ...HIT, warm: 'big', quick: false, run: rb(50, 1, ['GET', 'big:__rand_int__'], 10_000) }),
+  workload({ id: 'get-hit-1000c', title: 'GET all hits, 1,000 connections, -P 1', targets: LOCAL_ALL, ...HIT, quick: false, run: rb(1000, 1, GET_HOT, 30_000) }),
+  workload({ id: 'wan-lat-c1', title: 'Redis across a network (+0.5 ms each way): 1 client GET hits (latency)', ...WAN_DEFAULTS, run: lgGet(1, 1) }),
+  workload({ id: 'wan-get-hit', title: 'Redis across a network (+0.5 ms each way): GET hits, 50 clients, -P 1', ...WAN_DEFAULTS, run: lgGet(50, 1) }),
 ];
