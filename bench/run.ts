@@ -13,11 +13,13 @@ import { parseArgs } from './lib/options.js';
 import { installCleanupHandlers, registerTempDir, stopAll } from './lib/procs.js';
 import { MiniClient } from './lib/resp.js';
 import { WORKLOADS } from './lib/workloads.js';
+import { LARGE_COUNT, largeValues } from './phases/large-values.js';
 import { emptyMemory, measureMemory } from './phases/memory.js';
 import { redisCounters } from './phases/measure.js';
 import { prefill } from './phases/prefill.js';
 import { ensureProxies } from './phases/proxies.js';
 import { runWorkloads } from './phases/run-workloads.js';
+import { SLOW_CLIENTS, slowReaders } from './phases/slow-readers.js';
 import { failedStaleness, stalenessPhase } from './phases/staleness-phase.js';
 import { startTargets } from './phases/start-targets.js';
 import { writeResults, type Extras } from './phases/write-results.js';
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
   registerTempDir(tmpDir);
   const ctx = { repoRoot, tmpDir, log };
 
-  const extras: Extras = { memory: null, staleness: null };
+  const extras: Extras = { memory: null, staleness: null, largeValues: null, slowReaders: null };
   let bench: Bench | null = null;
   let finished = false;
   installCleanupHandlers(() => {
@@ -79,9 +81,25 @@ async function main(): Promise<void> {
         : `staleness: ${st.failure}`,
     );
   }
+  // phase 5: large values, one client, through the cache-on proxy and the others
+  if (opts.largeValues && !opts.skipTargets.includes('proxy')) {
+    log(`large values: ${LARGE_COUNT} pipelined SETs of 1 MiB, then ${LARGE_COUNT} GETs, from one client`);
+    extras.largeValues = await largeValues(b).catch((e: unknown) => {
+      log(`large values: failed: ${(e as Error).message}`);
+      return null;
+    });
+  }
   await ensureProxies(b, []);
 
-  // phase 5: memory per cached entry
+  // phase 6: peak RSS under slow-reading clients (a proxy of its own)
+  if (opts.slowReaders && !opts.skipTargets.includes('proxy')) {
+    log(`slow readers: ${SLOW_CLIENTS} clients pipelining cached GETs, reading one chunk every 50 ms`);
+    const r = await slowReaders(b);
+    extras.slowReaders = r;
+    log(r.failure === null ? `slow readers: peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB (bound ${(r.boundBytes / 2 ** 20).toFixed(0)} MiB) in ${r.seconds.toFixed(1)} s` : `slow readers: ${r.failure}`);
+  }
+
+  // phase 7: memory per cached entry
   if (opts.memory && !opts.skipTargets.includes('proxy')) {
     log(`memory: ${opts.memEntries.toLocaleString('en-US')} cached 100-byte values`);
     const m = await measureMemory(ctx, {

@@ -5,6 +5,11 @@ import type { LoadSpec } from '../loadgen.js';
 export const KEYS = 10_000;
 export const VALUE = 100;
 export const BIG_VALUE = 10 * 1024;
+export const HUGE_VALUE = 100 * 1024;
+/** 1,000 keys of 100 KB: 100 MB in Redis and as much in a proxy's cache */
+export const HUGE_KEYS = 1000;
+/** requests per run of the tail rows (measured after an unrecorded warm-up run) */
+export const TAIL_REQUESTS = 400_000;
 
 export interface Keyspace {
   prefix: string;
@@ -15,9 +20,10 @@ export interface Keyspace {
 }
 
 /** Keyspaces (prefix -> value size). Keys are prefix + 12 digits, like redis-benchmark's __rand_int__. */
-export const KEYSPACES: Record<'hot' | 'big' | 'set', Keyspace> = {
+export const KEYSPACES: Record<'hot' | 'big' | 'huge' | 'set', Keyspace> = {
   hot: { prefix: 'key:', size: VALUE },
   big: { prefix: 'big:', size: BIG_VALUE },
+  huge: { prefix: 'huge:', size: HUGE_VALUE, keys: HUGE_KEYS },
   set: { prefix: 's:', size: VALUE },
 };
 export type KeyspaceName = keyof typeof KEYSPACES;
@@ -31,6 +37,8 @@ export interface RbWorkload {
   command: string[];
   /** requests for the calibration/warm-up probe before the first repetition */
   probe: number;
+  /** -r (default KEYS) */
+  keyspace?: number;
 }
 
 export interface LgWorkload {
@@ -40,6 +48,10 @@ export interface LgWorkload {
   prefixFor?: (targetId: string) => string;
   /** length of the unrecorded warm-up run in full mode (default 300 ms; quick mode caps it at 300 ms) */
   probeMs?: number;
+  /** a measured run is this many requests (after the warm-up run) instead of --seconds */
+  requests?: number;
+  /** nil replies are normal (keys not written yet), not a failure */
+  nilsExpected?: boolean;
 }
 
 export interface Workload {
@@ -75,7 +87,9 @@ export interface Workload {
 
 const LOCAL_ALL = ['redis', 'proxy', 'proxy-nocache', 'twemproxy', 'ceiling', 'relay'];
 const LOCAL_MISS = ['redis', 'proxy-cap1', 'proxy-nocache', 'twemproxy', 'relay'];
-const WAN = ['redis-wan', 'proxy-wan', 'twemproxy-wan'];
+// direct Redis on loopback too: the proxy with Redis far away is compared with it in the same run
+const WAN = ['redis-wan', 'proxy-wan', 'twemproxy-wan', 'redis'];
+const PAIR = ['redis', 'proxy', 'twemproxy'];
 // "Cost of tracking": the same proxy with --coherence ttl (no CLIENT TRACKING), next to its
 // tracking twin in the round-robin, in one hit and one miss workload.
 const LOCAL_ALL_TTL = ['redis', 'proxy', 'proxy-ttl', 'proxy-nocache', 'twemproxy', 'ceiling', 'relay'];
@@ -88,8 +102,8 @@ export const TRACKING_COST: Array<{ workload: string; tracking: string; ttl: str
 ];
 const SET_VALUE = 'x'.repeat(VALUE);
 
-function rb(clients: number, pipeline: number, command: string[], probe: number): RbWorkload {
-  return { tool: 'redis-benchmark', clients, pipeline, command, probe };
+function rb(clients: number, pipeline: number, command: string[], probe: number, keyspace?: number): RbWorkload {
+  return { tool: 'redis-benchmark', clients, pipeline, command, probe, ...(keyspace ? { keyspace } : {}) };
 }
 
 /** loadgen, GETs of the hot keyspace, uniform */
@@ -141,14 +155,27 @@ export const WORKLOADS: Workload[] = [
       tool: 'loadgen',
       spec: { connections: 50, pipeline: 1, getRatio: 0.9, distribution: 'zipf', zipfS: 0.99, keyspace: KEYS, valueSize: VALUE },
       prefixFor: (t) => `mix:${t}:`,
+      nilsExpected: true,
       // a (re)started proxy's cache starts cold; let the mix reach steady state first
       probeMs: 1500,
     },
   }),
   workload({ id: 'lat-hit-c1', title: '1 client, no pipelining, GET hits (latency)', targets: LOCAL_ALL, ...HIT, run: lgGet(1, 1) }),
   workload({ id: 'lat-miss-c1', title: '1 client, no pipelining, GET misses (latency; proxy --capacity 1)', targets: LOCAL_MISS, ...MISS, run: lgGet(1, 1) }),
-  workload({ id: 'get-hit-10k', title: 'GET all hits, 10 KB values, 50 clients, -P 1', targets: LOCAL_ALL, ...HIT, warm: 'big', quick: false, run: rb(50, 1, ['GET', 'big:__rand_int__'], 10_000) }),
+  workload({ id: 'get-hit-10k', title: 'GET all hits, 10 KB values, 50 clients, -P 1', targets: LOCAL_ALL, ...HIT, warm: 'big', run: rb(50, 1, ['GET', 'big:__rand_int__'], 10_000) }),
+  workload({ id: 'get-hit-10k-p16', title: 'GET all hits, 10 KB values, 50 clients, -P 16', targets: PAIR, warm: 'big', run: rb(50, 16, ['GET', 'big:__rand_int__'], 40_000) }),
+  workload({ id: 'get-hit-100k', title: 'GET all hits, 100 KB values (1,000 keys), 50 clients, -P 1', targets: PAIR, warm: 'huge', run: rb(50, 1, ['GET', 'huge:__rand_int__'], 2_000, HUGE_KEYS) }),
+  workload({ id: 'get-hit-100k-p16', title: 'GET all hits, 100 KB values (1,000 keys), 50 clients, -P 16', targets: PAIR, warm: 'huge', run: rb(50, 16, ['GET', 'huge:__rand_int__'], 8_000, HUGE_KEYS) }),
   workload({ id: 'get-hit-1000c', title: 'GET all hits, 1,000 connections, -P 1', targets: LOCAL_ALL, ...HIT, quick: false, run: rb(1000, 1, GET_HOT, 30_000) }),
-  workload({ id: 'wan-lat-c1', title: 'Redis across a network (+0.5 ms each way): 1 client GET hits (latency)', ...WAN_DEFAULTS, run: lgGet(1, 1) }),
-  workload({ id: 'wan-get-hit', title: 'Redis across a network (+0.5 ms each way): GET hits, 50 clients, -P 1', ...WAN_DEFAULTS, run: lgGet(50, 1) }),
+  workload({ id: 'wan-lat-c1', title: 'Redis across a network (+0.5 ms each way): 1 client GET hits (latency); direct Redis on loopback for scale', ...WAN_DEFAULTS, run: lgGet(1, 1) }),
+  workload({ id: 'wan-get-hit', title: 'Redis across a network (+0.5 ms each way): GET hits, 50 clients, -P 1; direct Redis on loopback for scale', ...WAN_DEFAULTS, run: lgGet(50, 1) }),
+  workload({
+    id: 'read-zipf', title: 'GET only, Zipf(0.99) keys, 50 clients, -P 1 (read-only skewed: Redis offload)', targets: PAIR, warm: 'hot', hitRatio: true,
+    run: { tool: 'loadgen', spec: { connections: 50, pipeline: 1, getRatio: 1, distribution: 'zipf', zipfS: 0.99, keyspace: KEYS, keyPrefix: KEYSPACES.hot.prefix } },
+  }),
+  workload({ id: 'tail-hit', title: `Tails: GET hits, 50 clients, -P 1, ${TAIL_REQUESTS.toLocaleString('en-US')} requests per run`, targets: PAIR, warm: 'hot', run: { ...lgGet(50, 1), requests: TAIL_REQUESTS } }),
+  workload({
+    id: 'tail-set', title: `Tails: pass-through SET 100 B, 50 clients, -P 1, ${TAIL_REQUESTS.toLocaleString('en-US')} requests per run`, targets: ['redis', 'proxy', 'proxy-nocache', 'twemproxy'], isolate: true,
+    run: { tool: 'loadgen', spec: { connections: 50, pipeline: 1, getRatio: 0, distribution: 'uniform', keyspace: KEYS, keyPrefix: KEYSPACES.set.prefix, valueSize: VALUE }, requests: TAIL_REQUESTS },
+  }),
 ];

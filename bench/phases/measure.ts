@@ -5,13 +5,37 @@
 import { lg, type Bench } from '../lib/bench.js';
 import { cpuSeconds, cpuTimes, harnessCpuSeconds, machineCpuSeconds } from '../lib/procs.js';
 import { runRedisBenchmark } from '../lib/redis-benchmark.js';
-import type { RunRecord } from '../lib/report.js';
+import type { EventLoopDelay, RunRecord } from '../lib/report.js';
 import { commandCalls, parseInfo } from '../lib/resp.js';
 import { extractHitMiss, fetchStats, type Target } from '../lib/targets.js';
 import { KEYS, type LgWorkload, type RbWorkload, type Workload } from '../lib/workloads.js';
 
 /** What the load itself yields; the accounting around it is added by measure(). */
-type LoadRecord = Omit<RunRecord, 'targetCpuS' | 'targetUserCpuS' | 'redisCpuS' | 'redisGetCalls' | 'redisSetCalls' | 'statsHitRatio' | 'foreignCores' | 'superseded'>;
+type LoadRecord = Omit<RunRecord, 'targetCpuS' | 'targetUserCpuS' | 'redisCpuS' | 'redisGetCalls' | 'redisSetCalls' | 'statsHitRatio' | 'foreignCores' | 'superseded' | 'eld'>;
+
+/** prom-client's monitorEventLoopDelay samples every 10 ms and records the whole interval: the delay is what exceeds it */
+const ELD_RESOLUTION_MS = 10;
+
+/**
+ * The proxy's event-loop delay since the previous scrape of its /metrics (prom-client resets
+ * the histogram at each scrape), in ms beyond the sampling interval; null without /metrics.
+ */
+export async function eventLoopDelay(t: Target): Promise<EventLoopDelay | null> {
+  if (t.kind !== 'proxy' || t.adminPort === null) return null;
+  try {
+    const res = await fetch(`http://127.0.0.1:${t.adminPort}/metrics`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) return null;
+    const text = await res.text();
+    const get = (name: string): number => {
+      const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+      return m ? Math.max(0, Number(m[1]) * 1000 - ELD_RESOLUTION_MS) : Number.NaN;
+    };
+    const eld = { p50Ms: get('p50'), p90Ms: get('p90'), p99Ms: get('p99'), maxMs: get('max'), meanMs: get('mean') };
+    return Number.isFinite(eld.maxMs) ? eld : null;
+  } catch {
+    return null;
+  }
+}
 
 export async function redisCounters(b: Bench): Promise<{ get: number; set: number }> {
   const r = await b.control.command(['INFO', 'commandstats']);
@@ -27,6 +51,7 @@ async function hitMiss(t: Target): Promise<{ hits: number; misses: number } | nu
 export async function measure(b: Bench, w: Workload, t: Target, rep: number, probe: boolean): Promise<RunRecord | null> {
   const c0 = await redisCounters(b);
   const s0 = probe ? null : await hitMiss(t);
+  if (!probe) await eventLoopDelay(t); // resets the proxy's histogram: the next scrape covers this run
   const tc0 = t.proc ? cpuTimes(t.proc.pid) : null;
   const rc0 = cpuSeconds(b.redisProc.pid);
   const m0 = machineCpuSeconds();
@@ -41,6 +66,7 @@ export async function measure(b: Bench, w: Workload, t: Target, rep: number, pro
   // CPU the machine spent on things this harness did not start (plus hypervisor steal)
   const foreignCores = Math.max(0, (m1.busy - m0.busy - (h1 - h0) + (m1.steal - m0.steal)) / wallS);
   if (probe) return null;
+  const eld = await eventLoopDelay(t);
   const c1 = await redisCounters(b);
   const s1 = await hitMiss(t);
   let statsHitRatio: number | null = null;
@@ -57,6 +83,7 @@ export async function measure(b: Bench, w: Workload, t: Target, rep: number, pro
     redisGetCalls: c1.get - c0.get,
     redisSetCalls: c1.set - c0.set,
     statsHitRatio,
+    eld,
     foreignCores,
     superseded: false,
   };
@@ -75,7 +102,7 @@ async function rbRun(b: Bench, w: Workload, run: RbWorkload, t: Target, rep: num
     clients: run.clients,
     pipeline: run.pipeline,
     requests,
-    keyspace: KEYS,
+    keyspace: run.keyspace ?? KEYS,
     command: run.command,
     timeoutMs: Math.max(30_000, expectSec * 8_000),
   });
@@ -83,7 +110,7 @@ async function rbRun(b: Bench, w: Workload, run: RbWorkload, t: Target, rep: num
   rbRequests.set(k, Math.max(run.clients * run.pipeline * 20, Math.min(n, 50_000_000)));
   return {
     workload: w.id, target: t.id, rep, tool: 'redis-benchmark', startedAt, opsPerSec: r.rps, requests: r.requests, wallMs: r.wallMs,
-    p50Us: r.p50Ms * 1000, p99Us: r.p99Ms * 1000, p999Us: null, generatorCpuS: r.generatorCpuS,
+    p50Us: r.p50Ms * 1000, p99Us: r.p99Ms * 1000, p999Us: null, maxUs: r.maxMs * 1000, generatorCpuS: r.generatorCpuS,
     clientGets: run.command[0].toUpperCase() === 'GET' ? r.requests : 0, errors: 0, nils: 0, failure: null,
   };
 }
@@ -97,15 +124,16 @@ async function lgRun(b: Bench, w: Workload, run: LgWorkload, t: Target, rep: num
     ...run.spec,
     ...(prefix ? { keyPrefix: prefix } : {}),
     port: t.port,
-    durationMs: probe ? probeMs : b.runSeconds * 1000,
-    maxRequests: 0,
+    // a fixed request count (the tail rows) or a fixed time
+    durationMs: probe ? probeMs : run.requests ? 0 : b.runSeconds * 1000,
+    maxRequests: probe || !run.requests ? 0 : run.requests,
     seed: 1000 + rep,
-    timeoutMs: b.runSeconds * 1000 + 30_000,
+    timeoutMs: run.requests ? 300_000 : b.runSeconds * 1000 + 30_000,
   });
   return {
     workload: w.id, target: t.id, rep, tool: 'loadgen', startedAt, opsPerSec: r.opsPerSec, requests: r.requests, wallMs: r.elapsedMs,
-    p50Us: r.latencyUs.p50, p99Us: r.latencyUs.p99, p999Us: r.latencyUs.p999, generatorCpuS: cpuSeconds(b.loadgen.pid) - gc0,
+    p50Us: r.latencyUs.p50, p99Us: r.latencyUs.p99, p999Us: r.latencyUs.p999, maxUs: r.latencyUs.max, generatorCpuS: cpuSeconds(b.loadgen.pid) - gc0,
     clientGets: r.gets, errors: r.errors, nils: r.nils,
-    failure: r.failure ?? (r.errors > 0 ? `${r.errors} error replies` : r.nils > 0 && w.id !== 'mix-zipf' ? `${r.nils} nil replies for existing keys` : null),
+    failure: r.failure ?? (r.errors > 0 ? `${r.errors} error replies` : r.nils > 0 && !run.nilsExpected ? `${r.nils} nil replies for existing keys` : null),
   };
 }

@@ -3,7 +3,7 @@
 
 import { lg, type Bench } from '../lib/bench.js';
 import { MiniClient, keyName, valueFor } from '../lib/resp.js';
-import { KEYS, KEYSPACES } from '../lib/workloads.js';
+import { KEYS, KEYSPACES, type KeyspaceName } from '../lib/workloads.js';
 
 /** SET `count` keys `prefix` + 12 digits with `size`-byte values on the server at `port`. */
 export async function fill(b: Bench, port: number, prefix: string, size: number, count: number): Promise<void> {
@@ -12,13 +12,12 @@ export async function fill(b: Bench, port: number, prefix: string, size: number,
 }
 
 export async function prefill(b: Bench): Promise<void> {
-  // Redis, plus every target with a store of its own (the ceiling server)
-  const stores = [...new Set([b.redis.port, ...[...b.targets.values()].filter((t) => t.ok && t.ownStorage).map((t) => t.port)])];
-  const spaces = new Set(['hot', ...b.workloads.flatMap((w) => (w.warm ? [w.warm] : []))]);
-  for (const ks of Object.entries(KEYSPACES)) {
-    const [name, { prefix, size, keys }] = ks;
-    if (!spaces.has(name) || name === 'set') continue;
-    for (const port of stores) await fill(b, port, prefix, size, keys ?? KEYS);
+  // the keyspaces read: into Redis, and into each target with a store of its own (the ceiling server) that reads it
+  const spaces = new Set<KeyspaceName>(['hot', ...b.workloads.flatMap((w) => (w.warm ? [w.warm] : []))]);
+  for (const name of spaces) {
+    const { prefix, size, keys } = KEYSPACES[name];
+    const own = [...b.targets.values()].filter((t) => t.ok && t.ownStorage && (name === 'hot' || b.workloads.some((w) => w.warm === name && w.targets.includes(t.id))));
+    for (const port of [b.redis.port, ...own.map((t) => t.port)]) await fill(b, port, prefix, size, keys ?? KEYS);
   }
   for (const w of b.workloads) {
     if (w.run.tool !== 'loadgen' || !w.run.prefixFor) continue;

@@ -4,6 +4,7 @@ import { lg, type Bench } from '../lib/bench.js';
 import { stopManaged } from '../lib/procs.js';
 import { startProxy, type Target } from '../lib/targets.js';
 import { KEYS, KEYSPACES, type Workload } from '../lib/workloads.js';
+import { proxyOptions } from './start-targets.js';
 
 /**
  * A proxy with a cache and tracking coherence (its connections are tracked for its invalidation link).
@@ -44,4 +45,15 @@ export async function warm(b: Bench, w: Workload, t: Target): Promise<void> {
   const r = await lg(b, { port: t.port, connections: 8, pipeline: ks.size > 1000 ? 4 : 32, durationMs: 0, maxRequests: keys, keyPrefix: ks.prefix, keyspace: keys, distribution: 'sequential', getRatio: 1 });
   if (r.failure) throw new Error(`warm-up failed: ${r.failure}`);
   b.warmed.add(key);
+}
+
+/** The cache-on `proxy` target, started if the workloads did not need it, and running (alone among the tracking proxies). */
+export async function ensureCacheOnProxy(b: Bench): Promise<Target | null> {
+  if (!b.targets.has('proxy')) {
+    const po = proxyOptions(b.cli, 'proxy', 'RedisProxy (cache on)', 200_000, b.redis.port);
+    b.proxyOpts.set('proxy', po);
+    b.targets.set('proxy', await startProxy(b.ctx, po));
+  }
+  await ensureProxies(b, ['proxy']);
+  return b.targets.get('proxy') ?? null;
 }

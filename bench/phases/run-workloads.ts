@@ -20,7 +20,13 @@ function repsFor(b: Bench, w: Workload, id: string): number {
 
 /** Seconds kept back at the end of the budget for the phases after the workloads. */
 export function reservedSeconds(b: Bench): number {
-  return (b.opts.memory ? (b.opts.memEntries >= 500_000 ? 45 : 10) : 0) + (b.stalenessOn ? (b.opts.quick ? 5 : 10) : 0);
+  const { opts } = b;
+  return (
+    (opts.memory ? (opts.memEntries >= 500_000 ? 45 : 10) : 0) +
+    (b.stalenessOn ? (opts.quick ? 5 : 10) : 0) +
+    (opts.largeValues ? 10 * opts.reps : 0) +
+    (opts.slowReaders ? (opts.quick ? 15 : 60) : 0)
+  );
 }
 
 export async function runWorkloads(b: Bench): Promise<void> {
@@ -63,7 +69,8 @@ export async function runWorkloads(b: Bench): Promise<void> {
           const r = await runOnce(b, w, t, rep, () => budget.retriesLeft > 0 && allowsRetry(), () => budget.retriesLeft--);
           budget.runsDone++;
           budget.runsLeft--;
-          budget.plannedDoneS += b.runSeconds;
+          // a run of a fixed request count (the tails) is as long as it takes: it is not overhead
+          budget.plannedDoneS += w.run.tool === 'loadgen' && w.run.requests && r ? r.wallMs / 1000 : b.runSeconds;
           budget.overheadS = Math.max(0.1, ((Date.now() - loopStart) / 1000 - budget.plannedDoneS) / budget.runsDone);
           if (r) {
             b.runs.push(r);

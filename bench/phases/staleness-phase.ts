@@ -4,23 +4,15 @@
 import { lg, type Bench } from '../lib/bench.js';
 import { harnessCpuSeconds, machineCpuSeconds } from '../lib/procs.js';
 import { FOREIGN_LIMIT_CORES, type StalenessReport } from '../lib/report.js';
-import { startProxy } from '../lib/targets.js';
 import { KEYS, KEYSPACES } from '../lib/workloads.js';
 import { measureStaleness } from '../staleness.js';
-import { ensureProxies } from './proxies.js';
-import { proxyOptions } from './start-targets.js';
+import { ensureCacheOnProxy } from './proxies.js';
 
 const STALENESS_DEADLINE_MS = 1000;
 
 export async function stalenessPhase(b: Bench): Promise<StalenessReport> {
   const N = b.opts.stalenessSamples;
-  if (!b.targets.has('proxy')) {
-    const po = proxyOptions(b.cli, 'proxy', 'RedisProxy (cache on)', 200_000, b.redis.port);
-    b.proxyOpts.set('proxy', po);
-    b.targets.set('proxy', await startProxy(b.ctx, po));
-  }
-  await ensureProxies(b, ['proxy']);
-  const t = b.targets.get('proxy');
+  const t = await ensureCacheOnProxy(b);
   if (!t || !t.ok || !t.proc) return failedStaleness(N, `RedisProxy (cache on) not running: ${t?.note ?? 'not started'}`, false);
   // warm-up, not recorded: the hit path (hot keyspace) and the invalidation path (a short staleness run)
   const w = await lg(b, { port: t.port, connections: 8, pipeline: 32, durationMs: 0, maxRequests: KEYS, keyPrefix: KEYSPACES.hot.prefix, keyspace: KEYS, distribution: 'sequential', getRatio: 1 });

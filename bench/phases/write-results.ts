@@ -6,12 +6,19 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Bench } from '../lib/bench.js';
 import { which } from '../lib/procs.js';
-import { checklist, markdown, summarize, svg, type MemoryResult, type Results, type StalenessReport } from '../lib/report.js';
+import { checklist } from '../lib/checklist.js';
+import { markdown } from '../lib/markdown.js';
+import { summarize, type MemoryResult, type Results, type StalenessReport } from '../lib/report.js';
+import { svg } from '../lib/svg.js';
+import type { LargeValuesResult } from './large-values.js';
+import type { SlowReadersResult } from './slow-readers.js';
 
 /** What the phases after the workloads measured. */
 export interface Extras {
   memory: MemoryResult | null;
   staleness: StalenessReport | null;
+  largeValues: LargeValuesResult | null;
+  slowReaders: SlowReadersResult | null;
 }
 
 /** Writes everything gathered so far; returns the JSON file's path. */
@@ -45,6 +52,8 @@ export function writeResults(b: Bench, extras: Extras, startedAt: Date, loadStar
     summaries,
     memory: extras.memory,
     staleness: extras.staleness,
+    largeValues: extras.largeValues,
+    slowReaders: extras.slowReaders,
     checklist: [],
   };
   res.checklist = checklist(res);
