@@ -3,13 +3,14 @@
 // follows from how it limits output.
 //
 // The bound: a RedisProxy client session stops reading its socket while the client's
-// socket has more queued than its write high-water mark (Node's default, 16 KiB). So what
+// socket has more queued than its write high-water mark (Node's default, 16 KiB on Node 20). So what
 // it holds per client is at most the replies to one read of requests (64 KiB, its read
-// buffer) plus that mark: 64 KiB / 37 B per GET x 107 B per reply + 16 KiB, ~200 KB. The
+// buffer) plus that mark: 64 KiB / 36 B per GET x 108 B per reply + 16 KiB, ~210 KB. The
 // bound is the RSS before the load + clients x that + 64 MiB for V8's young generation and
 // garbage not yet collected (the same allowance as test/faults/limits.test.ts).
 
 import net from 'node:net';
+import { getDefaultHighWaterMark } from 'node:stream';
 import { lg, type Bench } from '../lib/bench.js';
 import { rssBytes, sleep, stopManaged } from '../lib/procs.js';
 import { encodeCommand } from '../lib/resp.js';
@@ -19,7 +20,8 @@ import { proxyOptions } from './start-targets.js';
 
 export const SLOW_CLIENTS = 50;
 const READ_BUFFER = 64 * 1024;
-const HIGH_WATER = 16 * 1024;
+// the proxy runs on this same node: its sockets' write high-water mark is this default
+const HIGH_WATER = getDefaultHighWaterMark(false);
 const GC_SLACK = 64 * 1024 * 1024;
 const READ_EVERY_MS = 50;
 
@@ -52,7 +54,7 @@ export async function slowReaders(b: Bench): Promise<SlowReadersResult> {
     const rss0 = rssBytes(pid);
     const bound = rss0 + SLOW_CLIENTS * perClient + GC_SLACK;
     const boundText =
-      `RSS before ${mb(rss0)} + ${SLOW_CLIENTS} clients × (${Math.ceil(READ_BUFFER / get.length)} replies of ${reply} B to one 64 KiB read + 16 KiB high-water mark = ${(perClient / 1024).toFixed(0)} KiB) + 64 MiB GC allowance = ${mb(bound)}`;
+      `RSS before ${mb(rss0)} + ${SLOW_CLIENTS} clients × (${Math.ceil(READ_BUFFER / get.length)} replies of ${reply} B to one 64 KiB read + ${(HIGH_WATER / 1024).toFixed(0)} KiB high-water mark = ${(perClient / 1024).toFixed(0)} KiB) + 64 MiB GC allowance = ${mb(bound)}`;
     // one request buffer (n GETs of one cached key) shared by every client
     const requests = Buffer.concat(Array.from({ length: n }, () => get));
     let peak = rss0;

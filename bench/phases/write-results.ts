@@ -86,6 +86,7 @@ function gitDescription(repoRoot: string): string {
 
 function addedRtt(summaries: ReturnType<typeof summarize>): number | null {
   const a = summaries.find((s) => s.workload === 'wan-lat-c1' && s.target === 'redis-wan')?.p50Us;
-  const b = summaries.find((s) => s.workload === 'lat-hit-c1' && s.target === 'redis')?.p50Us;
+  // direct Redis on loopback in the same workload, else in the local latency row
+  const b = (summaries.find((s) => s.workload === 'wan-lat-c1' && s.target === 'redis') ?? summaries.find((s) => s.workload === 'lat-hit-c1' && s.target === 'redis'))?.p50Us;
   return a !== undefined && a !== null && b !== undefined && b !== null ? a - b : null;
 }

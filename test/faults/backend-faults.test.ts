@@ -317,8 +317,7 @@ describe('clients that connect the moment Redis dies', () => {
   let proxy: ProxyProcess;
   let admin: number;
   before(async () => {
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
+    ({ proxy, admin } = await startAdminProxy(redis.port));
   });
   after(async () => {
     await ensureRedis();

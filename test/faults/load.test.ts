@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cmd, getFreePort, sleep, startProxy, startRedis, proxyStats, eventually, linkUp, type ProxyProcess, type RedisServer } from '../helpers/index.js';
+import { cmd, sleep, startRedis, proxyStats, eventually, startAdminProxy, type ProxyProcess, type RedisServer } from '../helpers/index.js';
 import { escapeBytes } from '../helpers/util.js';
 import { FrameStream, rssMb } from './fault-helpers.js';
 
@@ -36,10 +36,8 @@ before(async () => {
   const self = nofile('self');
   assert.ok(self.soft >= CLIENTS + 200, `the test process may open only ${self.soft} files; ${CLIENTS} clients need more: raise ulimit -n`);
   redis = await startRedis({ args: ['--maxclients', String(CLIENTS + 500)] });
-  admin = await getFreePort();
-  proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--max-clients', String(CLIENTS + 100)] });
+  ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--max-clients', String(CLIENTS + 100)] }));
   console.log(`# ${ensureFds(proxy.pid, 2 * CLIENTS + 200, 'proxy')}; ${ensureFds(redis.pid, CLIENTS + 300, 'redis')}`);
-  await linkUp(admin);
 });
 after(async () => {
   await proxy?.stop();

@@ -2,7 +2,6 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis, sleep, RawClient, cmd, proxyStats, startAdminProxy, type RedisServer, type ProxyProcess } from '../helpers/index.js';
 
-
 // Contract §2.3: a value is only served to a client Redis itself would serve it to. Redis
 // checks permissions at every command, so a change of ACL rules (or of the default user's
 // password) must reach the cache: through the proxy at once, made directly on Redis

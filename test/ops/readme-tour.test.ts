@@ -4,7 +4,6 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { REDIS_CLI, REPO_ROOT, redisCli, sleep, startRedis, startAdminProxy, proxyStats } from '../helpers/index.js';
 
-
 // The README's "A tour with redis-cli", step by step, so the tour cannot drift from
 // what the proxy does. redis-cli runs without a terminal here, so values print bare
 // ("hello") where the README shows the interactive form ("\"hello\"").
