@@ -11,15 +11,11 @@
 //
 //   node --import tsx bench/delay-relay.ts --port 7002 --upstream 127.0.0.1:6379 --delay-ms 0.5
 
-import net from 'node:net';
+import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
+import { arg, isMain, relayArgs, runAsChild, startRelayServer, type RelayOptions } from './lib/server-skeleton.js';
 
-export interface DelayRelayOptions {
-  port: number;
-  host?: string;
-  upstreamPort: number;
-  upstreamHost?: string;
+export interface DelayRelayOptions extends RelayOptions {
   /** one-way delay added in each direction, milliseconds */
   delayMs: number;
   /** setTimeout only (ms granularity, no busy re-checks) */
@@ -96,48 +92,18 @@ class DelayedPipe {
 }
 
 export function startDelayRelay(opts: DelayRelayOptions): Promise<net.Server> {
-  const server = net.createServer((client) => {
-    const upstream = net.connect({ port: opts.upstreamPort, host: opts.upstreamHost ?? '127.0.0.1' });
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
+  return startRelayServer(opts, (client, upstream) => {
     new DelayedPipe(client, upstream, opts.delayMs, opts.coarse ?? false);
     new DelayedPipe(upstream, client, opts.delayMs, opts.coarse ?? false);
-    const kill = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', kill);
-    upstream.on('error', kill);
-    client.on('close', kill);
-    upstream.on('close', kill);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve(server));
   });
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const port = Number(arg('--port', '7002'));
-  const [uh, up] = arg('--upstream', '127.0.0.1:6379').split(':');
+if (isMain(import.meta.url)) {
+  const o = relayArgs(7002);
   const delayMs = Number(arg('--delay-ms', '0.5'));
   const coarse = process.argv.includes('--coarse');
-  startDelayRelay({ port, upstreamPort: Number(up), upstreamHost: uh, delayMs, coarse }).then(
-    () => process.stderr.write(`delay relay 127.0.0.1:${port} -> ${uh}:${up}, +${delayMs} ms each way${coarse ? ' (coarse)' : ''}\n`),
-    (e: unknown) => {
-      process.stderr.write(`delay-relay: ${(e as Error).message}\n`);
-      process.exit(1);
-    },
-  );
-  process.on('SIGTERM', () => process.exit(0));
-  // do not outlive the harness if it is killed without a chance to clean up
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) process.exit(0);
-  }, 1000).unref();
+  runAsChild('delay-relay', async () => {
+    await startDelayRelay({ ...o, delayMs, coarse });
+    return `delay relay 127.0.0.1:${o.port} -> ${o.upstreamHost}:${o.upstreamPort}, +${delayMs} ms each way${coarse ? ' (coarse)' : ''}`;
+  });
 }

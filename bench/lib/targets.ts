@@ -183,7 +183,11 @@ export async function startProxy(ctx: Ctx, o: ProxyOptions): Promise<Target> {
         c.close();
       }
       let adminOk: number | null = null;
-      if (a.admin !== null && (await fetchStats(a.admin)) !== null) adminOk = a.admin;
+      // retried: on a loaded machine the first answers can take longer than fetchStats waits
+      for (let i = 0; a.admin !== null && adminOk === null && i < 5; i++) {
+        if ((await fetchStats(a.admin)) !== null) adminOk = a.admin;
+        else await sleep(500);
+      }
       // a caching proxy serves from its cache only once its invalidation link is up
       if (adminOk !== null && o.capacity > 0) await waitReady(adminOk, 10_000);
       else await sleep(300);

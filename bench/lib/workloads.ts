@@ -5,13 +5,28 @@ import type { LoadSpec } from '../loadgen.js';
 export const KEYS = 10_000;
 export const VALUE = 100;
 export const BIG_VALUE = 10 * 1024;
+export const HUGE_VALUE = 100 * 1024;
+/** 1,000 keys of 100 KB: 100 MB in Redis and as much in a proxy's cache */
+export const HUGE_KEYS = 1000;
+/** requests per run of the tail rows (measured after an unrecorded warm-up run) */
+export const TAIL_REQUESTS = 400_000;
+
+export interface Keyspace {
+  prefix: string;
+  /** value size in bytes */
+  size: number;
+  /** number of keys (default KEYS) */
+  keys?: number;
+}
 
 /** Keyspaces (prefix -> value size). Keys are prefix + 12 digits, like redis-benchmark's __rand_int__. */
-export const KEYSPACES = {
+export const KEYSPACES: Record<'hot' | 'big' | 'huge' | 'set', Keyspace> = {
   hot: { prefix: 'key:', size: VALUE },
   big: { prefix: 'big:', size: BIG_VALUE },
+  huge: { prefix: 'huge:', size: HUGE_VALUE, keys: HUGE_KEYS },
   set: { prefix: 's:', size: VALUE },
-} as const;
+};
+export type KeyspaceName = keyof typeof KEYSPACES;
 
 export type Compare = 'ceiling' | 'relay';
 
@@ -22,6 +37,8 @@ export interface RbWorkload {
   command: string[];
   /** requests for the calibration/warm-up probe before the first repetition */
   probe: number;
+  /** -r (default KEYS) */
+  keyspace?: number;
 }
 
 export interface LgWorkload {
@@ -31,6 +48,10 @@ export interface LgWorkload {
   prefixFor?: (targetId: string) => string;
   /** length of the unrecorded warm-up run in full mode (default 300 ms; quick mode caps it at 300 ms) */
   probeMs?: number;
+  /** a measured run is this many requests (after the warm-up run) instead of --seconds */
+  requests?: number;
+  /** nil replies are normal (keys not written yet), not a failure */
+  nilsExpected?: boolean;
 }
 
 export interface Workload {
@@ -44,7 +65,7 @@ export interface Workload {
   /** extra reference column(s) that matter for this workload */
   compare: Compare[];
   /** keyspace that must be in every target's cache before measuring */
-  warm: 'hot' | 'big' | null;
+  warm: KeyspaceName | null;
   /** included in --quick */
   quick: boolean;
   /** report the proxy's hit ratio */
@@ -66,7 +87,9 @@ export interface Workload {
 
 const LOCAL_ALL = ['redis', 'proxy', 'proxy-nocache', 'twemproxy', 'ceiling', 'relay'];
 const LOCAL_MISS = ['redis', 'proxy-cap1', 'proxy-nocache', 'twemproxy', 'relay'];
-const WAN = ['redis-wan', 'proxy-wan', 'twemproxy-wan'];
+// direct Redis on loopback too: the proxy with Redis far away is compared with it in the same run
+const WAN = ['redis-wan', 'proxy-wan', 'twemproxy-wan', 'redis'];
+const PAIR = ['redis', 'proxy', 'twemproxy'];
 // "Cost of tracking": the same proxy with --coherence ttl (no CLIENT TRACKING), next to its
 // tracking twin in the round-robin, in one hit and one miss workload.
 const LOCAL_ALL_TTL = ['redis', 'proxy', 'proxy-ttl', 'proxy-nocache', 'twemproxy', 'ceiling', 'relay'];
@@ -79,186 +102,80 @@ export const TRACKING_COST: Array<{ workload: string; tracking: string; ttl: str
 ];
 const SET_VALUE = 'x'.repeat(VALUE);
 
-function rb(clients: number, pipeline: number, command: string[], probe: number): RbWorkload {
-  return { tool: 'redis-benchmark', clients, pipeline, command, probe };
+function rb(clients: number, pipeline: number, command: string[], probe: number, keyspace?: number): RbWorkload {
+  return { tool: 'redis-benchmark', clients, pipeline, command, probe, ...(keyspace ? { keyspace } : {}) };
 }
 
+/** loadgen, GETs of the hot keyspace, uniform */
+function lgGet(connections: number, pipeline: number): LgWorkload {
+  return { tool: 'loadgen', spec: { connections, pipeline, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: KEYSPACES.hot.prefix } };
+}
+
+const GET_HOT = ['GET', 'key:__rand_int__'];
+const SET_NEW = ['SET', 's:__rand_int__', SET_VALUE];
+
+/** What most workloads share: compared with direct Redis and twemproxy, in --quick, read-only. */
+const DEFAULTS: Omit<Workload, 'id' | 'title' | 'targets' | 'run'> = {
+  baseline: 'redis',
+  twemproxy: 'twemproxy',
+  compare: [],
+  warm: null,
+  quick: true,
+  hitRatio: false,
+  isolate: false,
+};
+
+function workload(w: Pick<Workload, 'id' | 'title' | 'targets' | 'run'> & Partial<Workload>): Workload {
+  return { ...DEFAULTS, ...w };
+}
+
+const HIT = { compare: ['ceiling'] as Compare[], warm: 'hot' as const };
+const MISS = { compare: ['relay'] as Compare[] };
+const WRITE = { compare: ['relay'] as Compare[], isolate: true };
+const WAN_DEFAULTS = { targets: WAN, baseline: 'redis-wan', twemproxy: 'twemproxy-wan', warm: 'hot' as const };
+
 export const WORKLOADS: Workload[] = [
-  {
-    id: 'get-hit-p1',
-    title: 'GET all hits, 50 clients, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: rb(50, 1, ['GET', 'key:__rand_int__'], 20_000),
-  },
-  {
-    id: 'get-hit-p16',
-    title: 'GET all hits, 50 clients, -P 16',
-    targets: LOCAL_ALL_TTL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
+  workload({ id: 'get-hit-p1', title: 'GET all hits, 50 clients, -P 1', targets: LOCAL_ALL, ...HIT, run: rb(50, 1, GET_HOT, 20_000) }),
+  workload({
+    id: 'get-hit-p16', title: 'GET all hits, 50 clients, -P 16', targets: LOCAL_ALL_TTL, ...HIT,
     minReps: { reps: 2, targets: ['proxy', 'proxy-ttl'] },
-    run: rb(50, 16, ['GET', 'key:__rand_int__'], 160_000),
-  },
-  {
-    id: 'get-miss-p1',
-    title: 'GET all misses (proxy --capacity 1), 50 clients, -P 1',
-    targets: LOCAL_MISS_TTL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: false,
+    run: rb(50, 16, GET_HOT, 160_000),
+  }),
+  workload({
+    id: 'get-miss-p1', title: 'GET all misses (proxy --capacity 1), 50 clients, -P 1', targets: LOCAL_MISS_TTL, ...MISS,
     minReps: { reps: 2, targets: ['proxy-cap1', 'proxy-cap1-ttl'] },
-    run: rb(50, 1, ['GET', 'key:__rand_int__'], 20_000),
-  },
-  {
-    id: 'get-miss-p16',
-    title: 'GET all misses (proxy --capacity 1), 50 clients, -P 16',
-    targets: LOCAL_MISS,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: rb(50, 16, ['GET', 'key:__rand_int__'], 160_000),
-  },
-  {
-    id: 'set-p1',
-    title: 'SET 100 B, 50 clients, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: true,
-    run: rb(50, 1, ['SET', 's:__rand_int__', SET_VALUE], 20_000),
-  },
-  {
-    id: 'set-p16',
-    title: 'SET 100 B, 50 clients, -P 16',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: true,
-    run: rb(50, 16, ['SET', 's:__rand_int__', SET_VALUE], 160_000),
-  },
-  {
-    id: 'mix-zipf',
-    title: '90/10 GET/SET, Zipf(0.99) keys, 50 clients, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling', 'relay'],
-    warm: null,
-    quick: true,
-    hitRatio: true,
-    isolate: true,
+    run: rb(50, 1, GET_HOT, 20_000),
+  }),
+  workload({ id: 'get-miss-p16', title: 'GET all misses (proxy --capacity 1), 50 clients, -P 16', targets: LOCAL_MISS, ...MISS, run: rb(50, 16, GET_HOT, 160_000) }),
+  workload({ id: 'set-p1', title: 'SET 100 B, 50 clients, -P 1', targets: LOCAL_ALL, ...WRITE, run: rb(50, 1, SET_NEW, 20_000) }),
+  workload({ id: 'set-p16', title: 'SET 100 B, 50 clients, -P 16', targets: LOCAL_ALL, ...WRITE, run: rb(50, 16, SET_NEW, 160_000) }),
+  workload({
+    id: 'mix-zipf', title: '90/10 GET/SET, Zipf(0.99) keys, 50 clients, -P 1', targets: LOCAL_ALL, ...WRITE, compare: ['ceiling', 'relay'], hitRatio: true,
     run: {
       tool: 'loadgen',
       spec: { connections: 50, pipeline: 1, getRatio: 0.9, distribution: 'zipf', zipfS: 0.99, keyspace: KEYS, valueSize: VALUE },
       prefixFor: (t) => `mix:${t}:`,
+      nilsExpected: true,
       // a (re)started proxy's cache starts cold; let the mix reach steady state first
       probeMs: 1500,
     },
-  },
-  {
-    id: 'lat-hit-c1',
-    title: '1 client, no pipelining, GET hits (latency)',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: { tool: 'loadgen', spec: { connections: 1, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
-  },
-  {
-    id: 'lat-miss-c1',
-    title: '1 client, no pipelining, GET misses (latency; proxy --capacity 1)',
-    targets: LOCAL_MISS,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['relay'],
-    warm: null,
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: { tool: 'loadgen', spec: { connections: 1, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
-  },
-  {
-    id: 'get-hit-10k',
-    title: 'GET all hits, 10 KB values, 50 clients, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'big',
-    quick: false,
-    hitRatio: false,
-    isolate: false,
-    run: rb(50, 1, ['GET', 'big:__rand_int__'], 10_000),
-  },
-  {
-    id: 'get-hit-1000c',
-    title: 'GET all hits, 1,000 connections, -P 1',
-    targets: LOCAL_ALL,
-    baseline: 'redis',
-    twemproxy: 'twemproxy',
-    compare: ['ceiling'],
-    warm: 'hot',
-    quick: false,
-    hitRatio: false,
-    isolate: false,
-    run: rb(1000, 1, ['GET', 'key:__rand_int__'], 30_000),
-  },
-  {
-    id: 'wan-lat-c1',
-    title: 'Redis across a network (+0.5 ms each way): 1 client GET hits (latency)',
-    targets: WAN,
-    baseline: 'redis-wan',
-    twemproxy: 'twemproxy-wan',
-    compare: [],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: { tool: 'loadgen', spec: { connections: 1, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
-  },
-  {
-    id: 'wan-get-hit',
-    title: 'Redis across a network (+0.5 ms each way): GET hits, 50 clients, -P 1',
-    targets: WAN,
-    baseline: 'redis-wan',
-    twemproxy: 'twemproxy-wan',
-    compare: [],
-    warm: 'hot',
-    quick: true,
-    hitRatio: false,
-    isolate: false,
-    run: { tool: 'loadgen', spec: { connections: 50, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: 'key:' } },
-  },
+  }),
+  workload({ id: 'lat-hit-c1', title: '1 client, no pipelining, GET hits (latency)', targets: LOCAL_ALL, ...HIT, run: lgGet(1, 1) }),
+  workload({ id: 'lat-miss-c1', title: '1 client, no pipelining, GET misses (latency; proxy --capacity 1)', targets: LOCAL_MISS, ...MISS, run: lgGet(1, 1) }),
+  workload({ id: 'get-hit-10k', title: 'GET all hits, 10 KB values, 50 clients, -P 1', targets: LOCAL_ALL, ...HIT, warm: 'big', run: rb(50, 1, ['GET', 'big:__rand_int__'], 10_000) }),
+  workload({ id: 'get-hit-10k-p16', title: 'GET all hits, 10 KB values, 50 clients, -P 16', targets: PAIR, warm: 'big', run: rb(50, 16, ['GET', 'big:__rand_int__'], 40_000) }),
+  workload({ id: 'get-hit-100k', title: 'GET all hits, 100 KB values (1,000 keys), 50 clients, -P 1', targets: PAIR, warm: 'huge', run: rb(50, 1, ['GET', 'huge:__rand_int__'], 2_000, HUGE_KEYS) }),
+  workload({ id: 'get-hit-100k-p16', title: 'GET all hits, 100 KB values (1,000 keys), 50 clients, -P 16', targets: PAIR, warm: 'huge', run: rb(50, 16, ['GET', 'huge:__rand_int__'], 8_000, HUGE_KEYS) }),
+  workload({ id: 'get-hit-1000c', title: 'GET all hits, 1,000 connections, -P 1', targets: LOCAL_ALL, ...HIT, quick: false, run: rb(1000, 1, GET_HOT, 30_000) }),
+  workload({ id: 'wan-lat-c1', title: 'Redis across a network (+0.5 ms each way): 1 client GET hits (latency); direct Redis on loopback for scale', ...WAN_DEFAULTS, run: lgGet(1, 1) }),
+  workload({ id: 'wan-get-hit', title: 'Redis across a network (+0.5 ms each way): GET hits, 50 clients, -P 1; direct Redis on loopback for scale', ...WAN_DEFAULTS, run: lgGet(50, 1) }),
+  workload({
+    id: 'read-zipf', title: 'GET only, Zipf(0.99) keys, 50 clients, -P 1 (read-only skewed: Redis offload)', targets: PAIR, warm: 'hot', hitRatio: true,
+    run: { tool: 'loadgen', spec: { connections: 50, pipeline: 1, getRatio: 1, distribution: 'zipf', zipfS: 0.99, keyspace: KEYS, keyPrefix: KEYSPACES.hot.prefix } },
+  }),
+  workload({ id: 'tail-hit', title: `Tails: GET hits, 50 clients, -P 1, ${TAIL_REQUESTS.toLocaleString('en-US')} requests per run`, targets: PAIR, warm: 'hot', run: { ...lgGet(50, 1), requests: TAIL_REQUESTS } }),
+  workload({
+    id: 'tail-set', title: `Tails: pass-through SET 100 B, 50 clients, -P 1, ${TAIL_REQUESTS.toLocaleString('en-US')} requests per run`, targets: ['redis', 'proxy', 'proxy-nocache', 'twemproxy'], isolate: true,
+    run: { tool: 'loadgen', spec: { connections: 50, pipeline: 1, getRatio: 0, distribution: 'uniform', keyspace: KEYS, keyPrefix: KEYSPACES.set.prefix, valueSize: VALUE }, requests: TAIL_REQUESTS },
+  }),
 ];

@@ -6,7 +6,7 @@
 //   node --import tsx bench/reference/ceiling.ts --port 7000
 
 import net from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { arg, isMain, listen, runAsChild } from '../lib/server-skeleton.js';
 
 const NIL = Buffer.from('$-1\r\n', 'latin1');
 const OK = Buffer.from('+OK\r\n', 'latin1');
@@ -117,32 +117,14 @@ export function handleConnection(sock: net.Socket, store: CeilingStore): void {
 
 export function startCeiling(port: number, host = '127.0.0.1'): Promise<net.Server> {
   const store: CeilingStore = new Map();
-  const server = net.createServer((sock) => handleConnection(sock, store));
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
+  return listen(net.createServer((sock) => handleConnection(sock, store)), port, host);
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   const port = Number(arg('--port', '7000'));
   const host = arg('--host', '127.0.0.1');
-  startCeiling(port, host).then(
-    () => process.stderr.write(`ceiling listening on ${host}:${port}\n`),
-    (e: unknown) => {
-      process.stderr.write(`ceiling: ${(e as Error).message}\n`);
-      process.exit(1);
-    },
-  );
-  process.on('SIGTERM', () => process.exit(0));
-  // do not outlive the harness if it is killed without a chance to clean up
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) process.exit(0);
-  }, 1000).unref();
+  runAsChild('ceiling', async () => {
+    await startCeiling(port, host);
+    return `ceiling listening on ${host}:${port}`;
+  });
 }

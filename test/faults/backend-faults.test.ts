@@ -15,8 +15,8 @@
 // wherever Redis's round robin left them.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { RawClient, cmd, getFreePort, pingLine, sleep, startProxy, startRedis, withTimeout, type ProxyProcess, type RedisServer } from '../helpers/index.js';
-import { FrameStream, adminStats, eventually, linkUp } from './fault-helpers.js';
+import { RawClient, cmd, getFreePort, pingLine, sleep, startProxy, startRedis, withTimeout, proxyStats, eventually, linkUp, startAdminProxy, type ProxyProcess, type RedisServer } from '../helpers/index.js';
+import { FrameStream } from './fault-helpers.js';
 import { joinBytes, mixedPipeline, verify, type PipelineCmd, type Verdict } from './pipeline-model.js';
 
 const CLIENTS = 4;
@@ -176,9 +176,7 @@ describe('Redis killed (SIGKILL) mid-pipeline', () => {
   let proxy: ProxyProcess;
   let admin: number;
   before(async () => {
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
-    await linkUp(admin);
+    ({ proxy, admin } = await startAdminProxy(redis.port));
   });
   after(async () => {
     await ensureRedis();
@@ -233,7 +231,7 @@ describe('Redis killed (SIGKILL) mid-pipeline', () => {
       assert.match((await c.readFrame(3000)).toString(), /^-ERR RedisProxy: .*unreachable/);
       assert.equal(c.closedYet, false);
     }
-    const s = await adminStats(admin);
+    const s = await proxyStats(admin);
     assert.equal(s.redis.reachable, false, '/stats says Redis is unreachable');
   }
 });
@@ -242,9 +240,7 @@ describe('Redis killed under continuous traffic', () => {
   let proxy: ProxyProcess;
   let admin: number;
   before(async () => {
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
-    await linkUp(admin);
+    ({ proxy, admin } = await startAdminProxy(redis.port));
   });
   after(async () => {
     await ensureRedis();
@@ -321,8 +317,7 @@ describe('clients that connect the moment Redis dies', () => {
   let proxy: ProxyProcess;
   let admin: number;
   before(async () => {
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
+    ({ proxy, admin } = await startAdminProxy(redis.port));
   });
   after(async () => {
     await ensureRedis();
@@ -370,9 +365,7 @@ for (const [faultName, fault] of [
     let proxy: ProxyProcess;
     let admin: number;
     before(async () => {
-      admin = await getFreePort();
-      proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
-      await linkUp(admin);
+      ({ proxy, admin } = await startAdminProxy(redis.port));
     });
     after(async () => {
       await ensureRedis();
@@ -495,9 +488,7 @@ describe('Redis restarted mid-pipeline', () => {
   let proxy: ProxyProcess;
   let admin: number;
   before(async () => {
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
-    await linkUp(admin);
+    ({ proxy, admin } = await startAdminProxy(redis.port));
   });
   after(async () => {
     await ensureRedis();
@@ -515,13 +506,13 @@ describe('Redis restarted mid-pipeline', () => {
     const c = await RawClient.connect(proxy.port);
     c.write(cmd('SET', 'bf:cached', 'yes'));
     await c.readFrame();
-    const before = (await adminStats(admin)).cache.hits;
+    const before = (await proxyStats(admin)).cache.hits;
     await eventually(
       'GETs are served from the cache again after the restart',
       async () => {
         c.write(cmd('GET', 'bf:cached'));
         assert.equal((await c.readFrame()).toString(), '$3\r\nyes\r\n');
-        return (await adminStats(admin)).cache.hits > before;
+        return (await proxyStats(admin)).cache.hits > before;
       },
       3000,
       10,
@@ -540,7 +531,7 @@ describe(`blocking commands and --backend-timeout 0.3, ${label}`, () => {
   before(async () => {
     admin = await getFreePort();
     proxy = await startProxy({ redisPort: redis.port, args: ['--backend-timeout', '0.3', '--admin-port', String(admin), ...extra] });
-    await eventually('proxy reaches Redis', async () => (await adminStats(admin)).redis.reachable, 5000);
+    await eventually('proxy reaches Redis', async () => (await proxyStats(admin)).redis.reachable, 5000);
   });
   after(async () => {
     await ensureRedis();

@@ -1,7 +1,7 @@
-// Shared pieces of the fault, limit, fuzz, load and TLS suites: process memory, admin
-// stats, a seeded PRNG, a streaming reply counter, bounded polling, certificates made
-// with openssl, and spawners for a TLS-only redis-server and a proxy whose readiness is
-// checked by the caller (a TLS listener cannot be probed with a plain PING).
+// Shared pieces of the fault, limit, fuzz, load and TLS suites: process memory, a seeded
+// PRNG, a streaming reply counter, certificates made with openssl, and spawners for a
+// TLS-only redis-server and a proxy whose readiness is checked by the caller (a TLS
+// listener cannot be probed with a plain PING). Admin stats and polling: ../helpers/.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
@@ -48,43 +48,6 @@ export function rssSampler(pid: number, everyMs: number): { samples: number[]; m
 /** Lines of the proxy's output that look like a crash: an uncaught error or a JS stack frame. */
 export function crashLines(output: string): string[] {
   return output.split('\n').filter((l) => /uncaught|unhandled|^\s+at .+:\d+:\d+\)?$|FATAL ERROR|Segmentation/i.test(l));
-}
-
-// ------------------------------------------------------------------ admin
-
-export interface ProxyStats {
-  clients: { connected: number; total: number; rejected: number };
-  cache: { enabled: boolean; ready?: boolean; entries: number; bytes: number; hits: number; misses: number; fills: number; evictions: number };
-  link: { state: string; connects: number; lastError: string } | null;
-  redis: { reachable: boolean };
-}
-
-export async function adminStats(adminPort: number): Promise<ProxyStats> {
-  const res = await withTimeout(fetch(`http://127.0.0.1:${adminPort}/stats`), 3000, 'GET /stats');
-  return (await res.json()) as ProxyStats;
-}
-
-/** Polls `check` every `stepMs` until it returns true; throws naming `what` after `ms`. Returns elapsed ms. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 5000, stepMs = 20): Promise<number> {
-  const t0 = Date.now();
-  let last: unknown = null;
-  for (;;) {
-    try {
-      if (await check()) return Date.now() - t0;
-      last = null;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() - t0 > ms) {
-      throw new Error(`${what}: not true within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    }
-    await sleep(stepMs);
-  }
-}
-
-/** Waits until the proxy's invalidation link is up (the cache serves only then). */
-export async function linkUp(adminPort: number, ms = 10_000): Promise<void> {
-  await eventually('invalidation link up', async () => (await adminStats(adminPort)).link?.state === 'up', ms, 25);
 }
 
 // ------------------------------------------------------------------ randomness

@@ -10,10 +10,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { RawClient, cmd, getFreePort, sleep, startProxy, startRedis, type ProxyProcess, type RedisServer } from '../helpers/index.js';
+import { RawClient, cmd, sleep, startRedis, proxyStats, startAdminProxy, type ProxyProcess, type RedisServer } from '../helpers/index.js';
 import { escapeBytes } from '../helpers/util.js';
 import { frameEnd } from '../helpers/resp.js';
-import { adminStats, alive, crashLines, linkUp, prng, rssMb, rssSampler } from './fault-helpers.js';
+import { alive, crashLines, prng, rssMb, rssSampler } from './fault-helpers.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed2025);
 const CONNECTIONS = Number(process.env.FUZZ_CONNECTIONS ?? 500);
@@ -26,9 +26,7 @@ let admin: number;
 
 before(async () => {
   redis = await startRedis();
-  admin = await getFreePort();
-  proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--max-memory', '1mb'] });
-  await linkUp(admin);
+  ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--max-memory', '1mb'] }));
 });
 after(async () => {
   await proxy?.stop();
@@ -245,7 +243,7 @@ test(`fuzz: ${CONNECTIONS} connections of hostile input (seed ${SEED}); the prox
   fresh.write(cmd('GET', key));
   assert.equal((await fresh.readFrame()).toString(), '$4\r\nlast\r\n');
   fresh.destroy();
-  const st = await adminStats(admin);
+  const st = await proxyStats(admin);
 
   console.log(
     `# fuzzed ${inputs} inputs (${(bytesIn / 1024).toFixed(0)} KB) in ${Date.now() - t0} ms: ${JSON.stringify(counts)}; ` +

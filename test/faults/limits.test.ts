@@ -5,8 +5,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { RawClient, cmd, getFreePort, sleep, startProxy, startRedis, withTimeout, type ProxyProcess, type RedisServer } from '../helpers/index.js';
-import { FrameStream, adminStats, eventually, linkUp, rssMb, rssSampler } from './fault-helpers.js';
+import { RawClient, cmd, sleep, startProxy, startRedis, withTimeout, proxyStats, eventually, startAdminProxy, type ProxyProcess, type RedisServer } from '../helpers/index.js';
+import { FrameStream, rssMb, rssSampler } from './fault-helpers.js';
 
 let redis: RedisServer;
 
@@ -309,9 +309,7 @@ describe('backpressure: a client pipelining cache hits without reading', () => {
   let proxy: ProxyProcess;
   let admin: number;
   before(async () => {
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
-    await linkUp(admin);
+    ({ proxy, admin } = await startAdminProxy(redis.port));
   });
   after(async () => {
     await proxy?.stop();
@@ -323,13 +321,13 @@ describe('backpressure: a client pipelining cache hits without reading', () => {
     const setup = await RawClient.connect(proxy.port);
     setup.write(cmd('SET', 'lim:hot', value));
     await setup.readFrame();
-    const hits0 = (await adminStats(admin)).cache.hits;
+    const hits0 = (await proxyStats(admin)).cache.hits;
     await eventually(
       'lim:hot is served from the cache',
       async () => {
         setup.write(cmd('GET', 'lim:hot'));
         await setup.readFrame();
-        return (await adminStats(admin)).cache.hits > hits0;
+        return (await proxyStats(admin)).cache.hits > hits0;
       },
       3000,
       10,
@@ -348,7 +346,7 @@ describe('backpressure: a client pipelining cache hits without reading', () => {
     const rss = rssSampler(proxy.pid, 100);
     await sleep(3000);
     rss.stop();
-    const stalled = (await adminStats(admin)).cache.hits - hits0;
+    const stalled = (await proxyStats(admin)).cache.hits - hits0;
     assert.ok(rss.max() - rss0 < 64, `proxy RSS grew ${(rss.max() - rss0).toFixed(0)} MB while the client did not read (from ${rss0.toFixed(0)} MB)`);
     assert.ok(stalled < N, `the proxy stopped answering an unread client (${stalled} of ${N} hits produced)`);
 
@@ -370,9 +368,7 @@ describe('--max-memory 64kb', () => {
   let proxy: ProxyProcess;
   let admin: number;
   before(async () => {
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--max-memory', '64kb', '--capacity', '1000'] });
-    await linkUp(admin);
+    ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--max-memory', '64kb', '--capacity', '1000'] }));
   });
   after(async () => {
     await proxy?.stop();
@@ -394,7 +390,7 @@ describe('--max-memory 64kb', () => {
           c.write(cmd('GET', `lim:mm:${j}`));
           assert.equal((await c.readFrame()).toString(), `$1024\r\n${value}\r\n`);
         }
-        const st = await adminStats(admin);
+        const st = await proxyStats(admin);
         maxBytes = Math.max(maxBytes, st.cache.bytes);
         maxEntries = Math.max(maxEntries, st.cache.entries);
         assert.ok(st.cache.bytes <= 64 * 1024, `cache bytes ${st.cache.bytes} <= 65536`);
@@ -402,12 +398,12 @@ describe('--max-memory 64kb', () => {
       }
     }
     // the most recent keys are cached and served
-    const hits0 = (await adminStats(admin)).cache.hits;
+    const hits0 = (await proxyStats(admin)).cache.hits;
     for (let j = 195; j < 200; j++) {
       c.write(cmd('GET', `lim:mm:${j}`));
       assert.equal((await c.readFrame()).toString(), `$1024\r\n${value}\r\n`);
     }
-    const st = await adminStats(admin);
+    const st = await proxyStats(admin);
     assert.ok(st.cache.hits > hits0, 'recent keys are served from the cache');
     assert.ok(st.cache.evictions > 0, 'older entries were evicted to stay under the byte bound');
     assert.ok(maxEntries < 200 && maxEntries > 10, `entries bounded by bytes, not by capacity (max ${maxEntries})`);

@@ -5,9 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cmd, getFreePort, sleep, startProxy, startRedis, type ProxyProcess, type RedisServer } from '../helpers/index.js';
+import { cmd, sleep, startRedis, proxyStats, eventually, startAdminProxy, type ProxyProcess, type RedisServer } from '../helpers/index.js';
 import { escapeBytes } from '../helpers/util.js';
-import { FrameStream, adminStats, eventually, linkUp, rssMb } from './fault-helpers.js';
+import { FrameStream, rssMb } from './fault-helpers.js';
 
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 1000);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 10);
@@ -36,10 +36,8 @@ before(async () => {
   const self = nofile('self');
   assert.ok(self.soft >= CLIENTS + 200, `the test process may open only ${self.soft} files; ${CLIENTS} clients need more: raise ulimit -n`);
   redis = await startRedis({ args: ['--maxclients', String(CLIENTS + 500)] });
-  admin = await getFreePort();
-  proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--max-clients', String(CLIENTS + 100)] });
+  ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--max-clients', String(CLIENTS + 100)] }));
   console.log(`# ${ensureFds(proxy.pid, 2 * CLIENTS + 200, 'proxy')}; ${ensureFds(redis.pid, CLIENTS + 300, 'redis')}`);
-  await linkUp(admin);
 });
 after(async () => {
   await proxy?.stop();
@@ -125,7 +123,7 @@ test(`${CLIENTS} concurrent clients pipelining for ${SECONDS} s: every request a
   for (let i = 0; i < CLIENTS; i += 100) await Promise.all(clients.slice(i, i + 100).map((c) => c.connect(proxy.port)));
   const connectMs = Date.now() - tc;
   // the kernel completes a connect before the proxy accepts it
-  await eventually(`all ${CLIENTS} clients are accepted by the proxy`, async () => (await adminStats(admin)).clients.connected >= CLIENTS, 10_000, 50);
+  await eventually(`all ${CLIENTS} clients are accepted by the proxy`, async () => (await proxyStats(admin)).clients.connected >= CLIENTS, 10_000, 50);
 
   const rss: number[] = [rssMb(proxy.pid)];
   const sampler = setInterval(() => rss.push(rssMb(proxy.pid)), 1000);
@@ -143,7 +141,7 @@ test(`${CLIENTS} concurrent clients pipelining for ${SECONDS} s: every request a
   const wrong = clients.flatMap((c) => c.wrong);
   const dropped = clients.filter((c) => c.stream.closed).length;
   const idle = clients.filter((c) => c.batches < 2).length;
-  const st = await adminStats(admin);
+  const st = await proxyStats(admin);
   for (const c of clients) c.stream.destroy();
 
   const warm = rss[Math.min(3, rss.length - 1)];

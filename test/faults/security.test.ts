@@ -5,8 +5,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { RawClient, CLI_PATH, REPO_ROOT, cmd, getFreePort, sleep, startProxy, startRedis, type ProxyProcess, type RedisServer } from '../helpers/index.js';
-import { adminStats, eventually, linkUp } from './fault-helpers.js';
+import { RawClient, CLI_PATH, REPO_ROOT, cmd, getFreePort, sleep, startProxy, startRedis, proxyStats, eventually, linkUp, startAdminProxy, type ProxyProcess, type RedisServer } from '../helpers/index.js';
+import {  } from './fault-helpers.js';
 
 const SECRET = 's3cret';
 const WRONG = 'wr0ngpass';
@@ -27,13 +27,10 @@ describe('the password in --addr', () => {
 
   before(async () => {
     redis = await startRedis({ args: ['--user', 'alice', 'on', `>${SECRET}`, '~*', '&*', '+@all'] });
-    admin = await getFreePort();
-    proxy = await startProxy({
-      redisPort: redis.port,
+    ({ proxy, admin } = await startAdminProxy(redis.port, {
       addr: `redis://alice:${SECRET}@127.0.0.1:${redis.port}`,
-      args: ['--admin-port', String(admin), '--log-level', 'trace', '--backend-timeout', '0.3'],
-    });
-    await linkUp(admin);
+      args: ['--log-level', 'trace', '--backend-timeout', '0.3'],
+    }));
   });
   after(async () => {
     await proxy?.stop();
@@ -73,7 +70,7 @@ describe('the password in --addr', () => {
     } finally {
       redis.thaw();
     }
-    seen.push(JSON.stringify(await adminStats(admin)));
+    seen.push(JSON.stringify(await proxyStats(admin)));
     c.destroy();
 
     const out = proxy.output();

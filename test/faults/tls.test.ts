@@ -8,12 +8,9 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { RawClient, getFreePort, pingLine, sleep, withTimeout } from '../helpers/index.js';
+import { RawClient, getFreePort, pingLine, sleep, withTimeout, proxyStats, eventually, linkUp } from '../helpers/index.js';
 import {
-  adminStats,
   crashLines,
-  eventually,
-  linkUp,
   makeCerts,
   spawnProxy,
   startTlsRedis,
@@ -68,12 +65,12 @@ async function cacheAndCoherence(redis: TlsRedis, proxy: TlsProxy, client: TlsOp
 
   const io = ioTls(proxy.port, client);
   try {
-    const hits0 = (await adminStats(proxy.admin)).cache.hits;
+    const hits0 = (await proxyStats(proxy.admin)).cache.hits;
     await eventually(
       'GETs over TLS are served from the cache',
       async () => {
         assert.equal(await io.get(key), 'one');
-        return (await adminStats(proxy.admin)).cache.hits > hits0;
+        return (await proxyStats(proxy.admin)).cache.hits > hits0;
       },
       3000,
       10,

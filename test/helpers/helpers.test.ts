@@ -6,9 +6,12 @@ import {
   cmd,
   conversation,
   describeDifference,
+  eventually,
   frameEnd,
   getFreePort,
+  proxyStats,
   RawClient,
+  startAdminProxy,
   RespFrameError,
   splitFrames,
   startRedis,
@@ -189,4 +192,36 @@ test('startRedis passes extra args and reports a server that cannot start', asyn
     await r.stop();
   }
   await assert.rejects(startRedis({ args: ['--no-such-option', 'x'] }), /exited .*Output:[\s\S]*no-such-option/i);
+});
+
+test('eventually: resolves once true, names what did not happen, retries or rethrows errors', async () => {
+  let n = 0;
+  const ms = await eventually('third call', () => ++n >= 3, 1000, 1);
+  assert.equal(n, 3);
+  assert.ok(ms >= 0 && ms < 1000);
+  await assert.rejects(eventually('never', () => false, 30, 5), /^Error: never: not true within 30 ms$/);
+  let calls = 0;
+  const flaky = () => {
+    if (++calls < 3) throw new Error('not yet');
+    return true;
+  };
+  await eventually('flaky', flaky, 1000, 1);
+  assert.equal(calls, 3, 'errors count as "not yet" by default');
+  calls = 0;
+  await assert.rejects(eventually('flaky', flaky, 1000, 1, { rethrow: true }), /not yet/);
+  assert.equal(calls, 1, 'rethrow: the first error fails at once');
+  await assert.rejects(eventually('broken', () => { throw new Error('boom'); }, 30, 5), /broken: not true within 30 ms \(last error: boom\)/);
+});
+
+test('startAdminProxy: returns once the link is up; proxyStats reads /stats', async () => {
+  const p = await startAdminProxy(redis.port, { args: ['--ttl', '60'] });
+  try {
+    const s = await proxyStats(p.admin);
+    assert.equal(s.link?.state, 'up');
+    assert.equal(typeof s.cache.hits, 'number');
+    assert.equal(s.redis.reachable, true);
+    assert.equal((await fetch(p.url('/readyz'))).status, 200);
+  } finally {
+    await p.proxy.stop();
+  }
 });

@@ -20,3 +20,6 @@ export { conversation, type Step, type StepObject, type Expect, type Conversatio
 export { killAllChildren } from './children.js';
 export { startSentinelSet, startLoneSentinel, type SentinelSet, type SentinelSetOptions, type SentinelProcess, type SentinelTlsFiles } from './sentinel.js';
 export { startCluster, parseClusterNodes, NodeReplyError, type RedisCluster, type ClusterNodeView, type NodeReply, type SlotMove, type StartClusterOptions } from './cluster.js';
+export { eventually, type EventuallyOptions } from './eventually.js';
+export { proxyStats, type ProxyStats } from './stats.js';
+export { startAdminProxy, linkUp, type AdminProxy, type AdminProxyOptions } from './admin-proxy.js';

@@ -1,7 +1,6 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedis, startProxy, getFreePort, sleep, RawClient, cmd, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { stats } from './cache-helpers.js';
+import { startRedis, sleep, RawClient, cmd, proxyStats, startAdminProxy, type RedisServer, type ProxyProcess } from '../helpers/index.js';
 
 // Contract §2.3: a value is only served to a client Redis itself would serve it to. Redis
 // checks permissions at every command, so a change of ACL rules (or of the default user's
@@ -48,9 +47,7 @@ describe('ACL and password changes', () => {
   };
   before(async () => {
     redis = await startRedis();
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--ttl', '3600'] });
-    for (let i = 0; i < 200 && (await stats(admin)).link.state !== 'up'; i++) await sleep(20);
+    ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--ttl', '3600'] }));
     direct = await RawClient.connect(redis.port);
   });
   after(async () => {
@@ -64,9 +61,9 @@ describe('ACL and password changes', () => {
     try {
       assert.equal(await ask(c, 'SET', 'acl:k', 'v'), '+OK\r\n');
       assert.equal(await ask(c, 'GET', 'acl:k'), '$1\r\nv\r\n');
-      const hits = (await stats(admin)).cache.hits;
+      const hits = (await proxyStats(admin)).cache.hits;
       assert.equal(await ask(c, 'GET', 'acl:k'), '$1\r\nv\r\n');
-      assert.equal((await stats(admin)).cache.hits, hits + 1, 'it was cached');
+      assert.equal((await proxyStats(admin)).cache.hits, hits + 1, 'it was cached');
       assert.equal(await ask(c, 'ACL', 'SETUSER', 'default', '-get'), '+OK\r\n');
       assert.match(await ask(c, 'GET', 'acl:k'), /^-NOPERM /);
       assert.equal(await ask(c, 'ACL', 'SETUSER', 'default', '+get'), '+OK\r\n');

@@ -2,8 +2,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
-import { startRedis, startProxy, getFreePort, sleep, RawClient, cmd, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { stats, client, whileFrozen, NOT_ANSWERED } from './cache-helpers.js';
+import { startRedis, startProxy, RawClient, cmd, proxyStats, startAdminProxy, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { client, whileFrozen, NOT_ANSWERED } from './cache-helpers.js';
 
 // Whose entry is whose: databases, ACL users, and the connection states in which the
 // cache must stand aside (MULTI, WATCH, the client's own tracking, replies off).
@@ -15,9 +15,7 @@ describe('partitions and connection state', () => {
   let direct: Redis;
   before(async () => {
     redis = await startRedis();
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--ttl', '3600'] });
-    for (let i = 0; i < 200 && (await stats(admin)).link.state !== 'up'; i++) await sleep(20);
+    ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--ttl', '3600'] }));
     direct = client(redis.port);
     await direct.ping();
     await direct.call('ACL', 'SETUSER', 'alice', 'on', '>alicepw', '~allowed:*', '+@all');
@@ -115,13 +113,13 @@ describe('partitions and connection state', () => {
   test('GET inside MULTI goes to Redis and does not fill', async () => {
     const c = client(proxy.port);
     await direct.set('tx', 'v1');
-    const fills = (await stats(admin)).cache.fills;
+    const fills = (await proxyStats(admin)).cache.fills;
     const r = await c.multi().get('tx').get('tx').exec();
     assert.deepEqual(r, [
       [null, 'v1'],
       [null, 'v1'],
     ]);
-    assert.equal((await stats(admin)).cache.fills, fills);
+    assert.equal((await proxyStats(admin)).cache.fills, fills);
     c.disconnect();
   });
 

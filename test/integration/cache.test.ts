@@ -1,8 +1,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, startProxy, getFreePort, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { stats, client, whileFrozen, withProxy, NOT_ANSWERED } from './cache-helpers.js';
+import { startRedis, sleep, proxyStats, startAdminProxy, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { client, whileFrozen, NOT_ANSWERED } from './cache-helpers.js';
 
 // The GET cache, black box: a hit is proven by an answer while Redis is frozen (SIGSTOP),
 // a miss by no answer until it thaws.
@@ -14,7 +14,7 @@ describe('cache basics', () => {
   let c: Redis;
   before(async () => {
     redis = await startRedis();
-    ({ proxy, admin } = await withProxy(redis, ['--capacity', '3', '--ttl', '3600']));
+    ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--capacity', '3', '--ttl', '3600'] }));
     c = client(proxy.port);
     await c.ping();
   });
@@ -50,22 +50,22 @@ describe('cache basics', () => {
     await c.get('c');
     await c.get('a'); // b is now the least recently used
     await c.get('d'); // evicts b
-    const before = (await stats(admin)).cache;
+    const before = (await proxyStats(admin)).cache;
     assert.equal(before.entries, 3);
     assert.equal(await whileFrozen(redis, () => c.get('a')), '1');
     assert.equal(await whileFrozen(redis, () => c.get('d')), '4');
     assert.equal(await whileFrozen(redis, () => c.get('b')), NOT_ANSWERED);
     await c.ping();
-    assert.ok((await stats(admin)).cache.evictions >= 1);
+    assert.ok((await proxyStats(admin)).cache.evictions >= 1);
   });
 
   test('an error reply (WRONGTYPE) is never cached', async () => {
     await c.del('list');
     await c.lpush('list', 'x');
     await assert.rejects(c.get('list'), /WRONGTYPE/);
-    const fills = (await stats(admin)).cache.fills;
+    const fills = (await proxyStats(admin)).cache.fills;
     await assert.rejects(c.get('list'), /WRONGTYPE/);
-    assert.equal((await stats(admin)).cache.fills, fills);
+    assert.equal((await proxyStats(admin)).cache.fills, fills);
     assert.equal(await whileFrozen(redis, () => c.get('list').catch((e: Error) => e.message)), NOT_ANSWERED);
     await c.ping();
   });
@@ -98,7 +98,7 @@ describe('cache ttl', () => {
   let c: Redis;
   before(async () => {
     redis = await startRedis();
-    ({ proxy } = await withProxy(redis, ['--capacity', '100', '--ttl', '0.2']));
+    ({ proxy } = await startAdminProxy(redis.port, { args: ['--capacity', '100', '--ttl', '0.2'] }));
     c = client(proxy.port);
     await c.ping();
   });
@@ -125,8 +125,7 @@ describe('cache off', () => {
   let c: Redis;
   before(async () => {
     redis = await startRedis();
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--capacity', '0', '--admin-port', String(admin)] });
+    ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--capacity', '0'] }));
     c = client(proxy.port);
     await c.ping();
   });
@@ -142,7 +141,7 @@ describe('cache off', () => {
     await c.get('k');
     assert.equal(await whileFrozen(redis, () => c.get('k')), NOT_ANSWERED);
     await c.ping();
-    const s = await stats(admin);
+    const s = await proxyStats(admin);
     assert.equal((s.cache as unknown as { enabled: boolean }).enabled, false);
     assert.equal(s.link, null);
     const clients = await redis.cli('CLIENT', 'LIST');

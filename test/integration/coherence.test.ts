@@ -1,19 +1,14 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, startProxy, getFreePort, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { stats, client, whileFrozen, eventually } from './cache-helpers.js';
+import { startRedis, sleep, proxyStats, eventually, startAdminProxy, type RedisServer, type ProxyProcess, type AdminProxy } from '../helpers/index.js';
+import { client, whileFrozen } from './cache-helpers.js';
 
 // Writes made by anyone else reach the cache through Redis's CLIENT TRACKING.
 
-async function proxyFor(redis: RedisServer, args: string[] = [], addr?: string): Promise<{ proxy: ProxyProcess; admin: number }> {
-  const admin = await getFreePort();
-  const proxy = await startProxy({
-    redisPort: redis.port,
-    args: ['--admin-port', String(admin), '--ttl', '3600', ...(addr ? ['--addr', addr] : []), ...args],
-  });
-  await eventually(async () => ['up', 'ttl-only'].includes((await stats(admin)).link.state), 5000, 20);
-  return { proxy, admin };
+/** A proxy with an admin port and --ttl 3600 (the fixture waits for its link). */
+function proxyFor(redis: RedisServer, args: string[] = [], addr?: string): Promise<AdminProxy> {
+  return startAdminProxy(redis.port, { args: ['--ttl', '3600', ...(addr ? ['--addr', addr] : []), ...args] });
 }
 
 /** Cache `key` through c and prove it is served from the cache. */
@@ -60,7 +55,7 @@ describe('foreign writes', () => {
       await direct.set('f', 'old');
       await cached(redis, c, 'f');
       await write(direct);
-      const ms = await eventually(async () => (await c.get('f')) === expected, 1000, 0);
+      const ms = await eventually('GET f through c is the expected value', async () => (await c.get('f')) === expected, 1000, 0, { rethrow: true });
       windows.push(ms);
     });
   }
@@ -68,12 +63,12 @@ describe('foreign writes', () => {
   test('a write in another database invalidates the key name in every database', async () => {
     await direct.set('x', 'db0');
     await cached(redis, c, 'x');
-    const before = (await stats(admin)).cache.invalidations;
+    const before = (await proxyStats(admin)).cache.invalidations;
     await direct.select(3);
     await direct.set('x', 'db3');
     await direct.select(0);
     // tracking has one key namespace: the db 0 entry is dropped too (conservative, never wrong)
-    await eventually(async () => (await stats(admin)).cache.invalidations > before, 1000, 1);
+    await eventually('an invalidation is counted', async () => (await proxyStats(admin)).cache.invalidations > before, 1000, 1, { rethrow: true });
     assert.equal(await c.get('x'), 'db0');
   });
 
@@ -134,10 +129,10 @@ describe('losing the invalidation link', () => {
     await direct.set('l', 'new');
     assert.equal(await c.get('l'), 'new');
     await proxy.waitForOutput(/invalidation link lost/);
-    await eventually(async () => (await stats(admin)).link.state === 'up', 5000, 20);
+    await eventually('invalidation link up', async () => (await proxyStats(admin)).link!.state === 'up', 5000, 20, { rethrow: true });
     await cached(redis, c, 'l');
     await direct.set('l', 'newer');
-    await eventually(async () => (await c.get('l')) === 'newer', 1000, 1);
+    await eventually('GET l through c is newer', async () => (await c.get('l')) === 'newer', 1000, 1, { rethrow: true });
     c.disconnect();
   });
 
@@ -146,14 +141,14 @@ describe('losing the invalidation link', () => {
     await direct.set('r', 'before-restart');
     await cached(redis, c, 'r');
     c.disconnect();
-    const connects = (await stats(admin)).link.connects;
+    const connects = (await proxyStats(admin)).link!.connects;
     await redis.kill();
     await redis.restart();
     // a link that is 'up' again, not the old one before the proxy noticed the kill
-    await eventually(async () => {
-      const { link } = await stats(admin);
+    await eventually('the link has reconnected and is up', async () => {
+      const link = (await proxyStats(admin)).link!;
       return link.state === 'up' && link.connects > connects;
-    }, 10_000, 50);
+    }, 10_000, 50, { rethrow: true });
     const c2 = client(proxy.port);
     assert.equal(await c2.get('r'), null);
     c2.disconnect();
@@ -182,7 +177,7 @@ describe('two proxies, one Redis', () => {
     await a.set('two', 'old');
     await cached(redis, b, 'two');
     await a.set('two', 'new');
-    await eventually(async () => (await b.get('two')) === 'new', 1000, 0);
+    await eventually('GET two through b is new', async () => (await b.get('two')) === 'new', 1000, 0, { rethrow: true });
     a.disconnect();
     b.disconnect();
   });
@@ -232,7 +227,7 @@ describe('stress: readers through the proxy, writers directly on Redis', () => {
       const want = await direct.get(k);
       for (const r of readers) if ((await r.get(k)) !== want) stale++;
     }
-    const s = (await stats(admin)).cache;
+    const s = (await proxyStats(admin)).cache;
     console.log(`# stress: ${writes} direct writes, cache hits ${s.hits}, fills ${s.fills}, discarded fills ${s.fillsDiscarded}`);
     assert.equal(stale, 0, 'no stale entry survives');
     assert.ok(s.hits > 100, 'the cache was serving during the stress');
@@ -278,14 +273,14 @@ describe('the link survives Redis timeout', () => {
 
   test('with timeout 1 the link stays up and keeps invalidating', async () => {
     await sleep(2500);
-    assert.equal((await stats(admin)).link.state, 'up');
+    assert.equal((await proxyStats(admin)).link!.state, 'up');
     assert.ok(!proxy.output().includes('invalidation link lost'));
     const c = client(proxy.port);
     const direct = client(redis.port);
     await direct.set('to', 'old');
     await cached(redis, c, 'to');
     await direct.set('to', 'new');
-    await eventually(async () => (await c.get('to')) === 'new', 1000, 1);
+    await eventually('GET to through c is new', async () => (await c.get('to')) === 'new', 1000, 1, { rethrow: true });
     c.disconnect();
     direct.disconnect();
   });

@@ -11,19 +11,7 @@
 // check the corpus itself (redis vs redis must pass).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  cmd,
-  conversation,
-  describeDifference,
-  escapeBytes,
-  RawClient,
-  sleep,
-  startProxy,
-  startRedis,
-  type ProxyProcess,
-  type RedisServer,
-  type Step,
-} from '../helpers/index.js';
+import { cmd, conversation, describeDifference, escapeBytes, RawClient, sleep, startProxy, startRedis, type ProxyProcess, type RedisServer, type Step } from '../helpers/index.js';
 
 const AGAINST = process.env.DIFF_AGAINST ?? 'proxy';
 const PASSWORD = 'sekret-pw';

@@ -1,8 +1,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, startProxy, getFreePort, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { stats, client, whileFrozen, NOT_ANSWERED } from './cache-helpers.js';
+import { startRedis, sleep, proxyStats, startAdminProxy, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { client, whileFrozen, NOT_ANSWERED } from './cache-helpers.js';
 
 // Writes through the proxy invalidate at once. These run with --coherence ttl so that
 // Redis's tracking cannot rescue a missed invalidation: only the proxy's own count.
@@ -16,9 +16,7 @@ describe('writes through the proxy (no tracking)', () => {
   let direct: Redis;
   before(async () => {
     redis = await startRedis();
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--coherence', 'ttl', '--ttl', '3600', '--admin-port', String(admin)] });
-    for (let i = 0; i < 200 && (await stats(admin)).link.state !== 'ttl-only'; i++) await sleep(20);
+    ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--coherence', 'ttl', '--ttl', '3600'] }));
     writer = client(proxy.port);
     reader = client(proxy.port);
     direct = client(redis.port);
@@ -152,7 +150,7 @@ describe('writes through the proxy (no tracking)', () => {
       assert.equal(await reader.get('race'), String(i));
       await hammer;
     }
-    const s = (await stats(admin)).cache;
+    const s = (await proxyStats(admin)).cache;
     assert.ok(s.hits > 0, 'the cache was in use during the race');
   });
 

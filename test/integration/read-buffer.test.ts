@@ -1,8 +1,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, sleep, RawClient, cmd, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { stats, client, withProxy } from './cache-helpers.js';
+import { startRedis, sleep, RawClient, cmd, proxyStats, startAdminProxy, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { client } from './cache-helpers.js';
 
 // Client sockets read into one buffer that the next read of any client overwrites
 // (listener.ts): cache hits at the head of a read are answered from it in place, and
@@ -16,7 +16,7 @@ describe('reads into the shared buffer', { timeout: 120_000 }, () => {
   let c: Redis;
   before(async () => {
     redis = await startRedis();
-    ({ proxy, admin } = await withProxy(redis, ['--capacity', '100000', '--ttl', '3600']));
+    ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--capacity', '100000', '--ttl', '3600'] }));
     c = client(proxy.port);
   });
   after(async () => {
@@ -30,7 +30,7 @@ describe('reads into the shared buffer', { timeout: 120_000 }, () => {
     await c.set('rb:h2', 'two');
     assert.equal(await c.get('rb:h1'), 'one'); // fills
     assert.equal(await c.get('rb:h2'), 'two');
-    const hits0 = (await stats(admin)).cache.hits;
+    const hits0 = (await proxyStats(admin)).cache.hits;
     const raw = await RawClient.connect(proxy.port);
     const cut = cmd('GET', 'rb:h2');
     raw.write(
@@ -42,7 +42,7 @@ describe('reads into the shared buffer', { timeout: 120_000 }, () => {
     const got = (await raw.readFrames(9)).map((f) => f.toString('latin1'));
     assert.deepEqual(got, ['$3\r\none\r\n', '$3\r\ntwo\r\n', '$-1\r\n', '+OK\r\n', '$3\r\nuno\r\n', '$3\r\ntwo\r\n', '$3\r\ntwo\r\n', '$3\r\ntwo\r\n', '$3\r\ntwo\r\n']);
     // the two GETs at the head of the first read were hits served from the buffer itself
-    assert.ok((await stats(admin)).cache.hits >= hits0 + 2);
+    assert.ok((await proxyStats(admin)).cache.hits >= hits0 + 2);
     raw.destroy();
   });
 

@@ -4,8 +4,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, startProxy, cmd, RawClient, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { client, whileFrozen, eventually } from './cache-helpers.js';
+import { startRedis, startProxy, cmd, RawClient, eventually, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { client, whileFrozen } from './cache-helpers.js';
 
 /**
  * A proxy whose client `a` filled `key` (value `old`) through a connection of its own, and
@@ -29,7 +29,7 @@ async function pausedFiller(redis: RedisServer, proxy: ProxyProcess, direct: Red
 }
 
 async function gone(direct: Redis, name: string): Promise<void> {
-  await eventually(async () => !((await direct.call('CLIENT', 'LIST')) as string).includes(`name=${name} `), 10_000, 2);
+  await eventually(`the connection named ${name} is gone from CLIENT LIST`, async () => !((await direct.call('CLIENT', 'LIST')) as string).includes(`name=${name} `), 10_000, 2, { rethrow: true });
 }
 
 /**

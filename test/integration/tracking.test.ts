@@ -1,8 +1,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, startProxy, getFreePort, cmd, RawClient, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
-import { stats, client, whileFrozen, eventually } from './cache-helpers.js';
+import { startRedis, startProxy, cmd, RawClient, sleep, proxyStats, eventually, startAdminProxy, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { client, whileFrozen } from './cache-helpers.js';
 
 // The proxy's tracking lives on the connections it fills from (CLIENT TRACKING ON REDIRECT
 // to its invalidation link): shared connections track themselves, a connection of a
@@ -23,9 +23,7 @@ describe('tracking on the connections the cache is filled from', () => {
   };
   before(async () => {
     redis = await startRedis();
-    admin = await getFreePort();
-    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin), '--ttl', '3600'] });
-    await eventually(async () => (await stats(admin)).link.state === 'up', 5000, 20);
+    ({ proxy, admin } = await startAdminProxy(redis.port, { args: ['--ttl', '3600'] }));
     direct = client(redis.port);
     await direct.ping();
     await redis.cli('ACL', 'SETUSER', 'noclient', 'on', '>pw', '~*', '&*', '+@all', '-client');
@@ -65,11 +63,11 @@ describe('tracking on the connections the cache is filled from', () => {
     await d1.set('own', 'old');
     assert.equal(await cache(c1, 'own'), 'old');
     await d1.set('own', 'new');
-    await eventually(async () => (await c1.get('own')) === 'new', 1000, 1);
+    await eventually('GET own through c1 is new', async () => (await c1.get('own')) === 'new', 1000, 1, { rethrow: true });
     // and again: tracking stays on for the connection
     await cache(c1, 'own');
     await d1.del('own');
-    await eventually(async () => (await c1.get('own')) === null, 1000, 1);
+    await eventually('GET own through c1 is null', async () => (await c1.get('own')) === null, 1000, 1, { rethrow: true });
     c1.disconnect();
     d1.disconnect();
   });
@@ -86,7 +84,7 @@ describe('tracking on the connections the cache is filled from', () => {
     const { d: d1, filler, other } = await filledByOwnConnection(1, 'gone');
     filler.disconnect();
     await d1.set('gone', 'new');
-    await eventually(async () => (await other.get('gone')) === 'new', 1000, 1);
+    await eventually('GET gone through other is new', async () => (await other.get('gone')) === 'new', 1000, 1, { rethrow: true });
   });
 
   test('a client\'s own connection killed by Redis: its entries die at once, before a direct write that follows can be missed', async () => {
@@ -121,7 +119,7 @@ describe('tracking on the connections the cache is filled from', () => {
       assert.equal(await whileFrozen(redis, () => other.get('yield')), 'old', 'served to the other client from the cache');
       await turnOff(filler);
       await d1.set('yield', 'new');
-      await eventually(async () => (await other.get('yield')) === 'new', 1000, 1);
+      await eventually('GET yield through other is new', async () => (await other.get('yield')) === 'new', 1000, 1, { rethrow: true });
       for (const c of [filler, other, d1]) c.disconnect();
     });
   }
@@ -168,12 +166,12 @@ describe('tracking on the connections the cache is filled from', () => {
     const c = await resp3Client();
     c.write(cmd('GET', 'rb') + cmd('GET', 'rb'));
     await c.readFrames(2);
-    const connects = (await stats(admin)).link.connects;
+    const connects = (await proxyStats(admin)).link!.connects;
     const list = (await direct.call('CLIENT', 'LIST')) as string;
     const id = /id=(\d+)[^\n]*name=redisproxy-invalidation/.exec(list)?.[1];
     assert.ok(id, 'the link is listed');
     await direct.call('CLIENT', 'KILL', 'ID', id);
-    await eventually(async () => (await stats(admin)).link.connects > connects, 5000, 20);
+    await eventually('the link has reconnected', async () => (await proxyStats(admin)).link!.connects > connects, 5000, 20, { rethrow: true });
     c.write(cmd('PING'));
     const bytes = String(await c.readBytes(2000, 300));
     assert.equal(bytes, '+PONG\r\n', 'nothing but the reply');
@@ -183,10 +181,10 @@ describe('tracking on the connections the cache is filled from', () => {
   test('a user who may not run CLIENT is served correctly and never from a fill of its own', async () => {
     await direct.set('nc', 'old');
     const c = open(proxy.port, { username: 'noclient', password: 'pw' });
-    const fills = (await stats(admin)).cache.fills;
+    const fills = (await proxyStats(admin)).cache.fills;
     assert.equal(await c.get('nc'), 'old');
     assert.equal(await c.get('nc'), 'old');
-    assert.equal((await stats(admin)).cache.fills, fills, 'its reads cannot be tracked, so they do not fill');
+    assert.equal((await proxyStats(admin)).cache.fills, fills, 'its reads cannot be tracked, so they do not fill');
     await direct.set('nc', 'new');
     assert.equal(await c.get('nc'), 'new');
     // its refused CLIENT TRACKING is not retried on every GET
@@ -214,15 +212,15 @@ describe('tracking on the connections the cache is filled from', () => {
 
   test('shared connections are tracked again after the link comes back', async () => {
     const c = open(proxy.port);
-    const connects = (await stats(admin)).link.connects;
+    const connects = (await proxyStats(admin)).link!.connects;
     const list = (await direct.call('CLIENT', 'LIST')) as string;
     const id = /id=(\d+)[^\n]*name=redisproxy-invalidation/.exec(list)?.[1];
     await direct.call('CLIENT', 'KILL', 'ID', id!);
-    await eventually(async () => (await stats(admin)).link.connects > connects && (await stats(admin)).link.state === 'up', 5000, 20);
+    await eventually('the link has reconnected and is up', async () => (await proxyStats(admin)).link!.connects > connects && (await proxyStats(admin)).link!.state === 'up', 5000, 20, { rethrow: true });
     await direct.set('again', 'old');
     await cache(c, 'again');
     await direct.set('again', 'new');
-    await eventually(async () => (await c.get('again')) === 'new', 1000, 1);
+    await eventually('GET again through c is new', async () => (await c.get('again')) === 'new', 1000, 1, { rethrow: true });
     c.disconnect();
   });
 

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, type RedisServer } from '../helpers/index.js';
-import { adminProxy, client, eventually, scrape, stats, type AdminProxy } from './ops-helpers.js';
+import { startRedis, startAdminProxy, eventually, proxyStats, type RedisServer, type AdminProxy } from '../helpers/index.js';
+import { client, scrape } from './ops-helpers.js';
 
 // GET /v1/keys/:key (--http-get): the value through the same cache, never staler than
 // what a client of the proxy could read.
@@ -26,7 +26,7 @@ describe('--http-get', () => {
   let direct: Redis;
   before(async () => {
     redis = await startRedis();
-    p = await adminProxy(redis, { args: ['--http-get', '--ttl', '3600'] });
+    p = await startAdminProxy(redis.port, { until: 'readyz', args: ['--http-get', '--ttl', '3600'] });
     c = client(p.proxy.port);
     direct = client(redis.port);
     await Promise.all([c.ping(), direct.ping()]);
@@ -44,9 +44,9 @@ describe('--http-get', () => {
     assert.equal(r.status, 200);
     assert.equal(r.type, 'application/octet-stream');
     assert.equal(r.body.toString(), 'hello world');
-    const hits = (await stats(p)).cache.hits;
+    const hits = (await proxyStats(p.admin)).cache.hits;
     assert.equal(await value(p, 'h:k'), 'hello world');
-    assert.equal((await stats(p)).cache.hits, hits + 1, 'served from the same cache');
+    assert.equal((await proxyStats(p.admin)).cache.hits, hits + 1, 'served from the same cache');
     assert.equal((await httpGet(p, 'h:missing')).status, 404);
     const m = await scrape(p);
     assert.ok(m.get('redisproxy_http_get_requests_total{code="200"}')! >= 2);
@@ -79,10 +79,10 @@ describe('--http-get', () => {
     assert.equal(await value(p, 'h:direct'), 'old');
     assert.equal(await value(p, 'h:direct'), 'old');
     await direct.set('h:direct', 'new');
-    await eventually(async () => (await value(p, 'h:direct')) === 'new', 1000, 'direct write seen');
+    await eventually('direct write seen', async () => (await value(p, 'h:direct')) === 'new', 1000, 10);
     for (let i = 0; i < 10; i++) assert.equal(await value(p, 'h:direct'), 'new');
     await direct.del('h:direct');
-    await eventually(async () => (await value(p, 'h:direct')) === null, 1000, 'direct delete seen');
+    await eventually('direct delete seen', async () => (await value(p, 'h:direct')) === null, 1000, 10);
   });
 
   test('a key of another type is 409 with Redis\'s error', async () => {
@@ -105,7 +105,7 @@ describe('--http-get with credentials and a database in --addr', () => {
   let p: AdminProxy;
   before(async () => {
     redis = await startRedis({ args: ['--requirepass', 'pw-for-http'] });
-    p = await adminProxy(redis, { addr: `redis://:pw-for-http@127.0.0.1:${redis.port}/2`, args: ['--http-get'] });
+    p = await startAdminProxy(redis.port, { until: 'readyz', addr: `redis://:pw-for-http@127.0.0.1:${redis.port}/2`, args: ['--http-get'] });
   });
   after(async () => {
     await p.proxy.stop();
@@ -121,7 +121,7 @@ describe('--http-get with credentials and a database in --addr', () => {
     assert.equal(down.status, 502);
     assert.ok(!down.body.toString().includes('pw-for-http'), 'no password in the error');
     await redis.restart(); // no persistence: the key is gone
-    await eventually(async () => (await httpGet(p, 'h:db')).status === 404, 10_000, 'reads work again');
+    await eventually('reads work again', async () => (await httpGet(p, 'h:db')).status === 404, 10_000, 10);
     assert.ok(!p.proxy.output().includes('pw-for-http'), 'the password never appears in logs');
   });
 });
@@ -129,7 +129,7 @@ describe('--http-get with credentials and a database in --addr', () => {
 describe('without --http-get', () => {
   test('/v1/keys/ is not served', async () => {
     const redis = await startRedis();
-    const p = await adminProxy(redis);
+    const p = await startAdminProxy(redis.port, { until: 'readyz' });
     try {
       assert.equal((await httpGet(p, 'anything')).status, 404);
     } finally {

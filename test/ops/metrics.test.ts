@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { startRedis, type RedisServer } from '../helpers/index.js';
-import { adminProxy, client, eventually, scrape, type AdminProxy } from './ops-helpers.js';
+import { startRedis, startAdminProxy, eventually, type RedisServer, type AdminProxy } from '../helpers/index.js';
+import { client, scrape } from './ops-helpers.js';
 
 // /metrics scraped with a real HTTP client while traffic flows; /readyz follows Redis.
 
@@ -13,7 +13,7 @@ describe('/metrics', () => {
   let direct: Redis;
   before(async () => {
     redis = await startRedis();
-    p = await adminProxy(redis, { args: ['--ttl', '3600'] });
+    p = await startAdminProxy(redis.port, { until: 'readyz', args: ['--ttl', '3600'] });
     c = client(p.proxy.port);
     direct = client(redis.port);
     await Promise.all([c.ping(), direct.ping()]);
@@ -89,7 +89,7 @@ describe('/metrics', () => {
     await c.get('m:inv');
     const before = (await scrape(p)).get('redisproxy_cache_invalidations_total')!;
     await direct.set('m:inv', 'new');
-    await eventually(async () => (await scrape(p)).get('redisproxy_cache_invalidations_total')! > before, 2000, 'invalidation counted');
+    await eventually('invalidation counted', async () => (await scrape(p)).get('redisproxy_cache_invalidations_total')! > before, 2000, 10);
     assert.equal(await c.get('m:inv'), 'new');
   });
 
@@ -109,7 +109,7 @@ describe('/metrics', () => {
     assert.ok(after.get('redisproxy_cache_hits_total')! >= before.get('redisproxy_cache_hits_total')! + 150, 'repeated keys are hits');
     assert.ok(after.get('redisproxy_backend_connections')! >= 3, 'two sessions and the link');
     extra.disconnect();
-    await eventually(async () => (await scrape(p)).get('redisproxy_clients_connected') === 1, 2000, 'disconnect counted');
+    await eventually('disconnect counted', async () => (await scrape(p)).get('redisproxy_clients_connected') === 1, 2000, 10);
   });
 });
 
@@ -118,7 +118,7 @@ describe('/readyz follows Redis', () => {
   let p: AdminProxy;
   before(async () => {
     redis = await startRedis();
-    p = await adminProxy(redis);
+    p = await startAdminProxy(redis.port, { until: 'readyz' });
   });
   after(async () => {
     await p.proxy.stop();
@@ -130,7 +130,7 @@ describe('/readyz follows Redis', () => {
     assert.equal((await fetch(p.url('/healthz'))).status, 200);
     const connects = (await scrape(p)).get('redisproxy_link_connects_total')!;
     await redis.stop();
-    await eventually(async () => (await fetch(p.url('/readyz'))).status === 503, 3000, '/readyz 503');
+    await eventually('/readyz 503', async () => (await fetch(p.url('/readyz'))).status === 503, 3000, 10);
     const res = await fetch(p.url('/readyz'));
     assert.match(await res.text(), /^not ready: /);
     assert.equal((await fetch(p.url('/healthz'))).status, 200, 'the process itself is healthy');
@@ -139,7 +139,7 @@ describe('/readyz follows Redis', () => {
     assert.equal(down.get('redisproxy_link_state{state="up"}'), 0);
     assert.equal(down.get('redisproxy_cache_ready'), 0);
     await redis.restart();
-    await eventually(async () => (await fetch(p.url('/readyz'))).status === 200, 10_000, '/readyz 200 again');
+    await eventually('/readyz 200 again', async () => (await fetch(p.url('/readyz'))).status === 200, 10_000, 10);
     const up = await scrape(p);
     assert.ok(up.get('redisproxy_link_connects_total')! > connects, 'the reconnect is counted');
     assert.equal(up.get('redisproxy_link_state{state="up"}'), 1);
@@ -153,7 +153,7 @@ describe('/readyz follows Redis', () => {
       assert.equal((await fetch(p.url('/readyz'))).status, 200);
       redis.freeze();
       try {
-        await eventually(async () => (await fetch(p.url('/readyz'))).status === 503, 6000, '/readyz 503 while Redis is frozen');
+        await eventually('/readyz 503 while Redis is frozen', async () => (await fetch(p.url('/readyz'))).status === 503, 6000, 10);
         assert.match(await (await fetch(p.url('/readyz'))).text(), /has not answered the link's PING/);
         const m = await scrape(p);
         assert.equal(m.get('redisproxy_redis_up'), 0);
@@ -161,7 +161,7 @@ describe('/readyz follows Redis', () => {
       } finally {
         redis.thaw();
       }
-      await eventually(async () => (await fetch(p.url('/readyz'))).status === 200, 5000, '/readyz 200 after SIGCONT');
+      await eventually('/readyz 200 after SIGCONT', async () => (await fetch(p.url('/readyz'))).status === 200, 5000, 10);
       assert.equal((await scrape(p)).get('redisproxy_cache_ready'), 1);
       assert.equal(await c.get('frozen:k'), 'v');
     } finally {

@@ -1,24 +1,9 @@
-// Shared bits of the operations tests: an admin-enabled proxy, a Prometheus text
-// parser, bounded polling, and an ioredis client that proves its user at connect.
+// Shared bits of the operations tests: a Prometheus text parser, an ioredis client that
+// proves its user at connect, and the CLI run with exactly its own arguments. The proxy
+// fixture, /stats and polling are in ../helpers/.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { CLI_PATH, getFreePort, startProxy, type ProxyProcess, type RedisServer, type StartProxyOptions } from '../helpers/index.js';
-
-export interface AdminProxy {
-  proxy: ProxyProcess;
-  admin: number;
-  url(path: string): string;
-}
-
-/** A proxy with the admin listener on a free port, started once its link is up. */
-export async function adminProxy(redis: RedisServer, opts: Partial<StartProxyOptions> & { adminPort?: number } = {}): Promise<AdminProxy> {
-  const admin = opts.adminPort ?? (await getFreePort());
-  const args = opts.adminPort === undefined ? ['--admin-port', String(admin), ...(opts.args ?? [])] : opts.args ?? [];
-  const proxy = await startProxy({ redisPort: redis.port, ...opts, args });
-  const url = (path: string) => `http://127.0.0.1:${admin}${path}`;
-  await eventually(async () => (await fetch(url('/readyz'))).status === 200, 5000, 'proxy ready');
-  return { proxy, admin, url };
-}
+import { CLI_PATH, eventually, type AdminProxy } from '../helpers/index.js';
 
 /** Prometheus text exposition → `name{labels}` (labels as written) → value. */
 export function parseMetrics(text: string): Map<string, number> {
@@ -35,25 +20,6 @@ export async function scrape(p: AdminProxy): Promise<Map<string, number>> {
   const res = await fetch(p.url('/metrics'));
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   return parseMetrics(await res.text());
-}
-
-export async function stats(p: AdminProxy): Promise<{ cache: Record<string, number>; link: { state: string } | null; clients: Record<string, number> }> {
-  return (await (await fetch(p.url('/stats'))).json()) as never;
-}
-
-/** Poll `check` until it passes; throws naming `what` after `ms`. */
-export async function eventually(check: () => Promise<boolean> | boolean, ms: number, what: string, stepMs = 10): Promise<void> {
-  const deadline = Date.now() + ms;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
 }
 
 /** ioredis runs INFO on connect, so the session knows its user and its GETs may use the cache. */
@@ -81,7 +47,7 @@ export async function spawnCli(args: string[], ready: RegExp, env: Record<string
   const proc: CliProcess = {
     child,
     output: () => out,
-    waitFor: (pattern, ms = 5000) => eventually(() => pattern.test(out), ms, `output ${String(pattern)}; output so far:\n${out}`),
+    waitFor: (pattern, ms = 5000) => eventually(`output ${String(pattern)}; output so far:\n${out}`, () => pattern.test(out), ms, 10).then(() => undefined),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { REDIS_CLI, REPO_ROOT, redisCli, sleep, startRedis } from '../helpers/index.js';
-import { adminProxy, stats } from './ops-helpers.js';
+import { REDIS_CLI, REPO_ROOT, redisCli, sleep, startRedis, startAdminProxy, proxyStats } from '../helpers/index.js';
 
 // The README's "A tour with redis-cli", step by step, so the tour cannot drift from
 // what the proxy does. redis-cli runs without a terminal here, so values print bare
@@ -29,14 +28,14 @@ test('the README tour: one session hits the cache, a direct write is seen, HTTP 
   const readme = readFileSync(`${REPO_ROOT}/README.md`, 'utf8');
   assert.match(readme, /## A tour with redis-cli/);
   const redis = await startRedis();
-  const p = await adminProxy(redis, { args: ['--http-get'] });
+  const p = await startAdminProxy(redis.port, { until: 'readyz', args: ['--http-get'] });
   const monitor = spawn(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(redis.port), 'MONITOR'], { stdio: ['ignore', 'pipe', 'ignore'] });
   let monitored = '';
   monitor.stdout.setEncoding('utf8').on('data', (d: string) => (monitored += d));
   try {
     await sleep(100); // MONITOR is on
     assert.equal(await session(p.proxy.port, ['SET greeting hello', 'GET greeting', 'GET greeting']), 'OK\nhello\nhello\n');
-    const s = await stats(p);
+    const s = await proxyStats(p.admin);
     assert.equal(s.cache.entries, 1);
     assert.equal(s.cache.hits, 1);
     assert.equal(s.cache.misses, 1);

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { getFreePort, sleep, startRedis, type RedisServer } from '../helpers/index.js';
-import { adminProxy, client, eventually, scrape, spawnCli, stats, type AdminProxy } from './ops-helpers.js';
+import { getFreePort, sleep, startRedis, startAdminProxy, eventually, proxyStats, type RedisServer, type AdminProxy } from '../helpers/index.js';
+import { client, scrape, spawnCli } from './ops-helpers.js';
 
 // SIGHUP reads the config file again; live settings change without dropping clients,
 // observed through behaviour (expiry, eviction), not through the logs alone.
@@ -23,7 +23,7 @@ describe('SIGHUP reload', () => {
   const hup = async (outcome: RegExp = /configuration reloaded|reload failed/g) => {
     reloads++;
     process.kill(p.proxy.pid, 'SIGHUP');
-    await eventually(() => (p.proxy.output().match(outcome) ?? []).length >= reloads, 3000, `reload #${reloads}`);
+    await eventually(`reload #${reloads}`, () => (p.proxy.output().match(outcome) ?? []).length >= reloads, 3000, 10);
   };
   const clientId = async () => Number(await c.client('ID'));
 
@@ -33,7 +33,7 @@ describe('SIGHUP reload', () => {
     const admin = await getFreePort();
     write(`admin-port: ${admin}\nttl: 3600\ncapacity: 10\n`);
     redis = await startRedis();
-    p = await adminProxy(redis, { adminPort: admin, args: ['--config', cfg] });
+    p = await startAdminProxy(redis.port, { until: 'readyz', adminPort: admin, args: ['--config', cfg] });
     c = client(p.proxy.port);
     await c.ping();
   });
@@ -48,18 +48,18 @@ describe('SIGHUP reload', () => {
     const id = await clientId();
     await c.set('r:ttl', 'v');
     await c.get('r:ttl');
-    assert.equal((await stats(p)).cache.entries, 1);
+    assert.equal((await proxyStats(p.admin)).cache.entries, 1);
     write(`admin-port: ${p.admin}\nttl: 0.2\ncapacity: 10\n`);
     await hup();
-    assert.equal((await stats(p)).cache.entries, 0, 'entries filled under the longer ttl are dropped');
+    assert.equal((await proxyStats(p.admin)).cache.entries, 0, 'entries filled under the longer ttl are dropped');
     assert.equal(await c.get('r:ttl'), 'v'); // fills under the new ttl
-    const hits = (await stats(p)).cache.hits;
+    const hits = (await proxyStats(p.admin)).cache.hits;
     assert.equal(await c.get('r:ttl'), 'v');
-    assert.equal((await stats(p)).cache.hits, hits + 1, 'served from the cache within the ttl');
-    const expirations = (await stats(p)).cache.expirations;
+    assert.equal((await proxyStats(p.admin)).cache.hits, hits + 1, 'served from the cache within the ttl');
+    const expirations = (await proxyStats(p.admin)).cache.expirations;
     await sleep(300);
     assert.equal(await c.get('r:ttl'), 'v');
-    assert.equal((await stats(p)).cache.expirations, expirations + 1, 'the entry expired after 0.2 s');
+    assert.equal((await proxyStats(p.admin)).cache.expirations, expirations + 1, 'the entry expired after 0.2 s');
     assert.equal(await clientId(), id, 'same connection before and after the reload');
     assert.equal((await scrape(p)).get('redisproxy_cache_ttl_seconds'), 0.2);
   });
@@ -71,17 +71,17 @@ describe('SIGHUP reload', () => {
       await c.set(`r:cap${i}`, String(i));
       await c.get(`r:cap${i}`);
     }
-    const before = await stats(p);
+    const before = await proxyStats(p.admin);
     assert.ok(before.cache.entries >= 6);
     write(`admin-port: ${p.admin}\nttl: 3600\ncapacity: 2\n`);
     await hup();
-    const after = await stats(p);
+    const after = await proxyStats(p.admin);
     assert.equal(after.cache.entries, 2);
     assert.equal(after.cache.evictions - before.cache.evictions, before.cache.entries - 2);
     // the two most recent are still served from the cache
     await c.get('r:cap5');
     await c.get('r:cap4');
-    assert.equal((await stats(p)).cache.hits, after.cache.hits + 2);
+    assert.equal((await proxyStats(p.admin)).cache.hits, after.cache.hits + 2);
     assert.equal((await scrape(p)).get('redisproxy_cache_capacity_keys'), 2);
   });
 
