@@ -95,7 +95,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'backend-timeout', key: 'backendTimeout', arg: '<seconds>', default: '0', value: v.seconds, live: true,
-    text: 'A command Redis has not answered in this long fails with an error. Blocking commands are excepted. `0` means wait forever.',
+    text: 'A client whose command Redis has not answered in this long is closed, as if its Redis connection were lost (no reply is made up). Blocking commands are excepted. `0` means wait forever.',
   }),
   flag({
     name: 'shutdown-grace', key: 'shutdownGrace', arg: '<seconds>', default: '10', value: v.seconds, live: true,
