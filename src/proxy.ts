@@ -113,6 +113,8 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
           cache,
           cacheLimits: () => ({ capacity: current.capacity, maxBytes: current.maxMemory, ttlSeconds: current.ttl }),
           link: () => link,
+          maxClients: () => current.maxClients,
+          ready: () => !draining && link.trouble === null,
           knownCommand: (name) => (commands === null ? undefined : commands.lookup(name, []) !== undefined),
           version: packageVersion(),
         });
@@ -161,6 +163,9 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     redis: { reachable: link.healthy },
     // RSS counts V8 garbage not yet collected; heapUsed is what is live after the last GC
     memory: processMemory(),
+    // for the status page (GET / on the admin listener): the bounds in force, and what only the metrics count
+    limits: { capacity: current.capacity, maxBytes: current.maxMemory, maxClients: current.maxClients, ttl: current.ttl },
+    ...metrics?.pageStats(),
   });
 
   /** set at SIGTERM/SIGINT (or shutdown()): /readyz turns clients away from then on */
