@@ -1,4 +1,5 @@
-# RedisProxy container image.
+# syntax=docker/dockerfile:1
+# RedisProxy container image (BuildKit, the default builder of current Docker).
 #   docker build -t redisproxy .
 #   docker run --rm -p 9999:9999 -p 127.0.0.1:9100:9100 -e REDISPROXY_ADDR=redis.internal:6379 redisproxy
 # Configured by REDISPROXY_* variables (every flag has one; see docs/configuration.md).
@@ -9,8 +10,9 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: "prepare" would compile before the sources are copied
-RUN npm ci --ignore-scripts
+# --ignore-scripts: "prepare" would compile before the sources are copied.
+# The npm cache is a cache mount: reused between builds, never part of a layer.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build
@@ -20,7 +22,7 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts
 COPY --from=build /app/dist ./dist
 # the official image's unprivileged user (uid 1000)
 USER node
