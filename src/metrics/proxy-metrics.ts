@@ -155,9 +155,7 @@ export class ProxyMetrics implements SessionObserver {
    * answered by source, and failures by kind (totals since start; the page takes rates).
    */
   pageStats(): { version: string; requests: { cache: number; redis: number }; errors: Record<string, number>; eventLoop: LoopDelay } {
-    const clients = this.src.clients();
-    this.errors.set('output-limit', clients.outputLimitDisconnects);
-    this.errors.set('max-clients', clients.rejected);
+    this.readProxyCountedErrors();
     return {
       version: this.src.version,
       requests: { cache: this.fromCache.count, redis: this.fromRedis.count },
@@ -168,11 +166,15 @@ export class ProxyMetrics implements SessionObserver {
 
   /** The Prometheus text exposition. */
   async render(): Promise<{ contentType: string; body: string }> {
+    this.readProxyCountedErrors();
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** the kinds counted outside the sessions, read on demand */
+  private readProxyCountedErrors(): void {
     const clients = this.src.clients();
-    // counted outside the sessions: read on demand
     this.errors.set('output-limit', clients.outputLimitDisconnects);
     this.errors.set('max-clients', clients.rejected);
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
   private countNewCommand(name: string): void {
