@@ -124,6 +124,8 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
           cache,
           cacheLimits: () => ({ capacity: current.capacity, maxBytes: current.maxMemory, ttlSeconds: current.ttl }),
           link: () => ({ state: link.state, connects: link.connects, healthy: health.healthy }),
+          maxClients: () => current.maxClients,
+          ready: () => !draining && health.trouble === null,
           knownCommand: (name) => (commands === null ? undefined : commands.lookup(name, []) !== undefined),
           version: packageVersion(),
         });
@@ -169,6 +171,9 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     redis: { reachable: health.healthy },
     // RSS counts V8 garbage not yet collected; heapUsed is what is live after the last GC
     memory: processMemory(),
+    // for the status page (GET / on the admin listener): the bounds in force, and what only the metrics count
+    limits: { capacity: current.capacity, maxBytes: current.maxMemory, maxClients: current.maxClients, ttl: current.ttl },
+    ...metrics?.pageStats(),
   });
 
   /** set at SIGTERM/SIGINT (or shutdown()): /readyz turns clients away from then on */

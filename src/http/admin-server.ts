@@ -1,9 +1,11 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { KeyReadResult } from './key-reader.js';
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
 
 // The admin listener observes the proxy; it never steers it.
 //
+//   GET /                 the status page (HTML; it reads /stats)
 //   GET /healthz          200 while the process runs
 //   GET /readyz           200 when Redis answers (and tracks), else 503 with the reason
 //   GET /stats            the counters as JSON
@@ -53,7 +55,11 @@ export class AdminServer {
       res.end(head ? undefined : body);
     };
     const { sources } = this;
-    if (rawPath === '/healthz') {
+    if (rawPath === '/') {
+      res.setHeader('content-security-policy', STATUS_PAGE_CSP);
+      res.setHeader('cache-control', 'no-cache');
+      send(200, 'text/html; charset=utf-8', STATUS_PAGE_HTML);
+    } else if (rawPath === '/healthz') {
       send(200, 'text/plain', 'ok\n');
     } else if (rawPath === '/readyz') {
       const why = sources.notReadyReason();

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReplyCache } from '../cache/reply-cache.js';
 import type { LinkState } from '../backend/invalidation-link.js';
+import { EventLoopDelay, type LoopDelay } from './event-loop-delay.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { ERROR_KINDS, type ErrorKind, type SessionObserver } from './session-observer.js';
 
@@ -18,6 +19,10 @@ export interface MetricSources {
   /** the bounds in force (they change on reload) */
   cacheLimits(): { capacity: number; maxBytes: number; ttlSeconds: number };
   link(): { state: LinkState; connects: number; healthy: boolean };
+  /** --max-clients in force (it follows reloads) */
+  maxClients(): number;
+  /** what /readyz says: true for 200 */
+  ready(): boolean;
   /** true/false once Redis's command table is loaded, undefined before (or with the cache off) */
   knownCommand(name: string): boolean | undefined;
   version: string;
@@ -40,6 +45,7 @@ export class ProxyMetrics implements SessionObserver {
   private readonly latency: LatencyHistogram;
   private readonly fromRedis;
   private readonly fromCache;
+  private readonly loop = new EventLoopDelay();
 
   constructor(private readonly src: MetricSources) {
     const reg = this.registry;
@@ -64,6 +70,7 @@ export class ProxyMetrics implements SessionObserver {
     });
 
     gauge('redisproxy_clients_connected', 'Clients connected now', () => src.clients().connected);
+    gauge('redisproxy_max_clients', 'Most clients at once (--max-clients), so an alert can compare clients_connected with it', () => src.maxClients());
     counter('redisproxy_clients_accepted_total', 'Client connections accepted since start', () => src.clients().accepted);
     counter('redisproxy_clients_rejected_total', 'Client connections refused by --max-clients', () => src.clients().rejected);
     labelled('redisproxy_commands_total', 'Commands received from clients, by lower-case name ("unknown" for names Redis does not know)', 'command', () => this.commands);
@@ -108,6 +115,7 @@ export class ProxyMetrics implements SessionObserver {
       },
     });
     counter('redisproxy_link_connects_total', 'Times the invalidation link was (re)established', () => src.link().connects);
+    gauge('redisproxy_ready', '1 while /readyz answers 200 (Redis answers and tracks, not shutting down), else 0', () => (src.ready() ? 1 : 0));
     gauge('redisproxy_redis_up', '1 when the backing Redis answers on the link (and tracks, in tracking mode)', () => (src.link().healthy ? 1 : 0));
 
     labelled('redisproxy_http_get_requests_total', 'GET /v1/keys/... requests (--http-get), by HTTP status', 'code', () => this.httpGets);
@@ -142,13 +150,31 @@ export class ProxyMetrics implements SessionObserver {
     this.reloads.set(r, (this.reloads.get(r) ?? 0) + 1);
   }
 
+  /**
+   * What the status page needs beyond the counters the proxy keeps anyway: requests
+   * answered by source, and failures by kind (totals since start; the page takes rates).
+   */
+  pageStats(): { version: string; requests: { cache: number; redis: number }; errors: Record<string, number>; eventLoop: LoopDelay } {
+    this.readProxyCountedErrors();
+    return {
+      version: this.src.version,
+      requests: { cache: this.fromCache.count, redis: this.fromRedis.count },
+      errors: Object.fromEntries(this.errors),
+      eventLoop: this.loop.read(),
+    };
+  }
+
   /** The Prometheus text exposition. */
   async render(): Promise<{ contentType: string; body: string }> {
+    this.readProxyCountedErrors();
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** the kinds counted outside the sessions, read on demand */
+  private readProxyCountedErrors(): void {
     const clients = this.src.clients();
-    // counted outside the sessions: read on demand
     this.errors.set('output-limit', clients.outputLimitDisconnects);
     this.errors.set('max-clients', clients.rejected);
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
   private countNewCommand(name: string): void {

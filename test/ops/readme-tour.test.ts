@@ -58,6 +58,9 @@ test('the README tour: one session hits the cache, a direct write is seen, HTTP 
     assert.equal(await session(p.proxy.port, ['GET session:1']), '\n', 'nil after the key expired');
 
     assert.match(monitored, /"GET" "greeting"\n[^\n]*"PTTL" "greeting"/, 'each forwarded GET is followed by a PTTL');
+    // the README: the link's once-a-second PING shows in MONITOR, its ACL LIST does not
+    assert.match(monitored, /"PING"/);
+    assert.doesNotMatch(monitored, /"ACL"/);
   } finally {
     monitor.kill();
     await p.proxy.stop();
