@@ -139,7 +139,10 @@ export class SharedConnection {
   trackingRefused(generation: number, message: string): void {
     if (this.trackedGen !== generation) return;
     this.trackedGen = -1;
-    this.pool.log.warn({ reason: message }, 'a shared connection could not turn on CLIENT TRACKING: the cache is not filled through it');
+    // NOAUTH: Redis wants a password, so no client shares this connection (the probe says
+    // so) and nothing is filled through it: nothing for an operator to act on
+    const expected = message.startsWith('NOAUTH');
+    this.pool.log[expected ? 'debug' : 'warn']({ reason: message }, 'a shared connection could not turn on CLIENT TRACKING: the cache is not filled through it');
   }
 
   /**
