@@ -376,6 +376,96 @@ for (const c of CASES) {
   });
 }
 
+test('a client reset with MULTI open or WATCH active leaves nothing behind for other clients', T, async () => {
+  await flushAll();
+  const multi = await connect(proxyPort);
+  multi.write(cmd('MULTI') + cmd('SET', 'ends:mm', 'v'));
+  assert.deepEqual((await multi.readFrames(2)).map(String), ['+OK\r\n', '+QUEUED\r\n']);
+  const watch = await connect(proxyPort);
+  watch.write(cmd('WATCH', 'ends:w'));
+  assert.equal(String(await watch.readFrame()), '+OK\r\n');
+  multi.destroy(); // RST-like: gone without QUIT
+  watch.destroy();
+  await sleep(50);
+  assert.equal(await direct('SET', 'ends:w', 'changed'), '+OK\r\n');
+  // several plain clients, so that every shared connection is likely used at least once
+  for (let i = 0; i < 6; i++) {
+    const c = await connect(proxyPort);
+    c.write(cmd('PING') + cmd('MULTI') + cmd('SET', 'ends:after', String(i)) + cmd('EXEC'));
+    assert.deepEqual((await c.readFrames(4)).map(String), ['+PONG\r\n', '+OK\r\n', '+QUEUED\r\n', '*1\r\n+OK\r\n'], `client ${i}`);
+    c.destroy();
+  }
+  assert.equal(await direct('EXISTS', 'ends:mm'), ':0\r\n', 'the abandoned transaction never ran');
+});
+
+// ---------------------------------------------------------------- 4. the proxy's own connections lost
+
+/** ids of the unnamed connections on Redis other than the admin's: the proxy's shared connections (and any other of its unnamed ones) */
+async function unnamedIds(): Promise<string[]> {
+  const me = (await direct('CLIENT', 'ID')).slice(1, -2);
+  return (await clientList())
+    .filter((l) => l.includes(' name= ') && !l.startsWith(`id=${me} `))
+    .map((l) => /^id=(\d+)/.exec(l)![1]);
+}
+
+test('a shared connection lost with a command in flight: that client sees EOF, an idle plain client is never given an error', T, async () => {
+  await flushAll();
+  const idle = await connect(proxyPort);
+  idle.write(cmd('PING'));
+  assert.equal(String(await idle.readFrame()), '+PONG\r\n');
+  const busy = await connect(proxyPort);
+  await pauseWrites(1500);
+  try {
+    busy.write(cmd('SET', 'ends:shared', 'v'));
+    await sleep(200);
+    assert.equal(busy.pending().length, 0, 'the SET must still be in flight');
+    const ids = AGAINST === 'redis' ? [await idRunningSet()] : await unnamedIds();
+    assert.ok(ids.length > 0, 'no shared connection found in CLIENT LIST');
+    for (const id of ids) await direct('CLIENT', 'KILL', 'ID', id);
+    const got = await untilClosed(busy);
+    noProxyError(got, 'SET in flight on a shared connection');
+    assert.equal(got, '', 'the client whose command was in flight sees EOF and nothing else');
+  } finally {
+    await direct('CLIENT', 'UNPAUSE');
+  }
+  assert.equal(await direct('EXISTS', 'ends:shared'), ':0\r\n', 'the killed SET never ran');
+  if (!idle.closedYet) {
+    idle.write(cmd('PING'));
+    const r = await untilClosed(idle, 500);
+    noProxyError(r, 'the idle plain client');
+    if (r.includes('<still open')) assert.equal(r, '+PONG\r\n<still open after 500 ms>', 'the idle client, moved on, keeps working');
+  }
+});
+
+/** ENDS_AGAINST=redis: the "shared connection" is the client's own, the one running SET */
+async function idRunningSet(): Promise<string> {
+  const line = (await clientList()).find((l) => l.includes('cmd=set'));
+  assert.ok(line, 'no connection running SET');
+  return /^id=(\d+)/.exec(line)![1];
+}
+
+test('CLIENT KILL of the invalidation link: a write made directly meanwhile is seen through the proxy once the link is back', T, async (t) => {
+  if (AGAINST === 'redis') return t.skip('the proxy has a link; Redis has none');
+  await flushAll();
+  const c = await connect(proxyPort);
+  c.write(cmd('SET', 'ends:link', 'one') + cmd('GET', 'ends:link') + cmd('GET', 'ends:link'));
+  assert.deepEqual((await c.readFrames(3)).map(String), ['+OK\r\n', '$3\r\none\r\n', '$3\r\none\r\n']);
+  const oldLink = await killByName('redisproxy-invalidation');
+  assert.equal(await direct('SET', 'ends:link', 'two'), '+OK\r\n');
+  const back = await waitFor(async () => {
+    const line = (await clientList()).find((l) => l.includes(' name=redisproxy-invalidation '));
+    return line !== undefined && !line.startsWith(`id=${oldLink} `);
+  }, 5000, 20);
+  assert.ok(back >= 0, 'the invalidation link did not come back within 5 s');
+  let v = '';
+  const seen = await waitFor(async () => {
+    c.write(cmd('GET', 'ends:link'));
+    v = String(await c.readFrame());
+    return v === '$3\r\ntwo\r\n';
+  }, 2000, 20);
+  assert.ok(seen >= 0, `the proxy still serves ${JSON.stringify(v)} for a key written while its link was down`);
+});
+
 // ---------------------------------------------------------------- 4. CLIENT KILL ... SKIPME yes (last: it kills every normal connection)
 
 test('CLIENT KILL TYPE normal SKIPME yes through the proxy: the other clients see EOF, the sender keeps working', T, async () => {
@@ -412,4 +502,41 @@ test('CLIENT KILL TYPE normal SKIPME yes through the proxy: the other clients se
   const fresh = await connect(port);
   fresh.write(cmd('SET', 'ends:kill', 'w') + cmd('GET', 'ends:kill') + cmd('GET', 'ends:kill'));
   assert.deepEqual((await fresh.readFrames(3)).map(String), ['+OK\r\n', '$1\r\nw\r\n', '$1\r\nw\r\n']);
+});
+
+// ---------------------------------------------------------------- Redis goes away (last: it stops Redis)
+
+test('SHUTDOWN through the proxy: EOF and no reply, as directly; while Redis is down no invented error; then service resumes', T, async () => {
+  const c = await connect(proxyPort);
+  c.write(cmd('SHUTDOWN', 'NOSAVE'));
+  const got = await untilClosed(c, 5000);
+  noProxyError(got, 'SHUTDOWN');
+  assert.equal(got, '', 'Redis closes the connection of a successful SHUTDOWN without a reply');
+  // while Redis is down: refused, or accepted and closed, but never answered by the proxy itself
+  for (let i = 0; i < 3; i++) {
+    let c2: RawClient;
+    try {
+      c2 = await connect(proxyPort);
+    } catch {
+      continue; // refused: the client's own backoff applies
+    }
+    c2.write(cmd('PING'));
+    const r = await untilClosed(c2, 3000);
+    noProxyError(r, 'PING while Redis is down');
+    assert.equal(r, '', 'a client while Redis is down sees its connection closed');
+  }
+  await redis.restart();
+  adminConn = undefined;
+  const up = await waitFor(async () => {
+    try {
+      const c3 = await connect(proxyPort);
+      c3.write(cmd('SELECT', '1') + cmd('PING'));
+      const r = (await c3.readFrames(2, 1000)).map(String);
+      c3.destroy();
+      return r[1] === '+PONG\r\n';
+    } catch {
+      return false;
+    }
+  }, 10_000, 100);
+  assert.ok(up >= 0, 'the proxy serves again after Redis restarted');
 });
