@@ -157,6 +157,37 @@ test('lost Redis connection through the proxy: the killed client never gets a -E
   assert.ok(!got.includes('<still open'), `the connection must close, got "${escapeBytes(Buffer.from(got, 'latin1'))}"`);
 });
 
+test("Redis's own closes (its idle timeout, ACL DELUSER): the client sees EOF through the proxy as directly", T, async () => {
+  assert.equal(await direct('ACL', 'SETUSER', 'ends-user', 'on', '>ends-pw', '~*', '&*', '+@all'), '+OK\r\n');
+  const login = async (port: number) => {
+    const c = await connect(port);
+    c.write(cmd('AUTH', 'ends-user', 'ends-pw') + cmd('PING'));
+    assert.deepEqual((await c.readFrames(2)).map(String), ['+OK\r\n', '+PONG\r\n']);
+    return c;
+  };
+  const [d, p] = await Promise.all([login(redis.port), login(proxyPort)]);
+  assert.equal(await direct('ACL', 'DELUSER', 'ends-user'), ':1\r\n');
+  const [dGot, pGot] = await Promise.all([untilClosed(d), untilClosed(p)]);
+  assert.equal(dGot, '', 'the case itself: Redis closes the deleted user\'s connection');
+  noProxyError(pGot, 'ACL DELUSER');
+  assert.equal(pGot, dGot, 'ACL DELUSER: through the proxy as directly');
+
+  const [d2, p2] = await Promise.all([ownConnection(redis.port, 'ends-to-d'), ownConnection(proxyPort, 'ends-to-p')]);
+  assert.equal(await direct('CONFIG', 'SET', 'timeout', '1'), '+OK\r\n');
+  try {
+    const [dTo, pTo] = await Promise.all([untilClosed(d2, 5000), untilClosed(p2, 5000)]);
+    assert.equal(dTo, '', "the case itself: Redis's timeout closes the idle client");
+    noProxyError(pTo, 'timeout');
+    assert.equal(pTo, dTo, 'timeout: through the proxy as directly');
+  } finally {
+    assert.equal(await direct('CONFIG', 'SET', 'timeout', '0'), '+OK\r\n');
+  }
+  // the proxy's own idle connections may have gone the same way: it must still serve
+  const c = await connect(proxyPort);
+  c.write(cmd('PING') + cmd('SELECT', '1') + cmd('PING'));
+  assert.deepEqual((await c.readFrames(3, 5000)).map(String), ['+PONG\r\n', '+OK\r\n', '+PONG\r\n']);
+});
+
 // ---------------------------------------------------------------- 3. client libraries reconnect and resend
 
 function ioredis(name: string, db: number): Redis {
