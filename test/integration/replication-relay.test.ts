@@ -7,6 +7,7 @@
 // (keep-alives really happen, the writes really appear), the proxy run must look the same.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import {
   cmd,
   escapeBytes,
   RawClient,
+  REDIS_CLI,
   redisCli,
   sleep,
   splitFrames,
@@ -211,5 +213,29 @@ test('redis-cli --rdb through the proxy writes an RDB file, as it does directly'
     await redisCli(port, ['--rdb', file], { timeoutMs: 15_000 });
     const data = readFileSync(file);
     assert.equal(data.toString('latin1', 0, 5), 'REDIS', `${side}: file starts with "${escapeBytes(data.subarray(0, 16))}"`);
+  }
+});
+
+test('redis-cli --replica through the proxy: full sync, then the writes made directly, as it does directly', T, async () => {
+  for (const [side, port] of [
+    ['direct', redis.port],
+    ['proxy', proxyPort],
+  ] as const) {
+    const child = spawn(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), '--replica'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    try {
+      const wait = async (re: RegExp, what: string) => {
+        for (let i = 0; i < 300 && !re.test(out); i++) await sleep(20);
+        assert.match(out, re, `${side}: ${what}; redis-cli printed: ${JSON.stringify(out)}`);
+      };
+      await wait(/SYNC done/, 'the full sync did not finish');
+      assert.equal(await redis.cli('SET', `rr:${side}`, '1'), 'OK\n');
+      assert.equal(await redis.cli('DEL', `rr:${side}`), '1\n');
+      await wait(new RegExp(`"set","rr:${side}","1"\\s+"del","rr:${side}"`, 'i'), 'the writes did not appear in order');
+    } finally {
+      child.kill('SIGKILL');
+    }
   }
 });
