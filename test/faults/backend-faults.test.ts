@@ -206,6 +206,59 @@ async function cacheServes(admin: number, port: number, key: string): Promise<vo
   }
 }
 
+describe('Redis killed while a cache hit waits behind an unanswered command', () => {
+  let proxy: ProxyProcess;
+  let admin: number;
+  before(async () => {
+    admin = await getFreePort();
+    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
+    await linkUp(admin);
+  });
+  after(async () => {
+    await ensureRedis();
+    await proxy?.stop();
+  });
+
+  // A hit is answered in its turn: behind an INCR that Redis never answers, its reply would
+  // be read by the client as the INCR's. So nothing at all may be written before the close.
+  test('the hits\' replies are not written: the client is closed with nothing, and the cache serves again after', async () => {
+    const ROUNDS = 3;
+    for (let round = 0; round < ROUNDS; round++) {
+      await linkUp(admin);
+      const key = `bf:hit:${round}`;
+      const c = await RawClient.connect(proxy.port);
+      c.write(cmd('SET', key, 'hot'));
+      assert.equal((await c.readFrame()).toString(), '+OK\r\n');
+      const hits = (await adminStats(admin)).cache.hits;
+      await eventually(
+        `round ${round}: ${key} is served from the cache`,
+        async () => {
+          c.write(cmd('GET', key));
+          assert.equal((await c.readFrame()).toString(), '$3\r\nhot\r\n');
+          return (await adminStats(admin)).cache.hits > hits;
+        },
+        3000,
+        10,
+      );
+      // Redis answers nothing from now on; the INCR waits there, the GETs are hits
+      assert.equal(await redis.cli('CLIENT', 'PAUSE', '20000', 'ALL'), 'OK\n');
+      c.write(cmd('INCR', `bf:hit:n${round}`) + cmd('GET', key) + cmd('GET', key));
+      await sleep(200);
+      assert.equal(c.pending().toString('latin1'), '', `round ${round}: nothing is written while the INCR is unanswered`);
+      const t0 = Date.now();
+      await redis.kill();
+      const rest = await c.readUntilClosed(3000);
+      console.log(`# round ${round}: closed ${Date.now() - t0} ms after the kill`);
+      assert.equal(rest.toString('latin1'), '', `round ${round}: the client is closed with no reply (the hits' replies would be read as the INCR's)`);
+      c.destroy();
+      await redis.restart();
+    }
+    await untilWorks(proxy.port, 'a new client works after Redis is back');
+    await linkUp(admin);
+    await cacheServes(admin, proxy.port, 'bf:hit:after');
+  });
+});
+
 describe('Redis killed under continuous traffic', () => {
   let proxy: ProxyProcess;
   let admin: number;
