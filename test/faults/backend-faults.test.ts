@@ -259,6 +259,45 @@ describe('Redis killed while a cache hit waits behind an unanswered command', ()
   });
 });
 
+describe('the shared connections killed on Redis (CLIENT KILL TYPE normal)', () => {
+  let proxy: ProxyProcess;
+  let admin: number;
+  before(async () => {
+    admin = await getFreePort();
+    proxy = await startProxy({ redisPort: redis.port, args: ['--admin-port', String(admin)] });
+    await linkUp(admin);
+  });
+  after(async () => {
+    await ensureRedis();
+    await proxy?.stop();
+  });
+
+  // Redis stays up: a client that had sent commands over a killed connection is closed (as
+  // Redis closed it); one that had sent nothing was never Redis's client there, so it moves
+  // on silently and its first commands work.
+  test('clients that had sent commands are closed; a client that had sent nothing stays and works', async () => {
+    for (let round = 0; round < 3; round++) {
+      await linkUp(admin);
+      const sent = await RawClient.connect(proxy.port);
+      sent.write(cmd('PING'));
+      assert.equal((await sent.readFrame()).toString(), '+PONG\r\n');
+      const idle = await RawClient.connect(proxy.port);
+      await sleep(100);
+      const killed = Number((await redis.cli('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')).trim());
+      assert.ok(killed >= 1, `round ${round}: the proxy's connections were killed (${killed})`);
+      assert.equal((await sent.readUntilClosed(3000)).toString('latin1'), '', `round ${round}: the client that had sent is closed, with nothing more`);
+      await sleep(200);
+      assert.equal(idle.closedYet, false, `round ${round}: the client that had sent nothing is kept`);
+      const key = `bf:idle:${round}`;
+      idle.write(cmd('SET', key, 'moved') + cmd('GET', key));
+      assert.equal((await idle.readFrames(2, 3000)).map(String).join(''), '+OK\r\n$5\r\nmoved\r\n', `round ${round}: its first commands work`);
+      assert.equal(await redis.cli('GET', key), 'moved\n');
+      sent.destroy();
+      idle.destroy();
+    }
+  });
+});
+
 describe('Redis killed under continuous traffic', () => {
   let proxy: ProxyProcess;
   let admin: number;
