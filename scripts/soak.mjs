@@ -9,12 +9,16 @@
 //
 // Load: --clients raw connections, each keeping one pipelined batch of 10 commands in
 // flight (own SET/GET/INCR, GETs of shared hot keys, a hot SET), every reply checked
-// against its command. A reply is right, or "-ERR RedisProxy: ..." while a fault is on;
-// anything else is a wrong reply (a bug). A client the proxy disconnects after a fault
-// reconnects and starts over.
+// against its command. The proxy never answers a forwarded command itself (contract
+// §4.2): every reply must be the right one, in order; anything else, an "-ERR RedisProxy"
+// included, is a wrong reply (a bug). When a fault takes a client's Redis connection, the
+// proxy closes the client's connection behind the replies that arrived; the commands left
+// without a reply get none, and the client reconnects and starts over (as a client library
+// would, resending). A close outside a fault, or a batch left hanging 20 s, is a bug.
 // Faults, in turn every --fault-every seconds: SIGKILL (down 1 s, then restarted), a
-// graceful restart (SIGTERM), a freeze (SIGSTOP 2 s, --backend-timeout 1). A fault counts
-// as survived once a fresh client's SET/GET works again within 15 s.
+// graceful restart (SIGTERM), a freeze (SIGSTOP 2 s, --backend-timeout 1). While a killed
+// Redis is down, a new client must be accepted and closed without a reply byte. A fault
+// counts as survived once a fresh client's SET/GET works again within 15 s.
 // Fuzzer: a connection every ~20 ms sending random bytes or mutated RESP (seeded).
 // Exit status 0 when there was no wrong reply, every fault was survived, the proxy never
 // exited and its output has no stack trace; 1 otherwise.
@@ -162,6 +166,31 @@ function ask(port, bytes, ms = 2000) {
   });
 }
 
+/**
+ * A new connection that sends `bytes` and expects to be closed without a reply (Redis is
+ * down): resolves with what went wrong, or null.
+ */
+function closedWithoutReply(port, bytes, ms = 3000) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    let buf = '';
+    let connected = false;
+    const done = (v) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(v);
+    };
+    const t = setTimeout(() => done(`not closed within ${ms} ms (received ${JSON.stringify(buf.slice(0, 80))})`), ms);
+    s.on('connect', () => {
+      connected = true;
+      s.write(bytes);
+    });
+    s.on('data', (d) => (buf += d.toString('latin1')));
+    s.on('error', () => {});
+    s.on('close', () => done(!connected ? 'connection refused, not accepted' : buf ? `received ${JSON.stringify(buf.slice(0, 80))} before the close` : null));
+  });
+}
+
 // ───────────────────────────── Redis and the proxy
 
 const redisPort = await freePort();
@@ -209,13 +238,15 @@ const fig = {
   requests: 0,
   answered: 0,
   right: 0,
-  proxyErrors: 0,
   wrong: [],
   connects: 0,
   disconnects: 0,
-  /** connections closed by the proxy while commands were unanswered: silence, a bug */
-  silent: [],
-  crossed: 0,
+  /** commands left without a reply when a fault closed their connection (resent on a new one) */
+  unanswered: 0,
+  /** connections the proxy closed outside any fault: a bug */
+  unexpected: [],
+  /** new clients while Redis was down that were not accepted and closed without a reply */
+  downProbes: 0,
   maxHeld: 0,
   faults: [],
   fuzzed: 0,
@@ -256,12 +287,8 @@ class LoadClient {
       let buf = Buffer.alloc(0);
       let expect = [];
       let worked = false;
-      // INCR: the last value Redis confirmed, and how many INCRs since got an error (they may or may not have run)
+      // INCR: the last value Redis returned on this connection (its counter is its own)
       let confirmed = 0;
-      let unconfirmed = 0;
-      let incrEpoch = redisEpoch;
-      let batchErrors = 0;
-      let errorsOnConn = 0;
       let startedAt = 0;
       // Keys of this connection only: a command that timed out on an earlier connection may
       // still run in Redis later (it was sent), and must not be mistaken for a wrong reply here.
@@ -272,7 +299,6 @@ class LoadClient {
           return;
         }
         const v = `v${this.id}:${++this.seq}`;
-        batchErrors = 0;
         expect = [
           ['SET', (r) => r === '+OK\r\n'],
           ['GET', (r) => r === `$${v.length}\r\n${v}\r\n`],
@@ -281,15 +307,9 @@ class LoadClient {
             (r) => {
               const m = /^:(\d+)\r\n$/.exec(r);
               if (!m) return false;
-              const got = Number(m[1]);
-              // a Redis restart (no persistence) under a connection the proxy kept would start counting over
-              const restarted = incrEpoch !== redisEpoch;
-              const ok = got >= (restarted ? 1 : confirmed + 1) && got <= confirmed + 1 + unconfirmed;
-              if (ok) {
-                confirmed = got;
-                unconfirmed = 0;
-                incrEpoch = redisEpoch;
-              }
+              // one connection, one Redis connection: each INCR counts exactly one up
+              const ok = Number(m[1]) === confirmed + 1;
+              confirmed++;
               return ok;
             },
           ],
@@ -329,13 +349,8 @@ class LoadClient {
           fig.answered++;
           const exp = expect.shift();
           if (exp === undefined) fig.wrong.push(`client ${this.id}: reply with no request: ${JSON.stringify(r)}`);
-          else if (r.startsWith('-ERR RedisProxy:')) {
-            fig.proxyErrors++;
-            errorsOnConn++;
-            batchErrors++;
-            if (exp[0] === 'INCR') unconfirmed++;
-            if (!faultOn && Date.now() - lastFaultEnd > 3000) fig.wrong.push(`client ${this.id}: proxy error outside a fault: ${r.trim()}`);
-          } else if (exp[1](r)) {
+          else if (r.startsWith('-ERR RedisProxy')) fig.wrong.push(`client ${this.id}: ${exp[0]} → ${JSON.stringify(r.trim())}, an error made up by the proxy`);
+          else if (exp[1](r)) {
             fig.right++;
             worked = true;
           } else if (fig.wrong.length < 50) fig.wrong.push(`client ${this.id}: ${exp[0]} → ${JSON.stringify(r.slice(0, 80))}`);
@@ -345,14 +360,12 @@ class LoadClient {
               held++;
               fig.maxHeld = Math.max(fig.maxHeld, held);
             }
-            // while Redis is away, do not spin on errors
-            if (batchErrors > 0) setTimeout(sendBatch, 50);
-            else sendBatch();
+            sendBatch();
           }
         }
         buf = p === buf.length ? Buffer.alloc(0) : buf.subarray(p);
       });
-      // a stuck batch is a bug (silence): the proxy must answer or close
+      // a stuck batch is a bug (a hang): the proxy must answer, or close the connection
       const watchdog = setInterval(() => {
         if (expect.length > 0 && startedAt && Date.now() - startedAt > 20_000) {
           fig.wrong.push(`client ${this.id}: no reply for 20 s to a batch (silence)`);
@@ -369,17 +382,17 @@ class LoadClient {
           this.held = false;
           held--;
         }
-        if (!stopping && Date.now() < deadline) fig.disconnects++;
-        // a batch written >= 2 ms before the proxy's FIN had reached it (loopback writes land at
-        // once): unanswered, that is silence. One that crossed the FIN is only counted.
-        if (expect.length > 0 && !stopping && Date.now() < deadline && endAt - startedAt < 2) fig.crossed++;
-        else if (expect.length > 0 && !stopping && Date.now() < deadline) {
-          const f = fig.faults.at(-1);
-          fig.silent.push(
-            `client ${this.id}: closed with ${expect.length} of its batch unanswered (${expect.map((e) => e[0]).join(', ')}); ` +
-              `${faultOn ? `during a ${currentFault}` : `${Date.now() - lastFaultEnd} ms after the last fault (${f?.kind ?? 'none'})`}; ` +
-              `${errorsOnConn} proxy errors on this connection, batch written ${endAt - startedAt} ms before the proxy's FIN`,
-          );
+        if (!stopping && Date.now() < deadline) {
+          fig.disconnects++;
+          // closed by the proxy: only a fault (or its aftermath) may take a connection
+          if (faultOn || Date.now() - lastFaultEnd <= 3000) fig.unanswered += expect.length;
+          else if (fig.unexpected.length < 50) {
+            const f = fig.faults.at(-1);
+            fig.unexpected.push(
+              `client ${this.id}: closed ${Date.now() - lastFaultEnd} ms after the last fault (${f?.kind ?? 'none'}) ` +
+                `with ${expect.length} of its batch unanswered (${expect.map((e) => e[0]).join(', ')}), batch written ${endAt - startedAt} ms before the proxy's FIN`,
+            );
+          }
         }
         resolve(worked);
       });
@@ -392,7 +405,6 @@ let held = 0;
 
 let lastFaultEnd = 0;
 let currentFault = '';
-let redisEpoch = 0;
 async function fault(kind) {
   faultOn = true;
   currentFault = kind;
@@ -401,15 +413,18 @@ async function fault(kind) {
   if (kind === 'kill') {
     c.kill('SIGKILL');
     await redis.exit;
-    redisEpoch++;
-    await sleep(1000);
+    // while Redis is down, a new client is accepted and then closed without a reply
+    const t1 = Date.now();
+    fig.downProbes++;
+    const bad = await closedWithoutReply(proxyPort, cmd('SET', `soak:down:${t0}`, 'x') + cmd('GET', `soak:down:${t0}`));
+    if (bad) fig.wrong.push(`a new client while Redis was down: ${bad}`);
+    await sleep(Math.max(0, 1000 - (Date.now() - t1)));
     await startRedis();
   } else if (kind === 'restart') {
     c.kill('SIGTERM');
     await Promise.race([redis.exit, sleep(5000)]);
     if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await redis.exit;
-    redisEpoch++;
     await startRedis();
   } else {
     c.kill('SIGSTOP');
@@ -534,17 +549,18 @@ redis.child.kill('SIGKILL');
 const minutes = (Date.now() - t0) / 60_000;
 console.log(`
 soak finished after ${minutes.toFixed(1)} min (seed ${SEED})
-  clients held:     ${fig.maxHeld} at most of ${CLIENTS} (${fig.connects} connections, ${fig.disconnects} ended by faults, ${fig.silent.length} of them with received commands unanswered, ${fig.crossed} batches crossed the proxy's close)
-  requests:         ${fig.requests} sent, ${fig.answered} answered: ${fig.right} right, ${fig.proxyErrors} proxy errors during faults, ${fig.wrong.length} wrong
+  clients held:     ${fig.maxHeld} at most of ${CLIENTS} (${fig.connects} connections, ${fig.disconnects} closed by the proxy, ${fig.unexpected.length} of them outside a fault)
+  requests:         ${fig.requests} sent, ${fig.answered} answered: ${fig.right} right, ${fig.wrong.length} wrong; ${fig.unanswered} left without a reply by a fault's close
+  Redis down:       ${fig.downProbes} new clients tried while it was down (each must be accepted, then closed without a reply)
   faults survived:  ${survived} of ${fig.faults.length} (${fig.faults.map((f) => `${f.kind}${f.survived ? '' : ' FAILED'} ${f.recoveredMs} ms`).join(', ') || 'none'})
   inputs fuzzed:    ${fig.fuzzed} (${(fig.fuzzBytes / 1024).toFixed(0)} KB)
   proxy RSS:        min ${Math.min(...rss).toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB, last ${rss.at(-1)?.toFixed(0)} MB
   cache:            ${stats ? `${stats.cache.hits} hits, ${stats.cache.misses} misses, ${stats.cache.entries} entries` : 'admin port did not answer'}
   proxy:            ${alive ? 'alive until the end' : `EXITED (${JSON.stringify(proxyExited)})`}; ${crash.length} crash lines in its output`);
 for (const w of fig.wrong.slice(0, 20)) console.log(`  wrong: ${w}`);
-for (const w of fig.silent.slice(0, 20)) console.log(`  silent: ${w}`);
+for (const w of fig.unexpected.slice(0, 20)) console.log(`  closed outside a fault: ${w}`);
 for (const l of crash.slice(0, 20)) console.log(`  crash: ${l}`);
 
-const pass = fig.wrong.length === 0 && fig.silent.length === 0 && survived === fig.faults.length && alive && crash.length === 0 && fig.maxHeld > 0;
+const pass = fig.wrong.length === 0 && fig.unexpected.length === 0 && survived === fig.faults.length && alive && crash.length === 0 && fig.maxHeld > 0;
 console.log(pass ? 'soak: PASS' : 'soak: FAIL');
 process.exit(pass ? 0 : 1);

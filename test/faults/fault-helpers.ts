@@ -1,7 +1,8 @@
-// Shared pieces of the fault, limit, fuzz, load and TLS suites: process memory, a seeded
-// PRNG, a streaming reply counter, certificates made with openssl, and spawners for a
-// TLS-only redis-server and a proxy whose readiness is checked by the caller (a TLS
-// listener cannot be probed with a plain PING). Admin stats and polling: ../helpers/.
+// Shared pieces of the fault, limit, fuzz, load and TLS suites: process memory, admin
+// stats, a seeded PRNG, a streaming reply counter, a client that expects to be closed,
+// bounded polling, certificates made
+// with openssl, and spawners for a TLS-only redis-server and a proxy whose readiness is
+// checked by the caller (a TLS listener cannot be probed with a plain PING).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
@@ -86,6 +87,8 @@ export class FrameStream {
   frames = 0;
   bytes = 0;
   closed = false;
+  /** Date.now() when the connection closed (0 while open) */
+  closedAt = 0;
   error: Error | null = null;
   private rest: Buffer = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
@@ -100,6 +103,7 @@ export class FrameStream {
     this.closedP = new Promise((resolve) =>
       socket.once('close', () => {
         this.closed = true;
+        this.closedAt = Date.now();
         this.wake();
         resolve();
       }),
@@ -175,6 +179,41 @@ export class FrameStream {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+/**
+ * What a new client sees while the proxy cannot serve it (Redis down, frozen, or refusing
+ * the proxy's TLS): it connects, writes `request`, and reads until the proxy closes the
+ * connection. Rejects if the connection is refused, or not closed within `ms`.
+ */
+export async function closedAfterConnect(port: number, request: string, ms: number): Promise<{ received: Buffer; closedAfterMs: number }> {
+  const s = await withTimeout(
+    new Promise<net.Socket>((resolve, reject) => {
+      const c = net.connect({ port, host: '127.0.0.1' });
+      c.once('error', reject);
+      c.once('connect', () => {
+        c.off('error', reject);
+        resolve(c);
+      });
+    }),
+    5000,
+    `connect to 127.0.0.1:${port}`,
+  );
+  const t0 = Date.now();
+  const chunks: Buffer[] = [];
+  s.on('data', (d: Buffer) => chunks.push(d));
+  s.on('error', () => {}); // a reset counts as a close: what matters is what was received
+  s.write(Buffer.from(request, 'latin1'));
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    new Promise<boolean>((resolve) => s.once('close', () => resolve(true))),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  s.destroy();
+  const received = Buffer.concat(chunks);
+  if (!closed) throw new Error(`the proxy kept the connection open for ${ms} ms (received "${received.toString('latin1').slice(0, 200)}")`);
+  return { received, closedAfterMs: Date.now() - t0 };
 }
 
 // ------------------------------------------------------------------ generic child processes
