@@ -1,8 +1,8 @@
-// Shared pieces of the fault, limit, fuzz, load and TLS suites: process memory, admin
-// stats, a seeded PRNG, a streaming reply counter, a client that expects to be closed,
-// bounded polling, certificates made
+// Shared pieces of the fault, limit, fuzz, load and TLS suites: process memory, a seeded
+// PRNG, a streaming reply counter, a client that expects to be closed, certificates made
 // with openssl, and spawners for a TLS-only redis-server and a proxy whose readiness is
-// checked by the caller (a TLS listener cannot be probed with a plain PING).
+// checked by the caller (a TLS listener cannot be probed with a plain PING). Admin stats
+// and polling: ../helpers/.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
