@@ -22,6 +22,7 @@ export interface SentinelStats {
     primary: string | null;
     reachable: number;
     switches: number;
+    rounds: number;
     subscribedTo: string | null;
     lastError: string | null;
     sentinels: Array<{ address: string; status: string }>;
