@@ -52,8 +52,6 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
   /** connects of the links before the current one */
   private pastConnects = 0;
   private stopped = false;
-  /** called after a switch, with the new address */
-  onSwitch: ((addr: BackendAddress) => void) | null = null;
 
   constructor(private readonly opts: PrimaryTargetOptions) {}
 
@@ -167,7 +165,6 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
         `sentinel switch: the primary moved from ${old.display} to ${now.display}; ${dropped} client connection(s) to ${old.display} closed, cache emptied until the link to ${now.display} is tracking`,
       );
     }
-    this.onSwitch?.(now);
   }
 
   /** Everything bound to an address is made again for `addr`; what was bound to the old one goes. */
@@ -178,6 +175,8 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
     this.addr = addr;
     if (oldLink !== null) {
       // from here on its invalidations are dropped, and the cache serves nothing
+      // (no longer current first: its 'down' is no reason to ask the sentinels again)
+      this.currentLink = null;
       oldLink.stop();
       this.pastConnects += oldLink.connects;
     }
