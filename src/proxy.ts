@@ -9,12 +9,13 @@ import { packageVersion } from './config/version.js';
 import { createLogger } from './log.js';
 import { ReplyCache } from './cache/reply-cache.js';
 import { CommandTable } from './commands/command-table.js';
-import { InvalidationLink } from './backend/invalidation-link.js';
+import type { InvalidationLink } from './backend/invalidation-link.js';
 import { CommandTableLoader } from './backend/command-table-loader.js';
 import { AclWatch } from './backend/acl-watch.js';
 import { HealthWatchdog } from './backend/health-watchdog.js';
-import { SharedPool } from './upstream/shared-pool.js';
-import { RedisUpstreams } from './upstream/redis-upstreams.js';
+import { PrimaryTarget } from './upstream/primary-target.js';
+import { followerFromConfig } from './sentinel/follower-from-config.js';
+import { registerSentinelMetrics } from './metrics/sentinel-metrics.js';
 import type { TlsClientOptions } from './backend/connect.js';
 import { spawnRedisIfMissing } from './backend/spawn-redis.js';
 import { Listener } from './server/listener.js';
@@ -81,27 +82,30 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     config.capacity > 0 ? new ReplyCache({ capacity: config.capacity, ttlMs: config.ttl * 1000, maxBytes: config.maxMemory }) : null;
   let commands: CommandTable | null = null;
   const redisTls = backendTls(config);
-  // Stateless clients share a few pipelined connections (upstream/shared-pool.ts).
-  const pool = config.sharedConnections > 0 ? new SharedPool(config.addr, redisTls, config.sharedConnections, log) : null;
-  // Without a cache the link only watches reachability (and, for sharing, reads COMMAND): no tracking.
-  const link = new InvalidationLink({ addr: config.addr, tls: redisTls, cache, coherence: config.coherence, log });
   // command flags also tell blocking commands apart for --backend-timeout and sharing
-  link.use(
-    new CommandTableLoader((t) => {
-      commands = t;
-    }),
-  );
-  if (cache) {
-    // entries filled under the old rules go; sharing is checked again
-    const onChange = () => {
-      cache.invalidateAll();
-      pool?.probe.now();
-    };
-    link.use(new AclWatch({ log, onChange }));
-  }
-  const health = link.use(new HealthWatchdog(link, { cache, log }));
-  // a new link: shared connections point their tracking at it (sessions do at their next fill)
-  link.on('tracking', () => pool?.onTracking());
+  const tableLoader = new CommandTableLoader((t) => {
+    commands = t;
+  });
+  // --addr, or the primary the sentinels name: its shared pool (stateless clients share a few
+  // pipelined connections) and its invalidation link (without a cache it only watches
+  // reachability and, for sharing, reads COMMAND), made again at each switch
+  const follower = followerFromConfig(config, redisTls, log);
+  const target: PrimaryTarget = new PrimaryTarget({
+    addr: config.addr,
+    follower,
+    tls: redisTls,
+    sharedConnections: config.sharedConnections,
+    cache,
+    coherence: config.coherence,
+    log,
+    commands: () => commands,
+    equip: (link: InvalidationLink) => {
+      link.use(tableLoader);
+      // entries filled under the old rules go; sharing is checked again
+      if (cache) link.use(new AclWatch({ log, onChange: () => (cache.invalidateAll(), target.accessChanged()) }));
+      return link.use(new HealthWatchdog(link, { cache, log }));
+    },
+  });
 
   let listener: Listener | null = null;
   let keyReader: KeyReader | null = null;
@@ -119,16 +123,17 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
           backendConnections: () =>
             [...(listener?.sessions ?? [])].filter((s) => s.ownsConnection).length +
             (keyReader?.sessions ?? 0) +
-            (pool?.connectionsUp ?? 0) +
-            (health.healthy ? 1 : 0),
+            target.sharedConnectionsUp +
+            (target.healthy ? 1 : 0),
           cache,
           cacheLimits: () => ({ capacity: current.capacity, maxBytes: current.maxMemory, ttlSeconds: current.ttl }),
-          link: () => ({ state: link.state, connects: link.connects, healthy: health.healthy }),
+          link: () => ({ state: target.linkState, connects: target.connects, healthy: target.healthy }),
           maxClients: () => current.maxClients,
-          ready: () => !draining && health.trouble === null,
+          ready: () => !draining && target.trouble === null,
           knownCommand: (name) => (commands === null ? undefined : commands.lookup(name, []) !== undefined),
           version: packageVersion(),
         });
+  if (metrics && follower) registerSentinelMetrics(metrics.registry, () => follower.state());
 
   // one object shared by every session, updated in place on reload
   const limits = sessionLimits(config);
@@ -138,19 +143,13 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     limits,
     log,
     observer: metrics ?? undefined,
-    upstreams: new RedisUpstreams(config.addr, redisTls, pool, cache ? link : null, () => commands),
+    upstreams: target,
   };
+  target.start();
   const clientTls = listenerTls(config);
   listener = new Listener(ctx, config.maxClients, log, clientTls);
   listener.setTimeouts(config.idleTimeout * 1000, config.backendTimeout * 1000);
   const address = await listener.listen(config.port, config.bind);
-  if (pool && cache) {
-    pool.tracking = link;
-    // (its entries are not told apart from the other shared connection's: all go)
-    pool.onTrackingLost = () => cache.invalidateAll();
-  }
-  link.start();
-  pool?.start();
 
   if (!isLoopback(config.bind) && config.addr.password === null && !clientTls) {
     log.warn({ bind: config.bind }, 'listening on a non-loopback address without TLS while Redis has no password in --addr: anyone who can reach this port can use Redis');
@@ -167,8 +166,9 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     cache: cache
       ? { enabled: true, ready: cache.isReady(), entries: cache.size, bytes: cache.bytes, ...cache.stats.snapshot() }
       : { enabled: false },
-    link: cache ? { state: link.state, connects: link.connects, lastError: link.lastError } : null,
-    redis: { reachable: health.healthy },
+    link: cache ? { state: target.linkState, connects: target.connects, lastError: target.link?.lastError ?? '' } : null,
+    redis: { reachable: target.healthy, primary: target.primary?.display ?? null },
+    sentinel: follower?.state(),
     // RSS counts V8 garbage not yet collected; heapUsed is what is live after the last GC
     memory: processMemory(),
     // for the status page (GET / on the admin listener): the bounds in force, and what only the metrics count
@@ -184,7 +184,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     admin = new AdminServer(
       {
         stats,
-        notReadyReason: () => (draining ? 'shutting down' : health.trouble),
+        notReadyReason: () => (draining ? 'shutting down' : target.trouble),
         metrics: metrics ? () => metrics.render() : undefined,
         keyReader: () => {
           if (!current.httpGet) return null;
@@ -202,11 +202,11 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     {
       listen: `${address.address}:${address.port}`,
       tls: !!clientTls,
-      redis: config.addr.display,
+      redis: follower ? `sentinel master "${config.sentinelMaster}"` : config.addr.display,
       cache: cache ? { capacity: config.capacity, ttl: config.ttl, coherence: config.coherence } : 'off',
       admin: adminPort,
     },
-    `listening on ${address.address}:${address.port}, fronting Redis at ${config.addr.display}`,
+    `listening on ${address.address}:${address.port}, fronting ${follower ? `the primary of "${config.sentinelMaster}" (Sentinel)` : `Redis at ${config.addr.display}`}`,
   );
 
   const statsTimer = setInterval(() => log.debug({ stats: stats() }, 'stats'), STATS_LOG_INTERVAL_MS);
@@ -283,8 +283,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
       const late = await Promise.race([stopped.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000).unref())]);
       if (late) log.warn('some client connections did not close in time; exiting anyway');
       keyReader?.close();
-      link.stop();
-      pool?.stop();
+      target.stop();
       await admin?.close();
       child?.kill('SIGTERM');
       log.info({ stats: stats() }, 'stopped');

@@ -73,4 +73,16 @@ export interface Config {
   /** serve GET /v1/keys/:key on the admin listener */
   httpGet: boolean;
   logFormat: LogFormat;
+  /** --sentinel: the sentinels to ask for the primary; empty: --addr is the Redis (no Sentinel) */
+  sentinels: Array<{ host: string; port: number }>;
+  /** the master name the sentinels monitor; null without --sentinel */
+  sentinelMaster: string | null;
+  /** credentials for the sentinels themselves (the data nodes' are --addr's) */
+  sentinelUsername: string | null;
+  sentinelPassword: string | null;
+  /** TLS towards the sentinels, with an optional CA and client certificate */
+  sentinelTls: boolean;
+  sentinelCa: string | null;
+  sentinelCert: string | null;
+  sentinelKey: string | null;
 }

@@ -153,6 +153,38 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'log-format', key: 'logFormat', arg: '<format>', default: 'auto', value: v.logFormat, live: true,
     text: '`json`, `text` (one readable line per event), or `auto`: text on a terminal, JSON otherwise.',
   }),
+  flag({
+    name: 'sentinel', key: 'sentinels', arg: '<addresses>', default: '', defaultLabel: 'none', value: v.sentinelList,
+    text: 'Follow the primary these Redis Sentinels name for `--sentinel-master`, through failovers. `--addr` then gives only the credentials, database and TLS (`rediss://`) for the data nodes: its host and port are not used. See docs/sentinel.md.',
+  }),
+  flag({
+    name: 'sentinel-master', key: 'sentinelMaster', arg: '<name>', default: '', defaultLabel: 'none', value: v.optionalText,
+    text: 'Name of the master the sentinels monitor (`sentinel monitor <name> ...`). Required with `--sentinel`.',
+  }),
+  flag({
+    name: 'sentinel-username', key: 'sentinelUsername', arg: '<user>', default: '', defaultLabel: 'none', value: v.optionalText,
+    text: 'User the proxy authenticates as on the sentinels (their own ACL, not the data nodes\'). It needs `&*` or `&+switch-master` to subscribe.',
+  }),
+  flag({
+    name: 'sentinel-password', key: 'sentinelPassword', arg: '<password>', default: '', defaultLabel: 'none', value: v.secret,
+    text: "Password of the sentinels (`requirepass` in sentinel.conf), which is often not the data nodes' password.",
+  }),
+  flag({
+    name: 'sentinel-tls', key: 'sentinelTls', default: 'false', defaultLabel: 'off', value: v.boolean,
+    text: 'Talk to the sentinels over TLS.',
+  }),
+  flag({
+    name: 'sentinel-ca', key: 'sentinelCa', arg: '<file>', default: '', defaultLabel: 'system CAs', value: v.existingFile,
+    text: "CA that signed the sentinels' certificates (with `--sentinel-tls`).",
+  }),
+  flag({
+    name: 'sentinel-cert', key: 'sentinelCert', arg: '<file>', default: '', defaultLabel: 'none', value: v.existingFile,
+    text: 'Client certificate the proxy shows to the sentinels (with `--sentinel-tls`).',
+  }),
+  flag({
+    name: 'sentinel-key', key: 'sentinelKey', arg: '<file>', default: '', defaultLabel: 'none', value: v.existingFile,
+    text: 'Private key of `--sentinel-cert`.',
+  }),
 ];
 
 /** Flags that act and exit instead of setting something: their one text, for --help and the reference. */

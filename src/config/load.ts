@@ -78,9 +78,37 @@ function checkTogether(config: Config): void {
   if ((config.redisCert === null) !== (config.redisKey === null)) {
     throw new ConfigError(`--redis-cert and --redis-key: give both or neither`);
   }
+  checkSentinel(config);
   // (a host name may resolve to the other's address: only two different addresses surely differ)
   const mayBeAny = (a: string): boolean => a === '0.0.0.0' || a === '::' || isIP(a) === 0;
   if (config.adminPort === config.port && (config.adminBind === config.bind || mayBeAny(config.adminBind) || mayBeAny(config.bind))) {
     throw new ConfigError(`--admin-port: ${config.port} is already the proxy's own --port`);
+  }
+}
+
+/** --sentinel and its companions: each needs the others it cannot work without. */
+function checkSentinel(config: Config): void {
+  const on = config.sentinels.length > 0;
+  if (!on) {
+    const stray = (
+      [
+        ['sentinel-master', config.sentinelMaster !== null],
+        ['sentinel-username', config.sentinelUsername !== null],
+        ['sentinel-password', config.sentinelPassword !== null],
+        ['sentinel-tls', config.sentinelTls],
+        ['sentinel-ca', config.sentinelCa !== null],
+        ['sentinel-cert', config.sentinelCert !== null],
+        ['sentinel-key', config.sentinelKey !== null],
+      ] as const
+    ).find(([, given]) => given);
+    if (stray) throw new ConfigError(`--${stray[0]}: needs --sentinel`);
+    return;
+  }
+  if (config.sentinelMaster === null) throw new ConfigError('--sentinel: needs --sentinel-master <name>');
+  if (config.seeds.length > 1) throw new ConfigError('--addr: with --sentinel it gives only the data nodes\' credentials, database and TLS: name one address, not several');
+  if (config.spawnRedis) throw new ConfigError('--spawn-redis: cannot be used with --sentinel (the sentinels say where Redis is)');
+  if ((config.sentinelCert === null) !== (config.sentinelKey === null)) throw new ConfigError('--sentinel-cert and --sentinel-key: give both or neither');
+  if (!config.sentinelTls && (config.sentinelCa !== null || config.sentinelCert !== null)) {
+    throw new ConfigError(`--${config.sentinelCa !== null ? 'sentinel-ca' : 'sentinel-cert'}: needs --sentinel-tls`);
   }
 }

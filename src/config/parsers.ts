@@ -144,3 +144,41 @@ export const configPath: ValueType<string | null> = {
   expects: 'a file name',
   parse: (text) => (text === '' ? null : path.resolve(text)),
 };
+
+/** Port a sentinel listens on when --sentinel names none. */
+export const DEFAULT_SENTINEL_PORT = 26379;
+
+/** --sentinel: host[:port] items separated by commas ([ipv6]:port for IPv6); "" for none. */
+export const sentinelList: ValueType<Array<{ host: string; port: number }>> = valueType(
+  `host[:port] of each sentinel, separated by commas (port ${DEFAULT_SENTINEL_PORT} when not given)`,
+  (text, notIt) => {
+    if (text === '') return [];
+    const out: Array<{ host: string; port: number }> = [];
+    for (const item of text.split(',')) {
+      const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+))(?::(\d+))?$/.exec(item.trim());
+      if (!m) throw notIt();
+      const port = m[3] === undefined ? DEFAULT_SENTINEL_PORT : toPort(m[3]);
+      if (port === null) throw notIt();
+      const host = m[1] ?? m[2]!;
+      if (out.some((o) => o.host === host && o.port === port)) throw new Problem(`${JSON.stringify(text)}: ${item.trim()} is named twice`);
+      out.push({ host, port });
+    }
+    return out;
+  },
+);
+
+/** Any text but white space only; "" for none (null). */
+export const optionalText: ValueType<string | null> = {
+  expects: 'a name (no white space)',
+  parse(text) {
+    if (text === '') return null;
+    if (/\s/.test(text)) throw new Problem(`${JSON.stringify(text)} is not a name (contains white space)`);
+    return text;
+  },
+};
+
+/** A password: any text; "" for none (null). */
+export const secret: ValueType<string | null> = {
+  expects: 'a password',
+  parse: (text) => (text === '' ? null : text),
+};

@@ -148,7 +148,8 @@ export class ConnState {
     // at the head, every earlier confirmation is in: the set is what Redis will unsubscribe
     if (remaining === 0) remaining = Math.max(1, set.size);
     const channel = confirmationChannel(frame);
-    if (confirmationName.startsWith('un')) {
+    // (unsubscribe, punsubscribe, sunsubscribe)
+    if (confirmationName.endsWith('unsubscribe')) {
       if (channel !== null) set.delete(channel);
     } else if (channel !== null) {
       set.add(channel);

@@ -56,6 +56,8 @@ export class SharedConnection {
   private readonly routes = new Fifo<Route>();
   private corked = false;
   private touched: SharedSeat[] = [];
+  /** reads so far: a seat marked with the current one is in touched already */
+  private reads = 0;
   private stopped = false;
   /** every client riding this connection, busy or idle: they all go down with it */
   private readonly members = new Set<SharedSeat>();
@@ -174,6 +176,7 @@ export class SharedConnection {
   }
 
   private onData(chunk: Buffer): void {
+    this.reads++;
     try {
       this.reader.read(chunk);
     } catch (err) {
@@ -192,7 +195,11 @@ export class SharedConnection {
     if (--route.replies <= 0) this.routes.shift();
     const to = route.to;
     if (to.gone) return; // its client left: the reply has nowhere to go
-    if (to instanceof SharedSeat && (this.touched.length === 0 || this.touched[this.touched.length - 1] !== to)) this.touched.push(to);
+    // (each seat flushed once per read, however its replies interleave with others')
+    if (to instanceof SharedSeat && to.readMark !== this.reads) {
+      to.readMark = this.reads;
+      this.touched.push(to);
+    }
     to.deliver(buf, start, end, inChunk);
   }
 
@@ -221,6 +228,8 @@ export class SharedSeat implements Upstream, ReplyRoute {
   readonly fillOwner: FillOwner | null = null;
   /** the client left it: replies still arriving for it are dropped */
   gone = false;
+  /** the connection's read that last delivered to it (see SharedConnection.dispatch) */
+  readMark = -1;
 
   constructor(
     private readonly conn: SharedConnection,

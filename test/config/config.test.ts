@@ -63,6 +63,14 @@ describe('loadConfig defaults', () => {
       configFile: null,
       httpGet: false,
       logFormat: 'auto',
+      sentinels: [],
+      sentinelMaster: null,
+      sentinelUsername: null,
+      sentinelPassword: null,
+      sentinelTls: false,
+      sentinelCa: null,
+      sentinelCert: null,
+      sentinelKey: null,
     } satisfies Config);
   });
 
@@ -196,6 +204,8 @@ describe('environment variables', () => {
         'REDISPROXY_OUTPUT_LIMIT_PUBSUB', 'REDISPROXY_QUERY_BUFFER_LIMIT', 'REDISPROXY_PROTO_MAX_BULK_LEN',
         'REDISPROXY_TLS_CERT', 'REDISPROXY_TLS_KEY', 'REDISPROXY_TLS_CA', 'REDISPROXY_REDIS_CA', 'REDISPROXY_REDIS_CERT',
         'REDISPROXY_REDIS_KEY', 'REDISPROXY_CONFIG', 'REDISPROXY_HTTP_GET', 'REDISPROXY_LOG_FORMAT',
+        'REDISPROXY_SENTINEL', 'REDISPROXY_SENTINEL_MASTER', 'REDISPROXY_SENTINEL_USERNAME', 'REDISPROXY_SENTINEL_PASSWORD',
+        'REDISPROXY_SENTINEL_TLS', 'REDISPROXY_SENTINEL_CA', 'REDISPROXY_SENTINEL_CERT', 'REDISPROXY_SENTINEL_KEY',
       ],
     );
   });
