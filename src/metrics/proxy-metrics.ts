@@ -87,8 +87,8 @@ export class ProxyMetrics implements SessionObserver {
 
     const cache = src.cache;
     const stat = (read: (c: ReplyCache) => number) => () => (cache ? read(cache) : 0);
-    counter('redisproxy_cache_hits_total', 'GETs answered from the cache', stat((c) => c.stats.hits));
-    counter('redisproxy_cache_misses_total', 'GETs the cache could not answer (forwarded to Redis)', stat((c) => c.stats.misses));
+    counter('redisproxy_cache_hits_total', 'GETs (and MGET keys) answered from the cache', stat((c) => c.stats.hits));
+    counter('redisproxy_cache_misses_total', 'GETs (and MGET keys) the cache could not answer (forwarded to Redis)', stat((c) => c.stats.misses));
     counter('redisproxy_cache_fills_total', 'GET replies stored in the cache', stat((c) => c.stats.fills));
     counter('redisproxy_cache_fills_discarded_total', 'GET replies not stored because a write or invalidation raced with them', stat((c) => c.stats.fillsDiscarded));
     counter('redisproxy_cache_evictions_total', 'Entries dropped to stay within --capacity or --max-memory', stat((c) => c.stats.evictions));
