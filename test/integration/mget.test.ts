@@ -53,7 +53,7 @@ async function same(d: RawClient, p: RawClient, what: string, ...args: Array<str
 }
 
 before(async () => {
-  [direct, behind] = await Promise.all([startRedis(), startRedis()]);
+  [direct, behind] = await Promise.all([startRedis(), startRedis({ args: ['--enable-debug-command', 'yes'] })]);
   ({ proxy, admin } = await startAdminProxy(behind.port, { args: ['--ttl', '3600'] }));
   dAdmin = await RawClient.connect(direct.port);
   pAdmin = await RawClient.connect(behind.port);
@@ -132,6 +132,33 @@ describe('MGET through the cache', () => {
       assert.match(metrics, /redisproxy_cache_mgets_from_cache_total \d+/);
     } finally {
       p.destroy();
+    }
+  });
+
+  test('an MGET fills no value over 1 MiB, no wrong-type nil, and no entry past its key\'s expiry', async () => {
+    await seed();
+    // (so that only the entry's own bound, the key's PTTL, can end it)
+    assert.equal((await ask(pAdmin, 'DEBUG', 'SET-ACTIVE-EXPIRE', '0')).toString(), '+OK\r\n');
+    await ask(pAdmin, 'SET', 'short', 'lived', 'PX', '300');
+    const p = await RawClient.connect(proxy.port);
+    try {
+      await ask(p, 'MGET', 'big', 'list', 'short', 'a');
+      assert.equal((await whileFrozen(behind, () => ask(p, 'MGET', 'a', 'short'))) === NOT_ANSWERED, false);
+      const q = await RawClient.connect(proxy.port);
+      const r = await RawClient.connect(proxy.port);
+      try {
+        assert.equal(await whileFrozen(behind, () => ask(q, 'MGET', 'big')), NOT_ANSWERED);
+        assert.equal(await whileFrozen(behind, () => ask(r, 'MGET', 'list')), NOT_ANSWERED);
+      } finally {
+        q.destroy();
+        r.destroy();
+      }
+      await new Promise((res) => setTimeout(res, 400));
+      assert.equal((await ask(p, 'MGET', 'short', 'a')).toString(), '*2\r\n$-1\r\n$2\r\nva\r\n');
+      assert.match((await ask(p, 'GET', 'list')).toString(), /^-WRONGTYPE/);
+    } finally {
+      p.destroy();
+      await ask(pAdmin, 'DEBUG', 'SET-ACTIVE-EXPIRE', '1');
     }
   });
 
