@@ -162,6 +162,23 @@ describe('MGET through the cache', () => {
     }
   });
 
+  test('a long MGET that arrives in pieces (its head streamed to Redis) is answered whole', async () => {
+    await seed();
+    const p = await RawClient.connect(proxy.port);
+    try {
+      // (its own connection, where the proxy streams unfinished requests)
+      assert.equal((await ask(p, 'CLIENT', 'SETNAME', 'long-mget')).toString(), '+OK\r\n');
+      await ask(p, 'MGET', 'a', 'b');
+      const keys = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? 'a' : i % 3 === 1 ? `nothing-here-${i}` : 'b'));
+      await p.writeChunked(cmd('MGET', ...keys), 4096, 2);
+      const want = `*${keys.length}\r\n` + keys.map((k) => (k === 'a' ? '$2\r\nva\r\n' : k === 'b' ? '$2\r\nvb\r\n' : '$-1\r\n')).join('');
+      assert.equal((await p.readFrame(10_000)).toString(), want);
+      assert.equal((await ask(p, 'MGET', 'b', 'a')).toString(), '*2\r\n$2\r\nvb\r\n$2\r\nva\r\n');
+    } finally {
+      p.destroy();
+    }
+  });
+
   test('100 MGETs of 10 cached keys reach Redis at most 10 times (INFO commandstats)', async () => {
     await seed();
     const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
