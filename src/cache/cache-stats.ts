@@ -11,6 +11,10 @@ export class CacheStats {
   invalidations = 0;
   /** whole-cache drops (FLUSHALL, link loss, keyless writes) */
   flushes = 0;
+  /** MGETs that used the cache (their keys count in hits and misses) */
+  mgets = 0;
+  /** ... of which every key was answered from the cache */
+  mgetsFromCache = 0;
 
   snapshot(): Record<string, number> {
     return { ...this } as unknown as Record<string, number>;

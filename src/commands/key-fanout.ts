@@ -171,6 +171,13 @@ export class KeyFanout {
     this.fill(k, element, 0, element.length);
   }
 
+  /** MGET only: key `k`'s element as given (a view of the reply or value it came in). */
+  element(k: number): Buffer {
+    const b = this.elemBuf[k];
+    if (b === null) throw new RangeError(`key ${k} has no element yet`);
+    return b.subarray(this.elemStart[k], this.elemEnd[k]);
+  }
+
   /** Every key (or group) has its answer. */
   get complete(): boolean {
     return this.missing === 0;

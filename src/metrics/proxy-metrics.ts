@@ -87,13 +87,15 @@ export class ProxyMetrics implements SessionObserver {
 
     const cache = src.cache;
     const stat = (read: (c: ReplyCache) => number) => () => (cache ? read(cache) : 0);
-    counter('redisproxy_cache_hits_total', 'GETs answered from the cache', stat((c) => c.stats.hits));
-    counter('redisproxy_cache_misses_total', 'GETs the cache could not answer (forwarded to Redis)', stat((c) => c.stats.misses));
+    counter('redisproxy_cache_hits_total', 'GETs (and MGET keys) answered from the cache', stat((c) => c.stats.hits));
+    counter('redisproxy_cache_misses_total', 'GETs (and MGET keys) the cache could not answer (forwarded to Redis)', stat((c) => c.stats.misses));
     counter('redisproxy_cache_fills_total', 'GET replies stored in the cache', stat((c) => c.stats.fills));
     counter('redisproxy_cache_fills_discarded_total', 'GET replies not stored because a write or invalidation raced with them', stat((c) => c.stats.fillsDiscarded));
     counter('redisproxy_cache_evictions_total', 'Entries dropped to stay within --capacity or --max-memory', stat((c) => c.stats.evictions));
     counter('redisproxy_cache_expirations_total', 'Entries found past their ttl (or their key\'s expiry in Redis)', stat((c) => c.stats.expirations));
     counter('redisproxy_cache_invalidations_total', 'Entries dropped because their key was written (through the proxy or reported by Redis tracking)', stat((c) => c.stats.invalidations));
+    counter('redisproxy_cache_mgets_total', 'MGETs that used the cache (their keys count in hits and misses)', stat((c) => c.stats.mgets));
+    counter('redisproxy_cache_mgets_from_cache_total', 'MGETs whose every key was answered from the cache', stat((c) => c.stats.mgetsFromCache));
     counter('redisproxy_cache_flushes_total', 'Whole-cache drops: FLUSHALL/FLUSHDB, keyless writes, link loss, a shorter ttl', stat((c) => c.stats.flushes));
     gauge('redisproxy_cache_entries', 'Keys held in the cache', stat((c) => c.size));
     gauge('redisproxy_cache_bytes', 'Bytes of keys and values held (counted only with --max-memory)', stat((c) => c.bytes));

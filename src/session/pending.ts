@@ -3,6 +3,7 @@ import type { FillTicket, WriteHold } from '../cache/reply-cache.js';
 import type { OutBytes } from '../io/write-batch.js';
 import { Fifo } from '../io/fifo.js';
 import type { RequestBatch } from './request-batch.js';
+import type { MgetJob } from './mget.js';
 
 // What a client waits for, one record per request (or run of alike requests) in request
 // order: the session's pending queue pairs each reply from Redis with the record at its
@@ -25,6 +26,8 @@ export const enum Kind {
   Raw,
   /** the upstream's own request (such as its CLIENT TRACKING): its reply is not the client's */
   Internal,
+  /** an MGET through the cache (mget): its missing keys' MGET, then `count` - 1 PTTLs the proxy added */
+  Mget,
 }
 
 /** A state command's expected effect, applied only if Redis's reply says it succeeded. */
@@ -62,6 +65,8 @@ export class Pending {
   /** Ready: the reply, and whether the connection ends after it */
   reply: OutBytes | null = null;
   closeAfter = false;
+  /** Mget: what its replies need */
+  mget: MgetJob | null = null;
   /** Internal: who takes the reply */
   onInternal: ((frame: Buffer) => void) | null = null;
 
@@ -100,7 +105,7 @@ export class PendingQueue extends Fifo<Pending> {
   override push(p: Pending): void {
     if (this.length === 0) this.waitSince = Date.now(); // the wait for Redis starts now
     if (this.timed) p.t0 = performance.now();
-    this.batch.replies += p.kind === Kind.Fill ? 2 : p.kind === Kind.Ready ? 0 : 1;
+    this.batch.replies += p.kind === Kind.Fill ? 2 : p.kind === Kind.Ready ? 0 : p.kind === Kind.Mget ? p.count : 1;
     super.push(p);
   }
 

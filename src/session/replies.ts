@@ -4,6 +4,7 @@ import { NO_TRACKING_NEEDED } from '../backend/invalidation-link.js';
 import type { OutBytes } from '../io/write-batch.js';
 import { Kind, type Pending } from './pending.js';
 import type { ClientSession } from './session.js';
+import type { MgetJob } from './mget.js';
 
 // The reply side of a session: each frame from the upstream is paired with the record at
 // the head of the pending queue (session/pending.ts) and goes on to the client, unless it
@@ -136,6 +137,8 @@ export class ReplyPairer {
       case Kind.Internal:
         p.onInternal?.(frameOf(buf, start, end, inChunk));
         return true;
+      case Kind.Mget:
+        return (p.mget as MgetJob).take(s, p, buf, start, end, inChunk);
       default:
         s.fault(`reply arrived for a request that expects none (kind ${p.kind})`);
         return false;

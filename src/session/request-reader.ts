@@ -82,6 +82,7 @@ export class RequestReader {
           break;
         }
         let start = d.requestStart;
+        this.router.headSent = this.streamed > 0;
         if (this.streamed > 0) {
           // the head of this request already went out (see streamPartial)
           start += this.streamed;

@@ -6,6 +6,7 @@ import type { ReplyCache } from '../cache/reply-cache.js';
 import { Kind, Pending } from './pending.js';
 import { StateRouter } from './state-routes.js';
 import type { ClientSession } from './session.js';
+import { routeMget } from './mget.js';
 
 // The request side of a session: where each decoded command goes. Forwarded as it came
 // (to the session's upstream, in one write per read), answered from the cache, or held
@@ -15,6 +16,7 @@ import type { ClientSession } from './session.js';
 //
 //   GET k (hit)     ──▶ Ready record with the cached reply (waits behind earlier requests)
 //   GET k (miss)    ──▶ GET + PTTL forwarded, Fill record with the cache's ticket
+//   MGET k1 k2...   ──▶ all hits: Ready record; else the missing keys' MGET + PTTLs, Mget record (mget.ts)
 //   SET k v         ──▶ forwarded, Write record holding k (released at the reply)
 //   SELECT, AUTH... ──▶ forwarded, State record (applied if Redis says it succeeded)
 //   anything else   ──▶ forwarded, Pass record
@@ -52,6 +54,8 @@ function scriptDebugMode(name: string, args: Buffer[]): string | null {
 
 export class RequestRouter {
   private readonly states: StateRouter;
+  /** the request being routed had its head streamed to Redis already (see RequestReader.streamPartial) */
+  headSent = false;
 
   constructor(private readonly s: ClientSession) {
     this.states = new StateRouter(s);
@@ -113,6 +117,8 @@ export class RequestRouter {
     const r = table.routeOf(buf, d.argOffset(0), d.argLength(0));
     if (!r.simple || (s.upstream?.shared === true && !r.shareable)) return false;
     const cache = s.ctx.cache;
+    // (MGET through the cache needs its keys as buffers: see routeMget)
+    if (cache !== null && r.name === 'mget' && this.cacheUsable(cache)) return false;
     if (cache !== null && r.writes && d.argc < 2) return false; // (no key: the general path's "may touch any key")
     s.observer?.onCommand(r.name);
     s.forward(buf, start, d.end);
@@ -163,6 +169,10 @@ export class RequestRouter {
         this.states.invalidateNow(name, args, cache);
       }
       s.forward(buf, start, end);
+      return;
+    }
+    if (name === 'mget' && args.length >= 2 && !this.headSent && this.cacheUsable(cache)) {
+      routeMget(s, cache, args, buf, start, end);
       return;
     }
     const debugMode = scriptDebugMode(name, args);
