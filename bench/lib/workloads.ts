@@ -112,6 +112,10 @@ function lgGet(connections: number, pipeline: number): LgWorkload {
 }
 
 const GET_HOT = ['GET', 'key:__rand_int__'];
+/** 10 random keys of the (warmed) hot keyspace: every one cached */
+const MGET_HOT = ['MGET', ...Array.from({ length: 10 }, () => 'key:__rand_int__')];
+/** 5 fixed hot keys (cached) and 5 random keys of a keyspace too large to repeat (missing) */
+const MGET_HALF = ['MGET', ...[1, 2, 3, 4, 5].map((i) => `key:${String(i).padStart(12, '0')}`), ...Array.from({ length: 5 }, () => 'nokey:__rand_int__')];
 const SET_NEW = ['SET', 's:__rand_int__', SET_VALUE];
 
 /** What most workloads share: compared with direct Redis and twemproxy, in --quick, read-only. */
@@ -173,6 +177,8 @@ export const WORKLOADS: Workload[] = [
     id: 'read-zipf', title: 'GET only, Zipf(0.99) keys, 50 clients, -P 1 (read-only skewed: Redis offload)', targets: PAIR, warm: 'hot', hitRatio: true,
     run: { tool: 'loadgen', spec: { connections: 50, pipeline: 1, getRatio: 1, distribution: 'zipf', zipfS: 0.99, keyspace: KEYS, keyPrefix: KEYSPACES.hot.prefix } },
   }),
+  workload({ id: 'mget-hit-p1', title: 'MGET of 10 keys, all cached, 50 clients, -P 1', targets: PAIR, warm: 'hot', hitRatio: true, run: rb(50, 1, MGET_HOT, 20_000) }),
+  workload({ id: 'mget-half-p1', title: 'MGET of 10 keys, half cached, 50 clients, -P 1', targets: PAIR, warm: 'hot', hitRatio: true, run: rb(50, 1, MGET_HALF, 20_000, 100_000_000) }),
   workload({ id: 'tail-hit', title: `Tails: GET hits, 50 clients, -P 1, ${TAIL_REQUESTS.toLocaleString('en-US')} requests per run`, targets: PAIR, warm: 'hot', run: { ...lgGet(50, 1), requests: TAIL_REQUESTS } }),
   workload({
     id: 'tail-set', title: `Tails: pass-through SET 100 B, 50 clients, -P 1, ${TAIL_REQUESTS.toLocaleString('en-US')} requests per run`, targets: ['redis', 'proxy', 'proxy-nocache', 'twemproxy'], isolate: true,
