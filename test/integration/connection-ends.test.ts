@@ -58,9 +58,16 @@ let adminConn: RawClient | undefined;
 
 /** One command on a direct connection to Redis (reopened when a CLIENT KILL took it); the raw reply. */
 async function direct(...args: string[]): Promise<string> {
-  if (!adminConn || adminConn.closedYet) adminConn = await RawClient.connect(redis.port);
-  adminConn.write(cmd(...args));
-  return (await adminConn.readFrame()).toString('latin1');
+  for (let attempt = 0; ; attempt++) {
+    if (!adminConn || adminConn.closedYet) adminConn = await RawClient.connect(redis.port);
+    adminConn.write(cmd(...args));
+    try {
+      return (await adminConn.readFrame()).toString('latin1');
+    } catch (err) {
+      // (Redis closed it meanwhile, e.g. its own `timeout` while a test set one: once more on a new one)
+      if (attempt > 0 || !adminConn.closedYet) throw err;
+    }
+  }
 }
 
 /** CLIENT LIST lines, from Redis directly. */
