@@ -46,6 +46,19 @@ function changesAccess(name: string, args: Buffer[]): boolean {
   return false;
 }
 
+/**
+ * Does a command flagged `blocking` in COMMAND block as sent? XREAD and XREADGROUP carry the
+ * flag but block only with a BLOCK option (before STREAMS); the others always may.
+ */
+function blocksWith(name: string, args: Buffer[]): boolean {
+  if (name !== 'xread' && name !== 'xreadgroup') return true;
+  for (let i = 1; i < args.length; i++) {
+    if (args[i].length === 7 && lower(args[i]) === 'streams') return false;
+    if (args[i].length === 5 && lower(args[i]) === 'block') return true;
+  }
+  return false;
+}
+
 /** For SCRIPT DEBUG: its mode argument in lower case ('' when there is not exactly one); null for any other command. */
 function scriptDebugMode(name: string, args: Buffer[]): string | null {
   if (name !== 'script' || args.length < 2 || lower(args[1]) !== 'debug') return null;
@@ -203,7 +216,7 @@ export class RequestRouter {
     const multi = s.state.multi;
     const info = s.ctx.commands()?.lookup(name, args);
     // (queued in MULTI, it answers QUEUED at once)
-    const blocking = info?.flags.has('blocking') === true && multi === null;
+    const blocking = info?.flags.has('blocking') === true && blocksWith(name, args) && multi === null;
     // ACL SETUSER/DELUSER/LOAD, CONFIG SET requirepass: what a user may read changes, so the
     // cache is emptied as for a write of every key (nothing filled before it survives)
     const rules = changesAccess(name, args);

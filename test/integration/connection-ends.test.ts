@@ -358,6 +358,13 @@ const CASES: EndCase[] = [
   },
   { name: 'SELECT 1, QUIT, PING in one write', steps: [[cmd('SELECT', '1') + cmd('QUIT') + cmd('PING'), 0]], fin: false, expect: '+OK\r\n+OK\r\n<close>' },
   { name: 'DEBUG SLEEP then PING, FIN: both replies, then close', steps: [[cmd('DEBUG', 'SLEEP', '0.2') + cmd('PING'), 0]], fin: true, expect: '+OK\r\n+PONG\r\n<close>' },
+  {
+    name: 'XREAD without BLOCK, FIN: its reply, then close (it carries the blocking flag, but does not block)',
+    prepare: [[cmd('XADD', 'ends:x', '1-1', 'f', 'v'), 1]],
+    steps: [[cmd('XREAD', 'STREAMS', 'ends:x', '0'), 0]],
+    fin: true,
+    expect: '*1\r\n*2\r\n$6\r\nends:x\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n<close>',
+  },
   { name: 'PING, BLPOP, FIN: +PONG then close, the BLPOP abandoned', steps: [[cmd('PING') + cmd('BLPOP', 'ends:b', '0'), 0]], fin: true, expect: '+PONG\r\n<close>', check: [[['LPUSH', 'ends:b', 'x'], ['LLEN', 'ends:b']], ':1\r\n:1\r\n'] },
   {
     name: 'MULTI with a queued SET, FIN: the transaction is discarded',
