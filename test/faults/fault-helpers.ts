@@ -8,8 +8,9 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { exited, holdOpen, register } from '../helpers/children.js';
+import { tlsPingLine, type TlsOpts } from '../helpers/tls-ping.js';
+export { tlsPingLine, type TlsOpts };
 import { frameEnd } from '../helpers/resp.js';
 import { CLI_PATH, REPO_ROOT, REDIS_SERVER, getFreePort, sleep, withTimeout } from '../helpers/index.js';
 
@@ -341,41 +342,6 @@ export async function makeCerts(): Promise<Certs> {
     otherClientCert: p('other-client.pem'),
     otherClientKey: p('other-client.key'),
   };
-}
-
-export interface TlsOpts {
-  ca: string;
-  cert?: string;
-  key?: string;
-}
-
-/** An inline PING over TLS; resolves with the first reply line. */
-export function tlsPingLine(port: number, o: TlsOpts, ms = 2000): Promise<string> {
-  return withTimeout(
-    new Promise<string>((resolve, reject) => {
-      const s = tls.connect({
-        host: '127.0.0.1',
-        port,
-        ca: readFileSync(o.ca),
-        cert: o.cert ? readFileSync(o.cert) : undefined,
-        key: o.key ? readFileSync(o.key) : undefined,
-      });
-      let data = '';
-      s.on('error', reject);
-      s.on('secureConnect', () => s.write('PING\r\n'));
-      s.on('data', (d: Buffer) => {
-        data += d.toString('latin1');
-        const i = data.indexOf('\r\n');
-        if (i >= 0) {
-          s.destroy();
-          resolve(data.slice(0, i));
-        }
-      });
-      s.on('close', () => reject(new Error(`closed before a reply (got ${JSON.stringify(data)})`)));
-    }),
-    ms,
-    `TLS PING to ${port}`,
-  );
 }
 
 export interface TlsRedis extends Child {

@@ -10,13 +10,13 @@
 //   await set.stopSentinel(0); await set.startSentinel(0);
 //   after(() => set.stop());
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { exited, holdOpen, register } from './children.js';
 import { REDIS_SERVER, pingLine, redisCli, startRedis, type RedisServer } from './redis.js';
 import { getFreePort, sleep, withTimeout } from './util.js';
+import { tlsPingLine } from './tls-ping.js';
 
 export interface SentinelSetOptions {
   /** the name the sentinels monitor (default "mymaster") */
@@ -146,7 +146,7 @@ async function startSentinelProcess(
           c,
           poll(`sentinel on port ${port} answering PING`, 10_000, async () => {
             if (!isRunning(c)) throw new Error(`sentinel exited: ${out.text}`);
-            await (tlsFiles === undefined ? pingLine(port, 500) : tlsPingLine(port, tlsFiles.ca, 500));
+            await (tlsFiles === undefined ? pingLine(port, 500) : tlsPingLine(port, { ca: tlsFiles.ca }, 500));
             return true;
           }),
         );
@@ -204,29 +204,6 @@ export interface SentinelTlsFiles {
   cert: string;
   key: string;
   ca: string;
-}
-
-/** An inline PING over TLS (trusting `ca`); resolves with the first reply line. */
-function tlsPingLine(port: number, ca: string, timeoutMs: number): Promise<string> {
-  return withTimeout(
-    new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(ca) });
-      let data = '';
-      s.on('error', reject);
-      s.on('secureConnect', () => s.write('PING\r\n'));
-      s.on('data', (d: Buffer) => {
-        data += d.toString('latin1');
-        const i = data.indexOf('\r\n');
-        if (i >= 0) {
-          s.destroy();
-          resolve(data.slice(0, i));
-        }
-      });
-      s.on('close', () => reject(new Error(`closed before replying (got "${data}")`)));
-    }),
-    timeoutMs,
-    'TLS PING',
-  );
 }
 
 interface MonitorOptions {
