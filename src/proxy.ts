@@ -167,7 +167,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
       ? { enabled: true, ready: cache.isReady(), entries: cache.size, bytes: cache.bytes, ...cache.stats.snapshot() }
       : { enabled: false },
     link: cache ? { state: target.linkState, connects: target.connects, lastError: target.link?.lastError ?? '' } : null,
-    redis: { reachable: target.healthy, primary: target.primary?.display ?? null },
+    redis: { reachable: target.healthy, primary: target.primary?.display ?? null, sharing: target.sharing },
     sentinel: follower?.state(),
     // RSS counts V8 garbage not yet collected; heapUsed is what is live after the last GC
     memory: processMemory(),

@@ -102,6 +102,10 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
   get sharedConnectionsUp(): number {
     return this.pool?.connectionsUp ?? 0;
   }
+  /** would a client connecting now get a seat on a shared connection */
+  get sharing(): boolean {
+    return this.pool !== null && this.pool.probe.open && this.pool.connectionsUp > 0;
+  }
 
   /** why the proxy is not ready (for /readyz); null when it is */
   get trouble(): string | null {

@@ -7,7 +7,8 @@ export interface ProxyStats {
   cache: Record<string, number>;
   /** the invalidation link; null when the cache is off */
   link: { state: string; connects: number; lastError: string } | null;
-  redis: { reachable: boolean };
+  /** sharing: a client connecting now would ride a shared connection */
+  redis: { reachable: boolean; sharing: boolean };
   memory: Record<string, number>;
 }
 
