@@ -165,6 +165,8 @@ export class RequestRouter {
     const name = lower(args[0]);
     s.observer?.onCommand(name);
     if (s.upstream?.shared === true && !this.shareable(name, args)) {
+      // (checked off the shared connection; on +OK the session moves to its user's pool)
+      if (name === 'auth' && s.verifyAuth(args, buf, start, end)) return;
       if (name === 'quit') {
         // QUIT would close the shared connection: answer it here, as Redis would
         s.enqueueReady(QUIT_OK, true);

@@ -5,7 +5,7 @@ import type { SessionObserver } from '../metrics/session-observer.js';
 import type { SessionContext } from './context.js';
 import { RequestBatch } from './request-batch.js';
 import { WriteBatch, type OutBytes } from '../io/write-batch.js';
-import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
+import type { Upstream, UpstreamClient, UpstreamProvider } from '../upstream/upstream.js';
 import { ConnState } from './conn-state.js';
 import { Kind, Pending, PendingQueue } from './pending.js';
 import { RequestRouter } from './requests.js';
@@ -59,7 +59,13 @@ interface HeldRequest {
   buf: Buffer;
   start: number;
   end: number;
+  /** an AUTH to be checked off this connection (see verifyAuth), not a move to an own connection */
+  auth: boolean;
+  /** that check was sent */
+  checking: boolean;
 }
+
+const OK = Buffer.from('+OK\r\n');
 
 export class ClientSession implements UpstreamClient {
   readonly client: net.Socket;
@@ -114,9 +120,9 @@ export class ClientSession implements UpstreamClient {
     client.on('end', () => this.onClientEnd());
     const seat = ctx.upstreams.share(this);
     if (seat) {
-      // a fresh connection of a pool that needs no password: the default user, db 0, RESP2
+      // a fresh connection: the default user (or none, where Redis wants a password), db 0, RESP2
       this.upstream = seat;
-      this.state.user = 'default';
+      this.state.user = seat.seatUser ?? null;
     } else {
       this.openUpstream();
     }
@@ -183,7 +189,7 @@ export class ClientSession implements UpstreamClient {
    */
   leaveShared(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
     if (this.pending.length > 0) {
-      this.held = { args, buf, start, end };
+      this.held = { args, buf, start, end, auth: false, checking: false };
       this.client.pause();
       return false;
     }
@@ -192,17 +198,102 @@ export class ClientSession implements UpstreamClient {
   }
 
   private moveToOwnConnection(): void {
+    // a seat on a user's pool: the client is that user's on Redis, and so must its own connection be
+    const login = this.upstream?.seatLogin ?? null;
+    const user = this.state.user;
     this.upstream?.close();
     this.state.unprove(); // a new connection: proven again by its first reply
     this.openUpstream();
+    if (login === null) return;
+    this.state.user = user;
+    this.sendInternal(login, (frame) => {
+      // (Redis no longer takes the pool's credentials: the client cannot go on as that user)
+      if (frame[0] !== 0x2b) this.lose('its user could not authenticate a connection of its own');
+    });
   }
 
-  /** The shared requests were all answered: continue on the client's own connection. */
+  /**
+   * AUTH [user] password from a shared seat: Redis checks it off this connection (a
+   * successful AUTH down a shared connection would change its user for everyone), and on
+   * +OK the client moves to a seat on that user's pool. Like a move to an own connection,
+   * it waits until the shared requests before it are answered, and the requests after it
+   * until its answer. Returns false when the AUTH must go down a connection of the client's own.
+   */
+  verifyAuth(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
+    const ups = this.ctx.upstreams;
+    if (ups.verify === undefined || (args.length !== 2 && args.length !== 3)) return false;
+    if (!ups.canPool?.(args.length === 3 ? args[1].toString('latin1') : 'default')) return false;
+    this.held = { args, buf, start, end, auth: true, checking: false };
+    this.client.pause();
+    if (this.pending.length === 0) this.checkHeldAuth(this.held);
+    return true;
+  }
+
+  private checkHeldAuth(h: HeldRequest): void {
+    h.checking = true;
+    (this.ctx.upstreams.verify as NonNullable<UpstreamProvider['verify']>)(h.args, (reply) => this.onAuthChecked(h, reply));
+  }
+
+  private onAuthChecked(h: HeldRequest, reply: Buffer | null): void {
+    if (this.closed || this.held !== h) return;
+    if (reply === null) {
+      this.held = null;
+      this.lose('the AUTH check got no answer from Redis');
+      return;
+    }
+    if (!reply.equals(OK)) {
+      // refused: the client stays where it is, as on Redis
+      this.enqueueReady(reply, false);
+      this.continueAfterHeld();
+      return;
+    }
+    const user = h.args.length === 3 ? h.args[1].toString('latin1') : 'default';
+    const join = this.ctx.upstreams.joinPool as NonNullable<UpstreamProvider['joinPool']>;
+    join.call(this.ctx.upstreams, user, h.args[h.args.length - 1], this, (seat) => {
+      if (this.closed || this.held !== h) {
+        seat?.close();
+        return;
+      }
+      if (seat === null) {
+        // no seat to be had: the AUTH goes down a connection of the client's own, as before
+        // (Redis answers it there; the check's reply is not shown)
+        this.held = null;
+        this.moveToOwnConnection();
+        this.routeNow(h);
+        return;
+      }
+      this.upstream?.close();
+      this.upstream = seat;
+      this.state.user = user;
+      this.enqueueReady(reply, false);
+      this.continueAfterHeld();
+    });
+  }
+
+  /** The held request is answered: read on. */
+  private continueAfterHeld(): void {
+    this.held = null;
+    this.flushOut();
+    if (this.reading) {
+      this.reader.process();
+      if (this.reading && this.held === null) this.client.resume();
+    }
+  }
+
+  /** The shared requests were all answered: continue on the client's own connection (or check the held AUTH). */
   private resumeHeld(): void {
     const h = this.held;
     if (h === null || this.pending.length > 0 || this.closed) return;
+    if (h.auth) {
+      if (!h.checking) this.checkHeldAuth(h);
+      return;
+    }
     this.held = null;
     this.moveToOwnConnection();
+    this.routeNow(h);
+  }
+
+  private routeNow(h: HeldRequest): void {
     try {
       this.requests.route(h.args, h.buf, h.start, h.end);
       this.flushForward();
@@ -314,6 +405,8 @@ export class ClientSession implements UpstreamClient {
       if (this.upstream === null) {
         this.state.unprove();
         this.openUpstream();
+      } else {
+        this.state.user = this.upstream.seatUser ?? null;
       }
       return;
     }

@@ -45,6 +45,16 @@ class TrackingReply implements ReplyRoute {
   }
 }
 
+/** Takes the reply to the pool's login (AUTH, or PING): the connection takes clients only after it. */
+class LoginReply implements ReplyRoute {
+  readonly gone = false;
+  constructor(private readonly conn: SharedConnection) {}
+
+  deliver(buf: Buffer, start: number, end: number): void {
+    this.conn.loginAnswered(buf[start] !== 0x2d && buf[start] !== 0x21, buf.toString('latin1', start + 1, end - 2));
+  }
+}
+
 const RECONNECT_MS = 250;
 
 export class SharedConnection {
@@ -73,8 +83,13 @@ export class SharedConnection {
     this.reader.reset();
     this.trackedGen = -1;
     socket.on(this.pool.addr.tls ? 'secureConnect' : 'connect', () => {
+      const login = this.pool.login;
+      if (login !== null) {
+        this.routes.push({ to: new LoginReply(this), replies: 1 });
+        socket.write(login.command);
+      }
       this.track(); // ahead of any client's request
-      this.up = true;
+      if (login === null) this.up = true;
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -92,6 +107,40 @@ export class SharedConnection {
   stop(): void {
     this.stopped = true;
     this.socket?.destroy();
+  }
+
+  /** the ACL user Redis knows it as: its pool's login's, 'default' without one (null: none) */
+  get user(): string | null {
+    const login = this.pool.login;
+    return login === null ? 'default' : login.user;
+  }
+
+  /** the AUTH that makes another connection this one's user (null: no login of a user) */
+  get loginCommand(): Buffer | null {
+    const login = this.pool.login;
+    return login === null || login.user === null ? null : login.command;
+  }
+
+  /** clients riding it now */
+  get seats(): number {
+    return this.members.size;
+  }
+
+  /**
+   * The pool's login was answered. An AUTH refused (a PING's NOAUTH is no refusal) means
+   * Redis no longer takes the pool's credentials: the connection closes and stays closed.
+   */
+  loginAnswered(ok: boolean, message: string): void {
+    const refused = !ok && this.pool.login?.user !== null;
+    if (refused) {
+      this.stopped = true;
+      this.socket?.destroy();
+      // (Redis's message names no password)
+      this.pool.loggedIn(false, message);
+      return;
+    }
+    this.up = true;
+    this.pool.loggedIn(true);
   }
 
   /** A place on this connection for a client. */
@@ -235,6 +284,14 @@ export class SharedSeat implements Upstream, ReplyRoute {
     private readonly conn: SharedConnection,
     private readonly client: UpstreamClient,
   ) {}
+
+  get seatUser(): string | null {
+    return this.conn.user;
+  }
+
+  get seatLogin(): Buffer | null {
+    return this.conn.loginCommand;
+  }
 
   send(parts: Buffer[], bytes: number, replies: number): boolean {
     return this.conn.send(this, joinParts(parts, bytes), replies);

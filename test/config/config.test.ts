@@ -47,6 +47,7 @@ describe('loadConfig defaults', () => {
       maxMemory: 0,
       maxClients: 10000,
       sharedConnections: 2,
+      maxUserPools: 16,
       idleTimeout: 0,
       backendTimeout: 0,
       shutdownGrace: 10,
