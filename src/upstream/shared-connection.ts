@@ -51,7 +51,7 @@ class LoginReply implements ReplyRoute {
   constructor(private readonly conn: SharedConnection) {}
 
   deliver(buf: Buffer, start: number, end: number): void {
-    this.conn.loginAnswered(buf[start] !== 0x2d && buf[start] !== 0x21, buf.toString('latin1', start + 1, end - 2));
+    this.conn.loginAnswered(buf.toString('latin1', start, end - 2));
   }
 }
 
@@ -127,16 +127,18 @@ export class SharedConnection {
   }
 
   /**
-   * The pool's login was answered. An AUTH refused (a PING's NOAUTH is no refusal) means
-   * Redis no longer takes the pool's credentials: the connection closes and stays closed.
+   * The pool's login was answered (`reply`: the frame without its CRLF). A user's AUTH must
+   * get +OK; an anonymous connection's PING must get NOAUTH (a +PONG means Redis let this
+   * connection in as the default user, and clients that did not authenticate must never
+   * ride it). Otherwise the connection closes for good and the pool is told.
    */
-  loginAnswered(ok: boolean, message: string): void {
-    const refused = !ok && this.pool.login?.user !== null;
-    if (refused) {
+  loginAnswered(reply: string): void {
+    const ok = this.pool.login?.user === null ? reply.startsWith('-NOAUTH') : reply === '+OK';
+    if (!ok) {
       this.stopped = true;
       this.socket?.destroy();
       // (Redis's message names no password)
-      this.pool.loggedIn(false, message);
+      this.pool.loggedIn(false, reply.slice(1));
       return;
     }
     this.up = true;

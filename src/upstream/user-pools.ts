@@ -120,6 +120,12 @@ export class UserPools {
       // it; tracked all the same, for a Redis that stops wanting one)
       pool.tracking = this.tracking;
       pool.onTrackingLost = () => this.onTrackingLost?.();
+      // Redis let a connection in without a password: the pool goes (its other connections
+      // may be as open), and the next client that must authenticate makes a new one
+      pool.onLoginRefused = () => {
+        if (this.anonymous === pool) this.anonymous = null;
+        pool.stop();
+      };
       this.anonymous = pool;
       pool.start();
     }
