@@ -5,7 +5,8 @@ import type { SessionObserver } from '../metrics/session-observer.js';
 import type { SessionContext } from './context.js';
 import { RequestBatch } from './request-batch.js';
 import { WriteBatch, type OutBytes } from '../io/write-batch.js';
-import type { Upstream, UpstreamClient, UpstreamProvider } from '../upstream/upstream.js';
+import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
+import { AuthCheck, type HeldRequest } from './auth-check.js';
 import { ConnState } from './conn-state.js';
 import { Kind, Pending, PendingQueue } from './pending.js';
 import { RequestRouter } from './requests.js';
@@ -53,19 +54,7 @@ const HALF_CLOSE_GRACE_MS = 10_000;
 /** after its last reply is out, how long a finished session waits for the client to close before closing itself */
 const FINISH_LINGER_MS = 1000;
 
-/** A request that needs a connection of the client's own, waiting for its shared ones to be answered. */
-interface HeldRequest {
-  args: Buffer[];
-  buf: Buffer;
-  start: number;
-  end: number;
-  /** an AUTH to be checked off this connection (see verifyAuth), not a move to an own connection */
-  auth: boolean;
-  /** that check was sent */
-  checking: boolean;
-}
 
-const OK = Buffer.from('+OK\r\n');
 
 export class ClientSession implements UpstreamClient {
   readonly client: net.Socket;
@@ -87,10 +76,13 @@ export class ClientSession implements UpstreamClient {
   private readonly requests: RequestRouter;
   private readonly replies: ReplyPairer;
   private readonly limiter = new OutputLimiter();
+  private readonly authCheck: AuthCheck;
   /** requests (and, once the Raw record is reached, replies) are relayed without pairing */
   private rawRequests = false;
   private rawReplies = false;
   private held: HeldRequest | null = null;
+  /** an AUTH check is being answered within the read that sent it */
+  private authInline = false;
   private hasSent = false;
   private finishTimer: NodeJS.Timeout | null = null;
 
@@ -102,6 +94,7 @@ export class ClientSession implements UpstreamClient {
     this.pending = new PendingQueue(this.batch, ctx.observer !== undefined);
     this.requests = new RequestRouter(this);
     this.replies = new ReplyPairer(this);
+    this.authCheck = new AuthCheck(this);
     this.reader = new RequestReader(this, this.requests);
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => {
@@ -213,66 +206,60 @@ export class ClientSession implements UpstreamClient {
   }
 
   /**
-   * AUTH [user] password from a shared seat: Redis checks it off this connection (a
-   * successful AUTH down a shared connection would change its user for everyone), and on
-   * +OK the client moves to a seat on that user's pool. Like a move to an own connection,
-   * it waits until the shared requests before it are answered, and the requests after it
-   * until its answer. Returns false when the AUTH must go down a connection of the client's own.
+   * AUTH [user] password from a shared seat: checked by Redis off this connection, and on
+   * +OK the session moves to a seat on that user's pool (see AuthCheck). Like a move to an
+   * own connection, it waits until the shared requests before it are answered, and the
+   * requests after it until its answer. Returns false when the AUTH must go down a
+   * connection of the client's own.
    */
   verifyAuth(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
-    const ups = this.ctx.upstreams;
-    if (ups.verify === undefined || (args.length !== 2 && args.length !== 3)) return false;
-    if (!ups.canPool?.(args.length === 3 ? args[1].toString('latin1') : 'default')) return false;
-    this.held = { args, buf, start, end, auth: true, checking: false };
-    this.client.pause();
-    if (this.pending.length === 0) this.checkHeldAuth(this.held);
+    if (!AuthCheck.applies(this.ctx.upstreams, args)) return false;
+    const h: HeldRequest = { args, buf, start, end, auth: true, checking: false };
+    this.held = h;
+    if (this.pending.length === 0) {
+      // (a credential Redis accepted since the last change is answered at once: the reader
+      // goes on with this read's requests itself)
+      this.authInline = true;
+      this.authCheck.start(h);
+      this.authInline = false;
+    }
+    if (this.held === h) this.client.pause();
     return true;
   }
 
-  private checkHeldAuth(h: HeldRequest): void {
-    h.checking = true;
-    (this.ctx.upstreams.verify as NonNullable<UpstreamProvider['verify']>)(h.args, (reply) => this.onAuthChecked(h, reply));
+  /** is `h` still the request this session holds (a late answer for a closed one is dropped) */
+  holds(h: HeldRequest): boolean {
+    return this.held === h && !this.closed;
   }
 
-  private onAuthChecked(h: HeldRequest, reply: Buffer | null): void {
-    if (this.closed || this.held !== h) return;
-    if (reply === null) {
-      this.held = null;
-      this.lose('the AUTH check got no answer from Redis');
-      return;
-    }
-    if (!reply.equals(OK)) {
-      // refused: the client stays where it is, as on Redis
-      this.enqueueReady(reply, false);
-      this.continueAfterHeld();
-      return;
-    }
-    const user = h.args.length === 3 ? h.args[1].toString('latin1') : 'default';
-    const join = this.ctx.upstreams.joinPool as NonNullable<UpstreamProvider['joinPool']>;
-    join.call(this.ctx.upstreams, user, h.args[h.args.length - 1], this, (seat) => {
-      if (this.closed || this.held !== h) {
-        seat?.close();
-        return;
-      }
-      if (seat === null) {
-        // no seat to be had: the AUTH goes down a connection of the client's own, as before
-        // (Redis answers it there; the check's reply is not shown)
-        this.held = null;
-        this.moveToOwnConnection();
-        this.routeNow(h);
-        return;
-      }
+  /** The held AUTH was answered `reply`: and with a seat on its user's pool when it succeeded. */
+  authAnswered(reply: Buffer, seat: Upstream | null, user: string | null): void {
+    if (seat !== null) {
       this.upstream?.close();
       this.upstream = seat;
       this.state.user = user;
-      this.enqueueReady(reply, false);
-      this.continueAfterHeld();
-    });
+    }
+    this.enqueueReady(reply, false);
+    this.continueAfterHeld();
+  }
+
+  /** No seat for the held AUTH: it goes down a connection of the client's own, as before (Redis answers it there). */
+  authOnOwnConnection(h: HeldRequest): void {
+    this.held = null;
+    this.moveToOwnConnection();
+    this.routeNow(h);
+  }
+
+  /** The held AUTH's check got no answer: like a lost connection. */
+  authLost(reason: string): void {
+    this.held = null;
+    this.lose(reason);
   }
 
   /** The held request is answered: read on. */
   private continueAfterHeld(): void {
     this.held = null;
+    if (this.authInline) return;
     this.flushOut();
     if (this.reading) {
       this.reader.process();
@@ -285,7 +272,7 @@ export class ClientSession implements UpstreamClient {
     const h = this.held;
     if (h === null || this.pending.length > 0 || this.closed) return;
     if (h.auth) {
-      if (!h.checking) this.checkHeldAuth(h);
+      if (!h.checking) this.authCheck.start(h);
       return;
     }
     this.held = null;
@@ -301,7 +288,7 @@ export class ClientSession implements UpstreamClient {
       this.flushUpstream();
       this.flushOut();
     }
-    if (this.reading && this.held === null) {
+    if (this.reading && this.held === null && !this.authInline) {
       this.reader.process();
       if (this.reading) this.client.resume();
     }

@@ -164,6 +164,11 @@ export class UserPools {
       pool = this.open(user, password);
     }
     const p = pool;
+    const now = p.pick();
+    if (now !== null) {
+      then(now.seat(client));
+      return;
+    }
     let done = false;
     const timer = setTimeout(() => finish(false), JOIN_TIMEOUT_MS);
     timer.unref();
