@@ -136,6 +136,8 @@ export class SharedConnection {
     const ok = this.pool.login?.user === null ? reply.startsWith('-NOAUTH') : reply === '+OK';
     if (!ok) {
       this.stopped = true;
+      // (nothing was filled through it: it never took a client)
+      this.trackedGen = -1;
       this.socket?.destroy();
       // (Redis's message names no password)
       this.pool.loggedIn(false, reply.slice(1));

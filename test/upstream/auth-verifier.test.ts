@@ -5,6 +5,8 @@ import { AuthVerifier } from '../../src/upstream/auth-verifier.js';
 import { CredentialCache } from '../../src/upstream/credential-cache.js';
 import { SharedPool } from '../../src/upstream/shared-pool.js';
 import { encodeCommand } from '../../src/resp/encode.js';
+import { UserPools } from '../../src/upstream/user-pools.js';
+import type { Upstream } from '../../src/upstream/upstream.js';
 import { FakeRedis, RecordingClient, until } from './fake-redis.js';
 
 // The parts of per-user sharing that need no real Redis: the credential memory, the AUTH
@@ -143,4 +145,62 @@ test('an anonymous pool takes clients only on connections that Redis answered NO
   await until('the other refused', () => refused.length === 1);
   await until('and closed', () => c.ended);
   assert.equal(pool.connectionsUp, 1);
+});
+
+test('UserPools: a pool per user, up to the bound; an unused pool closes', async () => {
+  const fake = await FakeRedis.start();
+  stops.push(() => fake.stop());
+  const users = new UserPools({ addr: fake.addr, tls: undefined, size: 1, maxPools: 1, log, idleMs: 100 });
+  stops.push(() => users.stop());
+  users.start();
+  assert.equal(users.canPool('app'), true);
+  const client = new RecordingClient();
+  let seat: Upstream | null | undefined;
+  users.join('app', b('pw'), client, (s) => (seat = s));
+  const conn = await fake.conn(0);
+  await conn.gets(cmd('AUTH', 'app', 'pw'));
+  await conn.send('+OK\r\n');
+  await until('a seat', () => seat !== undefined);
+  assert.ok(seat);
+  assert.equal(seat.seatUser, 'app');
+  assert.equal(users.users, 1);
+  assert.equal(users.canPool('app'), true, 'its pool exists');
+  assert.equal(users.canPool('bob'), false, 'past --max-user-pools');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(users.users, 1, 'a pool with a client stays');
+  seat.close();
+  await until('the unused pool closed', () => users.users === 0, 2000);
+  await until('its connection closed', () => conn.ended);
+  assert.equal(users.canPool('bob'), true);
+});
+
+test('UserPools: at an access change the memory is emptied and a pool Redis now refuses takes nobody new, and closes once its last client leaves', async () => {
+  const fake = await FakeRedis.start();
+  stops.push(() => fake.stop());
+  const users = new UserPools({ addr: fake.addr, tls: undefined, size: 1, maxPools: 4, log, idleMs: 60_000 });
+  stops.push(() => users.stop());
+  users.start();
+  // a verified AUTH is remembered
+  let answer: string | null | undefined;
+  users.verify([b('AUTH'), b('app'), b('pw')], (r) => (answer = r?.toString('latin1') ?? null));
+  const verifier = await fake.conn(0);
+  await verifier.gets(cmd('AUTH', 'app', 'pw'));
+  await verifier.send('+OK\r\n');
+  await until('the check', () => answer !== undefined);
+  assert.equal(answer, '+OK\r\n');
+  assert.equal(users.credentials.has('app', b('pw')), true);
+  let seat: Upstream | null | undefined;
+  users.join('app', b('pw'), new RecordingClient(), (s) => (seat = s));
+  const poolConn = await fake.find('the pool connection', (c) => c !== verifier && c.text.startsWith(cmd('AUTH', 'app', 'pw')));
+  await poolConn.send('+OK\r\n');
+  await until('a seat', () => seat !== undefined);
+  assert.ok(seat);
+  users.accessChanged();
+  assert.equal(users.credentials.has('app', b('pw')), false, 'forgotten at once');
+  await verifier.gets(cmd('AUTH', 'app', 'pw') + cmd('AUTH', 'app', 'pw'));
+  await verifier.send('-WRONGPASS invalid username-password pair or user is disabled.\r\n');
+  await until('the pool retired', () => users.users === 0);
+  assert.equal(poolConn.ended, false, 'its client keeps its connection, as on Redis');
+  seat.close();
+  await until('the retired pool closed', () => poolConn.ended, 3000);
 });
