@@ -190,6 +190,11 @@ export class ClientSession implements UpstreamClient {
     return true;
   }
 
+  /** Move to a connection of the client's own now, if nothing is in flight on the shared one (see RequestReader). */
+  leaveSharedNow(): void {
+    if (this.pending.length === 0 && this.held === null) this.moveToOwnConnection();
+  }
+
   private moveToOwnConnection(): void {
     // a seat on a user's pool: the client is that user's on Redis, and so must its own connection be
     const login = this.upstream?.seatLogin ?? null;

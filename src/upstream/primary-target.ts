@@ -9,6 +9,7 @@ import type { SentinelFollower } from '../sentinel/sentinel-follower.js';
 import { OwnConnection } from './own-connection.js';
 import { SharedPool } from './shared-pool.js';
 import { UserPools } from './user-pools.js';
+import { AwaitingAuth } from './awaiting-auth.js';
 import type { SharedConnection } from './shared-connection.js';
 import { FollowedUpstream, NoPrimaryUpstream, type FollowHooks } from './followed-upstream.js';
 import type { AuthAnswer, Upstream, UpstreamClient, UpstreamProvider } from './upstream.js';
@@ -131,12 +132,12 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
 
   share(client: UpstreamClient): Upstream | null {
     if (this.pool === null || this.opts.commands() === null) return null;
-    // a fresh connection of a pool that needs no password: the default user, db 0, RESP2;
-    // or, where Redis wants one, a connection that never authenticates (Redis answers NOAUTH)
-    let conn: SharedConnection | null = this.pool.pick();
-    if (conn === null && this.users !== null && this.opts.maxUserPools > 0 && this.pool.probe.locked) conn = this.users.anonymousConnection();
-    if (conn === null) return null;
-    return this.seatOn(conn, client);
+    // a fresh connection of a pool that needs no password: the default user, db 0, RESP2
+    const conn = this.pool.pick();
+    if (conn !== null) return this.seatOn(conn, client);
+    // where Redis wants one: no connection until the client's first request (see AwaitingAuth)
+    if (this.users !== null && this.opts.maxUserPools > 0 && this.pool.probe.locked) return new AwaitingAuth(client);
+    return null;
   }
 
   private seatOn(conn: SharedConnection, client: UpstreamClient): Upstream {

@@ -45,7 +45,7 @@ class TrackingReply implements ReplyRoute {
   }
 }
 
-/** Takes the reply to the pool's login (AUTH, or PING): the connection takes clients only after it. */
+/** Takes the reply to the pool's login (AUTH): the connection takes clients only after it. */
 class LoginReply implements ReplyRoute {
   readonly gone = false;
   constructor(private readonly conn: SharedConnection) {}
@@ -109,16 +109,14 @@ export class SharedConnection {
     this.socket?.destroy();
   }
 
-  /** the ACL user Redis knows it as: its pool's login's, 'default' without one (null: none) */
-  get user(): string | null {
-    const login = this.pool.login;
-    return login === null ? 'default' : login.user;
+  /** the ACL user Redis knows it as: its pool's login's, 'default' without one */
+  get user(): string {
+    return this.pool.login?.user ?? 'default';
   }
 
-  /** the AUTH that makes another connection this one's user (null: no login of a user) */
+  /** the AUTH that makes another connection this one's user (null: no login) */
   get loginCommand(): Buffer | null {
-    const login = this.pool.login;
-    return login === null || login.user === null ? null : login.command;
+    return this.pool.login?.command ?? null;
   }
 
   /** clients riding it now */
@@ -127,14 +125,12 @@ export class SharedConnection {
   }
 
   /**
-   * The pool's login was answered (`reply`: the frame without its CRLF). A user's AUTH must
-   * get +OK; an anonymous connection's PING must get NOAUTH (a +PONG means Redis let this
-   * connection in as the default user, and clients that did not authenticate must never
-   * ride it). Otherwise the connection closes for good and the pool is told.
+   * The pool's AUTH was answered (`reply`: the frame without its CRLF). Anything but +OK
+   * means Redis no longer takes the pool's credentials: the connection closes for good and
+   * the pool is told.
    */
   loginAnswered(reply: string): void {
-    const ok = this.pool.login?.user === null ? reply.startsWith('-NOAUTH') : reply === '+OK';
-    if (!ok) {
+    if (reply !== '+OK') {
       this.stopped = true;
       // (nothing was filled through it: it never took a client)
       this.trackedGen = -1;
@@ -289,7 +285,7 @@ export class SharedSeat implements Upstream, ReplyRoute {
     private readonly client: UpstreamClient,
   ) {}
 
-  get seatUser(): string | null {
+  get seatUser(): string {
     return this.conn.user;
   }
 

@@ -15,13 +15,12 @@ import { SharingProbe } from './sharing-probe.js';
 // safe at all is the SharingProbe's to say.
 //
 // The same pool, given a login, serves the clients Redis accepted as one ACL user (see
-// UserPools), or those not authenticated yet on a Redis that requires a password: each
-// connection sends the login first and takes no client before its reply.
+// UserPools): each connection sends AUTH first and takes no client before its +OK.
 
 /** What a pool's connections send before anything else. */
 export interface PoolLogin {
-  /** the ACL user the connections are authenticated as; null: none (they send PING) */
-  readonly user: string | null;
+  /** the ACL user the connections are authenticated as */
+  readonly user: string;
   /** the command's bytes (AUTH user password: kept only as long as the pool) */
   readonly command: Buffer;
 }

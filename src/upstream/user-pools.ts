@@ -6,15 +6,13 @@ import { encodeCommand } from '../resp/encode.js';
 import { AuthVerifier } from './auth-verifier.js';
 import { CredentialCache } from './credential-cache.js';
 import { SharedPool } from './shared-pool.js';
-import type { SharedConnection } from './shared-connection.js';
 import type { AuthAnswer, Upstream, UpstreamClient } from './upstream.js';
 
 // Sharing for a Redis that requires a password, or for ACL users: clients Redis accepted as
 // the same user share a pool of that user's connections, and its cache entries (the cache is
 // partitioned by user already). Nothing is decided from the proxy's own reading of the rules:
 //
-//   new client ──▶ an anonymous seat (connections that never authenticate: Redis answers
-//                  NOAUTH to whatever a client sends before AUTH)
+//   new client ──▶ no connection yet (AwaitingAuth): anything but AUTH opens its own
 //   AUTH [u] pw ──▶ AuthVerifier (Redis checks it; its reply goes to the client as it came)
 //                  ──+OK──▶ a seat on pool[u]: --shared-connections connections that sent
 //                           AUTH u pw themselves, first, and took no client before its +OK
@@ -57,7 +55,6 @@ export class UserPools {
   private readonly pools = new Map<string, SharedPool>();
   /** refused by Redis: closing once their last client leaves */
   private readonly retired = new Set<SharedPool>();
-  private anonymous: SharedPool | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** AUTHs answered from memory (for /stats) */
@@ -77,7 +74,6 @@ export class UserPools {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.verifier.stop();
-    this.anonymous?.stop();
     for (const p of this.pools.values()) p.stop();
     for (const p of this.retired) p.stop();
     this.pools.clear();
@@ -85,7 +81,7 @@ export class UserPools {
   }
 
   get connectionsUp(): number {
-    let n = (this.anonymous?.connectionsUp ?? 0) + this.verifierUp;
+    let n = this.verifierUp;
     for (const p of this.pools.values()) n += p.connectionsUp;
     for (const p of this.retired) n += p.connectionsUp;
     return n;
@@ -102,34 +98,8 @@ export class UserPools {
 
   /** The link is tracking (again): every pool's connections re-point their tracking at it. */
   onTracking(): void {
-    this.anonymous?.onTracking();
     for (const p of this.pools.values()) p.onTracking();
     for (const p of this.retired) p.onTracking();
-  }
-
-  /**
-   * A connection for a client that has not authenticated, on a Redis that wants it to: one of
-   * a pool that never authenticates (made at the first such client), so that Redis itself
-   * answers NOAUTH to anything but AUTH, which the session sends to the verifier.
-   */
-  anonymousConnection(): SharedConnection | null {
-    if (this.stopped) return null;
-    if (this.anonymous === null) {
-      const pool = new SharedPool(this.opts.addr, this.opts.tls, this.opts.size, this.opts.log, { user: null, command: encodeCommand(['PING']) });
-      // (its CLIENT TRACKING is refused while Redis wants a password, so nothing fills through
-      // it; tracked all the same, for a Redis that stops wanting one)
-      pool.tracking = this.tracking;
-      pool.onTrackingLost = () => this.onTrackingLost?.();
-      // Redis let a connection in without a password: the pool goes (its other connections
-      // may be as open), and the next client that must authenticate makes a new one
-      pool.onLoginRefused = () => {
-        if (this.anonymous === pool) this.anonymous = null;
-        pool.stop();
-      };
-      this.anonymous = pool;
-      pool.start();
-    }
-    return this.anonymous.pick();
   }
 
   /** may a client authenticating as `user` get a seat on its pool (one exists, or there is room for it) */

@@ -126,27 +126,6 @@ test("a refused login closes the pool's connection for good and tells the pool",
   assert.equal(pool.pick(), null);
 });
 
-test('an anonymous pool takes clients only on connections that Redis answered NOAUTH', async () => {
-  const fake = await FakeRedis.start();
-  stops.push(() => fake.stop());
-  const pool = new SharedPool(fake.addr, undefined, 2, log, { user: null, command: encodeCommand(['PING']) });
-  stops.push(() => pool.stop());
-  const refused: string[] = [];
-  pool.onLoginRefused = (why) => refused.push(why);
-  pool.start();
-  const [a, c] = [await fake.conn(0), await fake.conn(1)];
-  await a.gets(cmd('PING'));
-  await c.gets(cmd('PING'));
-  await a.send('-NOAUTH Authentication required.\r\n');
-  await until('one up', () => pool.connectionsUp === 1);
-  const picked = pool.pick();
-  assert.equal(picked?.user, null, 'its clients are nobody until they AUTH');
-  await c.send('+PONG\r\n'); // let in as the default user: never for clients that did not authenticate
-  await until('the other refused', () => refused.length === 1);
-  await until('and closed', () => c.ended);
-  assert.equal(pool.connectionsUp, 1);
-});
-
 test('UserPools: a pool per user, up to the bound; an unused pool closes', async () => {
   const fake = await FakeRedis.start();
   stops.push(() => fake.stop());
