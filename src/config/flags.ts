@@ -87,7 +87,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'shared-connections', key: 'sharedConnections', arg: '<n>', default: '2', value: v.wholeNumber,
-    text: 'Connections to Redis shared, pipelined, by clients that hold no connection state (no SELECT, AUTH, HELLO, MULTI, WATCH, subscription, blocking command or CLIENT command yet). A client moves to a connection of its own the moment it needs one. Where Redis wants a password, clients share connections that never authenticate until their `AUTH` (checked by Redis) succeeds, then a pool of that many connections of their ACL user (see `--max-user-pools`). `0` gives every client its own connection from the start.',
+    text: 'Connections to Redis shared, pipelined, by clients that hold no connection state (no SELECT, AUTH, HELLO, MULTI, WATCH, subscription, blocking command or CLIENT command yet). A client moves to a connection of its own the moment it needs one. Where Redis wants a password, a client whose `AUTH` Redis accepts (checked on a separate connection) shares a pool of that many connections of its ACL user (see `--max-user-pools`). `0` gives every client its own connection from the start.',
   }),
   flag({
     name: 'max-user-pools', key: 'maxUserPools', arg: '<n>', default: '16', value: v.wholeNumber,
