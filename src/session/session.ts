@@ -54,8 +54,6 @@ const HALF_CLOSE_GRACE_MS = 10_000;
 /** after its last reply is out, how long a finished session waits for the client to close before closing itself */
 const FINISH_LINGER_MS = 1000;
 
-
-
 export class ClientSession implements UpstreamClient {
   readonly client: net.Socket;
   readonly remote: string;
