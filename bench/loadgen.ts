@@ -295,7 +295,8 @@ export async function runLoad(partial: Partial<LoadSpec>): Promise<LoadResult> {
                 if (r.replies === 1) {
                   clearTimeout(timer);
                   s.off('data', onData);
-                  if (r.errors > 0) reject(new Error(`refused: ${acc.toString('latin1').trim()}`));
+                  // (a PING may be refused: the ceiling server knows only GET and SET)
+                  if (r.errors > 0 && spec.auth.length > 0) reject(new Error(`AUTH refused: ${acc.toString('latin1').trim()}`));
                   else if (r.end < acc.length) reject(new Error('unexpected bytes after the PING reply'));
                   else resolve();
                 }
