@@ -18,7 +18,7 @@ import type { AuthAnswer, Upstream, UpstreamClient } from './upstream.js';
 //                           AUTH u pw themselves, first, and took no client before its +OK
 //
 // A credential Redis accepted is remembered as a salted digest (CredentialCache), so that
-// the next client with it is answered +OK without a round trip; any change of rules or
+// the next client with it within a second is answered +OK without a round trip; any change of rules or
 // passwords (through the proxy at once, made directly on Redis at the ACL watch's next
 // reading) empties that memory and has each pool's own credentials checked again. A pool
 // Redis no longer takes is retired: no client joins it, and it closes once its last client
@@ -30,7 +30,7 @@ import type { AuthAnswer, Upstream, UpstreamClient } from './upstream.js';
 const IDLE_POOL_MS = 60_000;
 /** How long a client waits for a new pool's first connection before it gets its own. */
 const JOIN_TIMEOUT_MS = 2000;
-/** Answer a client whose credentials Redis accepted since the last change without asking again. */
+/** Answer a client whose credentials Redis accepted in the last second (and since the last change) without asking again. */
 const ANSWER_FROM_MEMORY = true;
 const OK = Buffer.from('+OK\r\n');
 

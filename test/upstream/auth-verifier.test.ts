@@ -29,13 +29,24 @@ test('the credential memory keeps a digest, never the password, and forgets ever
   assert.equal(c.has('app', b('s3cret-pW')), false, 'another password');
   assert.equal(c.has('ap', b('ps3cret-pw')), false, 'the same bytes split differently');
   // nothing in the object holds the password's bytes
-  const seen = JSON.stringify([...(c as unknown as { verified: Map<string, string> }).verified]);
+  const seen = JSON.stringify([...(c as unknown as { verified: Map<string, number> }).verified]);
   assert.ok(!seen.includes('s3cret'), seen);
   const epoch = c.epoch;
   c.clear();
   assert.equal(c.has('app', b('s3cret-pw')), false);
   c.add('app', b('s3cret-pw'), epoch);
   assert.equal(c.has('app', b('s3cret-pw')), false, 'a check sent before the change is not remembered');
+});
+
+test('a remembered credential answers for a second only: Redis is asked again after it', () => {
+  let t = 1_000_000;
+  const c = new CredentialCache(8, 1000, () => t);
+  c.add('app', b('pw'), c.epoch);
+  t += 999;
+  assert.equal(c.has('app', b('pw')), true);
+  t += 1;
+  assert.equal(c.has('app', b('pw')), false);
+  assert.equal(c.size, 0, 'and forgotten');
 });
 
 test('the credential memory is bounded: the oldest goes first', () => {
