@@ -196,6 +196,23 @@ describe('authenticated clients share connections and the cache', () => {
     }
   });
 
+  test("a pool connection Redis closes (CLIENT KILL USER) closes its clients and drops the entries filled through it", async () => {
+    assert.equal(await ask(direct, 'SET', 'killed', 'kv'), '+OK\r\n');
+    const c = await authed(proxy.port, 'app', PW.app);
+    const viaRedis = await authed(redis.port, 'app', PW.app);
+    assert.equal(await ask(c, 'GET', 'killed'), '$2\r\nkv\r\n');
+    const before = await getCalls();
+    assert.equal(await ask(c, 'GET', 'killed'), '$2\r\nkv\r\n');
+    assert.equal((await getCalls()) - before, 0, 'cached');
+    assert.match(await ask(direct, 'CLIENT', 'KILL', 'USER', 'app'), /^:\d+\r\n$/);
+    // closed as a direct connection of app is
+    await viaRedis.readUntilClosed(2000);
+    await c.readUntilClosed(2000);
+    const next = await conversation(proxy.port, auth('app', PW.app) + get('killed'), 2);
+    assert.deepEqual(next, ['+OK\r\n', '$2\r\nkv\r\n']);
+    assert.equal((await getCalls()) - before, 1, 'the entry went with the connection: read from Redis again');
+  });
+
   test('ioredis and node-redis clients with a password work, and share', async () => {
     const io = new IORedis({ port: proxy.port, username: 'app', password: PW.app, lazyConnect: true, maxRetriesPerRequest: 0 });
     const nr = createClient({ url: `redis://app:${PW.app}@127.0.0.1:${proxy.port}` });
