@@ -42,6 +42,11 @@ export class AuthVerifier {
     private readonly log: Logger,
   ) {}
 
+  /** is its connection open (or opening) */
+  get connected(): boolean {
+    return this.socket !== null;
+  }
+
   /** Send `command` (an AUTH) to Redis; `then` gets Redis's reply frame, or null. */
   check(command: Buffer, then: (reply: Buffer | null) => void): void {
     if (this.stopped) {

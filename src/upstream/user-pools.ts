@@ -81,14 +81,10 @@ export class UserPools {
   }
 
   get connectionsUp(): number {
-    let n = this.verifierUp;
+    let n = this.verifier.connected ? 1 : 0;
     for (const p of this.pools.values()) n += p.connectionsUp;
     for (const p of this.retired) n += p.connectionsUp;
     return n;
-  }
-
-  private get verifierUp(): number {
-    return this.verifier.checks > 0 ? 1 : 0;
   }
 
   /** users with a pool now */
@@ -107,7 +103,7 @@ export class UserPools {
     return !this.stopped && (this.pools.has(user) || this.pools.size < this.opts.maxPools);
   }
 
-  /** AUTH [user] password, as the client sent it: Redis's reply, or +OK for a credential it accepted since the last change. */
+  /** AUTH [user] password, as the client sent it: Redis's reply, or +OK for a credential it accepted within the last second. */
   verify(args: Buffer[], then: AuthAnswer): void {
     const user = args.length === 3 ? args[1].toString('latin1') : 'default';
     const password = args[args.length - 1];
