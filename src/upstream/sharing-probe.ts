@@ -6,9 +6,9 @@ import { connectToRedis, type TlsClientOptions } from '../backend/connect.js';
 // user without a password: a shared connection must never let a client act as a user it
 // did not authenticate as. This probe checks that every second with a brand-new
 // connection; when Redis starts requiring a password, a new client has no connection
-// until its first request (AwaitingAuth): an AUTH takes it to its user's pool (UserPools),
-// anything else to a connection of its own, where Redis asks it to AUTH. Clients already sharing stay, as their own
-// connections to Redis would stay authenticated. A change of ACL rules or password made
+// until its first request (AwaitingAuth): an AUTH takes it to its user's pool
+// (UserPools), anything else to a connection of its own, where Redis asks it to AUTH.
+// Clients already sharing stay, as their own connections to Redis would stay authenticated. A change of ACL rules or password made
 // through the proxy (or seen by the link's ACL watch) holds new clients back until a
 // fresh probe has answered.
 
