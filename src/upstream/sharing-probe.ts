@@ -8,9 +8,9 @@ import { connectToRedis, type TlsClientOptions } from '../backend/connect.js';
 // connection; when Redis starts requiring a password, a new client has no connection
 // until its first request (AwaitingAuth): an AUTH takes it to its user's pool
 // (UserPools), anything else to a connection of its own, where Redis asks it to AUTH.
-// Clients already sharing stay, as their own connections to Redis would stay authenticated. A change of ACL rules or password made
-// through the proxy (or seen by the link's ACL watch) holds new clients back until a
-// fresh probe has answered.
+// Clients already sharing stay, as their own connections to Redis would stay
+// authenticated. A change of ACL rules or password made through the proxy (or seen by the
+// link's ACL watch) holds new clients back until a fresh probe has answered.
 
 const PROBE_INTERVAL_MS = 1000;
 const PROBE_TIMEOUT_MS = 2000;
