@@ -12,7 +12,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
-import { scanReplies, valueFor } from './lib/resp.js';
+import { encodeCommand, scanReplies, valueFor } from './lib/resp.js';
 
 export type Distribution = 'uniform' | 'zipf' | 'sequential';
 
@@ -46,6 +46,14 @@ export interface LoadSpec {
    * not cache a connection's first requests until it has learnt its state).
    */
   pingFirst: boolean;
+  /** AUTH arguments ([user,] password) each connection sends first, before the clock starts (instead of the PING); [] for none */
+  auth: string[];
+  /**
+   * Each request on a connection of its own (PHP-FPM, CGI, serverless): connect, AUTH (if
+   * any, waiting for its reply), GET, close; its latency counts all of it. `connections`
+   * such loops run at once; GETs only.
+   */
+  connectPerRequest: boolean;
 }
 
 export interface LatencySummaryUs {
@@ -88,6 +96,8 @@ export const defaultSpec: LoadSpec = {
   valueSize: 100,
   seed: 42,
   pingFirst: true,
+  auth: [],
+  connectPerRequest: false,
 };
 
 // ---------------------------------------------------------------------------
@@ -205,6 +215,7 @@ function newHistogram(): hdr.Histogram {
 export async function runLoad(partial: Partial<LoadSpec>): Promise<LoadResult> {
   const spec: LoadSpec = { ...defaultSpec, ...partial };
   if (spec.durationMs <= 0 && spec.maxRequests <= 0) throw new Error('need durationMs or maxRequests');
+  if (spec.connectPerRequest) return runConnectPerRequest(spec);
   const getTable = spec.getRatio > 0 ? buildTable('GET', spec.keyPrefix, spec.keyOffset, spec.keyspace, 0) : null;
   const setTable = spec.getRatio < 1 ? buildTable('SET', spec.keyPrefix, spec.keyOffset, spec.keyspace, spec.valueSize) : null;
   const sequential = spec.distribution === 'sequential';
@@ -269,8 +280,8 @@ export async function runLoad(partial: Partial<LoadSpec>): Promise<LoadResult> {
     for (const s of sockets) s?.destroy();
     throw new Error(`connect to ${spec.host}:${spec.port} failed: ${(e as Error).message}`);
   }
-  if (spec.pingFirst) {
-    const ping = Buffer.from('*1\r\n$4\r\nPING\r\n', 'latin1');
+  if (spec.pingFirst || spec.auth.length > 0) {
+    const ping = spec.auth.length > 0 ? encodeCommand(['AUTH', ...spec.auth]) : Buffer.from('*1\r\n$4\r\nPING\r\n', 'latin1');
     try {
       await Promise.all(
         sockets.map(
@@ -284,7 +295,9 @@ export async function runLoad(partial: Partial<LoadSpec>): Promise<LoadResult> {
                 if (r.replies === 1) {
                   clearTimeout(timer);
                   s.off('data', onData);
-                  if (r.end < acc.length) reject(new Error('unexpected bytes after the PING reply'));
+                  // (a PING may be refused: the ceiling server knows only GET and SET)
+                  if (r.errors > 0 && spec.auth.length > 0) reject(new Error(`AUTH refused: ${acc.toString('latin1').trim()}`));
+                  else if (r.end < acc.length) reject(new Error('unexpected bytes after the PING reply'));
                   else resolve();
                 }
               };
@@ -441,6 +454,90 @@ export async function runLoad(partial: Partial<LoadSpec>): Promise<LoadResult> {
     },
     connectMs,
     timedOut: result.timedOut,
+    failure,
+  };
+  hist.destroy();
+  return out;
+}
+
+/**
+ * Connect-per-request clients: `connections` loops, each connect → [AUTH → its reply] → GET →
+ * its reply → close, until the deadline (or maxRequests GETs in all). A request's latency
+ * is from the connect to the GET's reply.
+ */
+async function runConnectPerRequest(spec: LoadSpec): Promise<LoadResult> {
+  const table = buildTable('GET', spec.keyPrefix, spec.keyOffset, spec.keyspace, 0);
+  const keys = keyStream(spec.distribution === 'sequential' ? 'uniform' : spec.distribution, spec.keyspace, spec.zipfS, spec.seed);
+  const authCmd = spec.auth.length > 0 ? encodeCommand(['AUTH', ...spec.auth]) : null;
+  const hist = newHistogram();
+  const maxReq = spec.maxRequests > 0 ? spec.maxRequests : Number.MAX_SAFE_INTEGER;
+  let issued = 0;
+  let completed = 0;
+  let nils = 0;
+  let errors = 0;
+  let failure: string | null = null;
+  const t0 = performance.now();
+  const deadline = spec.durationMs > 0 ? t0 + spec.durationMs : Number.POSITIVE_INFINITY;
+  const hardDeadline = t0 + spec.timeoutMs;
+  /** one request on a new connection; resolves false when it failed */
+  const once = (cursor: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const start = performance.now();
+      const idx = keys[cursor & (STREAM - 1)];
+      const get = table.buf.subarray(idx * table.stride, (idx + 1) * table.stride);
+      const s = net.connect({ host: spec.host, port: spec.port });
+      s.setNoDelay(true);
+      let acc: Buffer = Buffer.alloc(0);
+      let authed = authCmd === null;
+      const timer = setTimeout(() => end(false, 'no reply within 10 s'), 10_000);
+      const end = (ok: boolean, why?: string): void => {
+        clearTimeout(timer);
+        s.destroy();
+        if (!ok) failure ??= why ?? 'failed';
+        resolve(ok);
+      };
+      s.on('error', (e) => end(false, `socket error: ${e.message}`));
+      s.on('connect', () => s.write(authCmd ?? get));
+      s.on('data', (d: Buffer) => {
+        acc = acc.length === 0 ? d : Buffer.concat([acc, d]);
+        const r = scanReplies(acc, 0, 1);
+        if (r.replies === 0) return;
+        if (!authed) {
+          authed = true;
+          if (r.errors > 0) return end(false, `AUTH refused: ${acc.toString('latin1').trim()}`);
+          acc = acc.subarray(r.end);
+          s.write(get);
+          return;
+        }
+        nils += r.nils;
+        errors += r.errors;
+        completed++;
+        hist.recordValue(Math.max(1, Math.round((performance.now() - start) * 1e6)));
+        end(true);
+      });
+    });
+  const loop = async (ci: number): Promise<void> => {
+    for (let c = ci * 7919; ; c++) {
+      const now = performance.now();
+      if (now >= deadline || now >= hardDeadline || issued >= maxReq || failure !== null) return;
+      issued++;
+      if (!(await once(c))) return;
+    }
+  };
+  await Promise.all(Array.from({ length: spec.connections }, (_, i) => loop(i)));
+  const elapsedMs = performance.now() - t0;
+  const q = (p: number): number => hist.getValueAtPercentile(p) / 1000;
+  const out: LoadResult = {
+    requests: completed,
+    gets: completed,
+    sets: 0,
+    nils,
+    errors,
+    elapsedMs,
+    opsPerSec: elapsedMs > 0 ? (completed * 1000) / elapsedMs : 0,
+    latencyUs: { p50: q(50), p90: q(90), p99: q(99), p999: q(99.9), max: hist.maxValue / 1000, mean: hist.mean / 1000 },
+    connectMs: 0,
+    timedOut: performance.now() >= hardDeadline,
     failure,
   };
   hist.destroy();

@@ -95,6 +95,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     follower,
     tls: redisTls,
     sharedConnections: config.sharedConnections,
+    maxUserPools: config.maxUserPools,
     cache,
     coherence: config.coherence,
     log,
@@ -167,7 +168,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
       ? { enabled: true, ready: cache.isReady(), entries: cache.size, bytes: cache.bytes, ...cache.stats.snapshot() }
       : { enabled: false },
     link: cache ? { state: target.linkState, connects: target.connects, lastError: target.link?.lastError ?? '' } : null,
-    redis: { reachable: target.healthy, primary: target.primary?.display ?? null, sharing: target.sharing },
+    redis: { reachable: target.healthy, primary: target.primary?.display ?? null, sharing: target.sharing, userPools: target.userPools },
     sentinel: follower?.state(),
     // RSS counts V8 garbage not yet collected; heapUsed is what is live after the last GC
     memory: processMemory(),

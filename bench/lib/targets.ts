@@ -17,6 +17,9 @@ import {
   type Managed,
 } from './procs.js';
 
+/** [user, password] of the ACL user the authenticated workloads AUTH as */
+export const BENCH_USER = ['bench', 'bench-pw'] as const;
+
 export type TargetKind = 'redis' | 'proxy' | 'twemproxy' | 'ceiling' | 'relay';
 
 export interface Target {
@@ -58,6 +61,8 @@ export async function startRedis(ctx: Ctx): Promise<{ target: Target; proc: Mana
     '--maxclients', '10000',
     // as the README asks of a Redis behind a cache of 1,000,000 keys (the memory probe)
     '--tracking-table-max-keys', '0',
+    // the ACL user of the authenticated rows (auth-*): the same Redis, the same proxy, with AUTH
+    '--user', BENCH_USER[0], 'on', `>${BENCH_USER[1]}`, '~*', '+@all',
   ];
   const proc = spawnManaged('redis-server', 'redis-server', args, { logFile: path.join(ctx.tmpDir, 'redis.log') });
   await waitForPort(port, 10_000, proc);

@@ -1,6 +1,7 @@
 // The workload matrix: what runs against which targets, with which tool.
 
 import type { LoadSpec } from '../loadgen.js';
+import { BENCH_USER } from './targets.js';
 
 export const KEYS = 10_000;
 export const VALUE = 100;
@@ -111,6 +112,19 @@ function lgGet(connections: number, pipeline: number): LgWorkload {
   return { tool: 'loadgen', spec: { connections, pipeline, getRatio: 1, distribution: 'uniform', keyspace: KEYS, keyPrefix: KEYSPACES.hot.prefix } };
 }
 
+/**
+ * Authenticated clients (issue 14): the same GET hits with and without `AUTH bench ...` first,
+ * over 100 keys of the hot keyspace (the ACL user's own cache partition fills in the warm-up
+ * run). The proxy's authenticated row against its open twin is the ratio that matters.
+ */
+function lgAuth(connectPerRequest: boolean, auth: boolean): LgWorkload {
+  const connections = connectPerRequest ? 16 : 50;
+  return {
+    tool: 'loadgen',
+    spec: { connections, pipeline: 1, getRatio: 1, distribution: 'uniform', keyspace: 100, keyPrefix: KEYSPACES.hot.prefix, connectPerRequest, auth: auth ? [...BENCH_USER] : [] },
+  };
+}
+
 const GET_HOT = ['GET', 'key:__rand_int__'];
 /** 10 random keys of the (warmed) hot keyspace: every one cached */
 const MGET_HOT = ['MGET', ...Array.from({ length: 10 }, () => 'key:__rand_int__')];
@@ -179,6 +193,10 @@ export const WORKLOADS: Workload[] = [
   }),
   workload({ id: 'mget-hit-p1', title: 'MGET of 10 keys, all cached, 50 clients, -P 1', targets: PAIR, warm: 'hot', hitRatio: true, run: rb(50, 1, MGET_HOT, 20_000) }),
   workload({ id: 'mget-half-p1', title: 'MGET of 10 keys, half cached, 50 clients, -P 1', targets: PAIR, warm: 'hot', hitRatio: true, run: rb(50, 1, MGET_HALF, 20_000, 100_000_000) }),
+  workload({ id: 'auth-cpr-open', title: 'GET hits, a connection per request (16 at once), no AUTH (the twin of auth-cpr)', targets: ['redis', 'proxy'], warm: 'hot', run: lgAuth(true, false) }),
+  workload({ id: 'auth-cpr', title: 'GET hits, a connection per request (16 at once), each AUTH as an ACL user first', targets: ['redis', 'proxy'], warm: 'hot', run: lgAuth(true, true) }),
+  workload({ id: 'auth-long-open', title: 'GET hits, 50 long-lived clients, -P 1, no AUTH (the twin of auth-long)', targets: ['redis', 'proxy'], warm: 'hot', run: lgAuth(false, false) }),
+  workload({ id: 'auth-long', title: 'GET hits, 50 long-lived clients, -P 1, authenticated as an ACL user', targets: ['redis', 'proxy'], warm: 'hot', run: lgAuth(false, true) }),
   workload({ id: 'tail-hit', title: `Tails: GET hits, 50 clients, -P 1, ${TAIL_REQUESTS.toLocaleString('en-US')} requests per run`, targets: PAIR, warm: 'hot', run: { ...lgGet(50, 1), requests: TAIL_REQUESTS } }),
   workload({
     id: 'tail-set', title: `Tails: pass-through SET 100 B, 50 clients, -P 1, ${TAIL_REQUESTS.toLocaleString('en-US')} requests per run`, targets: ['redis', 'proxy', 'proxy-nocache', 'twemproxy'], isolate: true,

@@ -47,6 +47,8 @@ export interface Config {
   maxClients: number;
   /** connections to Redis shared by clients that hold no connection state; 0 = each client its own */
   sharedConnections: number;
+  /** most ACL users with a pool of shared connections at once; 0 = authenticated clients get their own */
+  maxUserPools: number;
   /** seconds a silent client is kept (0 = forever), like Redis's `timeout` */
   idleTimeout: number;
   /** seconds Redis may take to answer a non-blocking command (0 = no limit) */

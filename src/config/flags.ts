@@ -87,7 +87,11 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'shared-connections', key: 'sharedConnections', arg: '<n>', default: '2', value: v.wholeNumber,
-    text: 'Connections to Redis shared, pipelined, by clients that hold no connection state (no SELECT, AUTH, HELLO, MULTI, WATCH, subscription, blocking command or CLIENT command yet). A client moves to a connection of its own the moment it needs one. Sharing is used only while Redis lets a new connection in without a password. `0` gives every client its own connection from the start.',
+    text: 'Connections to Redis shared, pipelined, by clients that hold no connection state (no SELECT, AUTH, HELLO, MULTI, WATCH, subscription, blocking command or CLIENT command yet). A client moves to a connection of its own the moment it needs one. Where Redis wants a password, a client whose `AUTH` Redis accepts (checked on a separate connection) shares a pool of that many connections of its ACL user (see `--max-user-pools`). `0` gives every client its own connection from the start.',
+  }),
+  flag({
+    name: 'max-user-pools', key: 'maxUserPools', arg: '<n>', default: '16', value: v.wholeNumber,
+    text: 'Most ACL users whose authenticated clients share a pool of `--shared-connections` connections (and their cache entries) at once; a pool unused for a minute closes. Past it, a client of another user gets a connection of its own, as with `0`.',
   }),
   flag({
     name: 'idle-timeout', key: 'idleTimeout', arg: '<seconds>', default: '0', value: v.seconds, live: true,

@@ -97,12 +97,27 @@ export class RequestReader {
         if (!s.reading || s.holding) break;
       }
       s.flushForward();
-      if (s.reading && !s.holding) this.streamPartial();
+      if (s.reading && !s.holding) {
+        // no connection yet (AwaitingAuth) and a request in progress that is no AUTH: Redis
+        // must see it as it arrives (it refuses an oversized one from an unauthenticated
+        // client at its header), so the connection is opened now
+        if (s.upstream?.shared === true && s.state.user === null && this.partialNeedsConnection()) s.leaveSharedNow();
+        this.streamPartial();
+      }
     } finally {
       s.flushUpstream();
       s.flushOut();
     }
     s.afterInput();
+  }
+
+  /** Is the request in progress one that cannot be an AUTH (the only request taken without a connection)? */
+  private partialNeedsConnection(): boolean {
+    const argc = this.decoder.partialArgc;
+    if (argc < 0) return false;
+    if (argc !== 2 && argc !== 3) return true;
+    const name = this.decoder.partialName();
+    return name !== null && !(name.length === 4 && lower(name) === 'auth');
   }
 
   /**

@@ -128,7 +128,8 @@ export class RequestRouter {
     if (table === null || s.relaysRequests) return false;
     const buf = d.buffer;
     const r = table.routeOf(buf, d.argOffset(0), d.argLength(0));
-    if (!r.simple || (s.upstream?.shared === true && !r.shareable)) return false;
+    // (a shared seat with no user yet is AwaitingAuth's: nothing goes there, see route)
+    if (!r.simple || (s.upstream?.shared === true && (!r.shareable || s.state.user === null))) return false;
     const cache = s.ctx.cache;
     // (MGET through the cache needs its keys as buffers: see routeMget)
     if (cache !== null && r.name === 'mget' && this.cacheUsable(cache)) return false;
@@ -156,15 +157,18 @@ export class RequestRouter {
   route(args: Buffer[], buf: Buffer, start: number, end: number): void {
     const s = this.s;
     const cache = s.ctx.cache;
-    // the hot path: GET key, recognised from its bytes (always shareable, never raw-only)
-    if (args.length === 2 && isGet(args[0], 0, args[0].length) && !s.relaysRequests) {
+    // the hot path: GET key, recognised from its bytes (always shareable, never raw-only;
+    // not from a shared seat with no user yet, AwaitingAuth's, which takes no request)
+    if (args.length === 2 && isGet(args[0], 0, args[0].length) && !s.relaysRequests && (s.state.user !== null || s.upstream?.shared !== true)) {
       s.observer?.onCommand('get');
       this.routeGet(args[1], buf, start, end, cache);
       return;
     }
     const name = lower(args[0]);
     s.observer?.onCommand(name);
-    if (s.upstream?.shared === true && !this.shareable(name, args)) {
+    if (s.upstream?.shared === true && (s.state.user === null || !this.shareable(name, args))) {
+      // (checked off the shared connection; on +OK the session moves to its user's pool)
+      if (name === 'auth' && s.verifyAuth(args, buf, start, end)) return;
       if (name === 'quit') {
         // QUIT would close the shared connection: answer it here, as Redis would
         s.enqueueReady(QUIT_OK, true);

@@ -6,6 +6,7 @@ import type { SessionContext } from './context.js';
 import { RequestBatch } from './request-batch.js';
 import { WriteBatch, type OutBytes } from '../io/write-batch.js';
 import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
+import { AuthCheck, type HeldRequest } from './auth-check.js';
 import { ConnState } from './conn-state.js';
 import { Kind, Pending, PendingQueue } from './pending.js';
 import { RequestRouter } from './requests.js';
@@ -53,14 +54,6 @@ const HALF_CLOSE_GRACE_MS = 10_000;
 /** after its last reply is out, how long a finished session waits for the client to close before closing itself */
 const FINISH_LINGER_MS = 1000;
 
-/** A request that needs a connection of the client's own, waiting for its shared ones to be answered. */
-interface HeldRequest {
-  args: Buffer[];
-  buf: Buffer;
-  start: number;
-  end: number;
-}
-
 export class ClientSession implements UpstreamClient {
   readonly client: net.Socket;
   readonly remote: string;
@@ -81,10 +74,13 @@ export class ClientSession implements UpstreamClient {
   private readonly requests: RequestRouter;
   private readonly replies: ReplyPairer;
   private readonly limiter = new OutputLimiter();
+  private readonly authCheck: AuthCheck;
   /** requests (and, once the Raw record is reached, replies) are relayed without pairing */
   private rawRequests = false;
   private rawReplies = false;
   private held: HeldRequest | null = null;
+  /** an AUTH check is being answered within the read that sent it */
+  private authInline = false;
   private hasSent = false;
   private finishTimer: NodeJS.Timeout | null = null;
 
@@ -96,6 +92,7 @@ export class ClientSession implements UpstreamClient {
     this.pending = new PendingQueue(this.batch, ctx.observer !== undefined);
     this.requests = new RequestRouter(this);
     this.replies = new ReplyPairer(this);
+    this.authCheck = new AuthCheck(this);
     this.reader = new RequestReader(this, this.requests);
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => {
@@ -114,9 +111,9 @@ export class ClientSession implements UpstreamClient {
     client.on('end', () => this.onClientEnd());
     const seat = ctx.upstreams.share(this);
     if (seat) {
-      // a fresh connection of a pool that needs no password: the default user, db 0, RESP2
+      // a fresh connection: the default user (or none, where Redis wants a password), db 0, RESP2
       this.upstream = seat;
-      this.state.user = 'default';
+      this.state.user = seat.seatUser ?? null;
     } else {
       this.openUpstream();
     }
@@ -183,7 +180,7 @@ export class ClientSession implements UpstreamClient {
    */
   leaveShared(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
     if (this.pending.length > 0) {
-      this.held = { args, buf, start, end };
+      this.held = { args, buf, start, end, auth: false, checking: false };
       this.client.pause();
       return false;
     }
@@ -191,18 +188,102 @@ export class ClientSession implements UpstreamClient {
     return true;
   }
 
+  /** Move to a connection of the client's own now, if nothing is in flight on the shared one (see RequestReader). */
+  leaveSharedNow(): void {
+    if (this.pending.length === 0 && this.held === null) this.moveToOwnConnection();
+  }
+
   private moveToOwnConnection(): void {
+    // a seat on a user's pool: the client is that user's on Redis, and so must its own connection be
+    const login = this.upstream?.seatLogin ?? null;
+    const user = this.state.user;
     this.upstream?.close();
     this.state.unprove(); // a new connection: proven again by its first reply
     this.openUpstream();
+    if (login === null) return;
+    this.state.user = user;
+    this.sendInternal(login, (frame) => {
+      // (Redis no longer takes the pool's credentials: the client cannot go on as that user)
+      if (frame[0] !== 0x2b) this.lose('its user could not authenticate a connection of its own');
+    });
   }
 
-  /** The shared requests were all answered: continue on the client's own connection. */
+  /**
+   * AUTH [user] password from a shared seat: checked by Redis off this connection, and on
+   * +OK the session moves to a seat on that user's pool (see AuthCheck). Like a move to an
+   * own connection, it waits until the shared requests before it are answered, and the
+   * requests after it until its answer. Returns false when the AUTH must go down a
+   * connection of the client's own.
+   */
+  verifyAuth(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
+    if (!AuthCheck.applies(this.ctx.upstreams, args)) return false;
+    const h: HeldRequest = { args, buf, start, end, auth: true, checking: false };
+    this.held = h;
+    if (this.pending.length === 0) {
+      // (a credential Redis accepted since the last change is answered at once: the reader
+      // goes on with this read's requests itself)
+      this.authInline = true;
+      this.authCheck.start(h);
+      this.authInline = false;
+    }
+    if (this.held === h) this.client.pause();
+    return true;
+  }
+
+  /** is `h` still the request this session holds (a late answer for a closed one is dropped) */
+  holds(h: HeldRequest): boolean {
+    return this.held === h && !this.closed;
+  }
+
+  /** The held AUTH was answered `reply`: and with a seat on its user's pool when it succeeded. */
+  authAnswered(reply: Buffer, seat: Upstream | null, user: string | null): void {
+    if (seat !== null) {
+      this.upstream?.close();
+      this.upstream = seat;
+      this.state.user = user;
+    }
+    this.enqueueReady(reply, false);
+    this.continueAfterHeld();
+  }
+
+  /** No seat for the held AUTH: it goes down a connection of the client's own, as before (Redis answers it there). */
+  authOnOwnConnection(h: HeldRequest): void {
+    this.held = null;
+    this.moveToOwnConnection();
+    this.routeNow(h);
+  }
+
+  /** The held AUTH's check got no answer: like a lost connection. */
+  authLost(reason: string): void {
+    this.held = null;
+    this.lose(reason);
+  }
+
+  /** The held request is answered: read on. */
+  private continueAfterHeld(): void {
+    this.held = null;
+    if (this.authInline) return;
+    this.flushOut();
+    if (this.reading) {
+      this.reader.process();
+      if (this.reading && this.held === null) this.client.resume();
+    }
+  }
+
+  /** The shared requests were all answered: continue on the client's own connection (or check the held AUTH). */
   private resumeHeld(): void {
     const h = this.held;
     if (h === null || this.pending.length > 0 || this.closed) return;
+    if (h.auth) {
+      if (!h.checking) this.authCheck.start(h);
+      return;
+    }
     this.held = null;
     this.moveToOwnConnection();
+    this.routeNow(h);
+  }
+
+  private routeNow(h: HeldRequest): void {
     try {
       this.requests.route(h.args, h.buf, h.start, h.end);
       this.flushForward();
@@ -210,7 +291,7 @@ export class ClientSession implements UpstreamClient {
       this.flushUpstream();
       this.flushOut();
     }
-    if (this.reading && this.held === null) {
+    if (this.reading && this.held === null && !this.authInline) {
       this.reader.process();
       if (this.reading) this.client.resume();
     }
@@ -314,6 +395,8 @@ export class ClientSession implements UpstreamClient {
       if (this.upstream === null) {
         this.state.unprove();
         this.openUpstream();
+      } else {
+        this.state.user = this.upstream.seatUser ?? null;
       }
       return;
     }

@@ -62,6 +62,12 @@ export class FollowedUpstream implements Upstream, UpstreamClient {
   get fillOwner(): FillOwner | null {
     return this.inner.fillOwner;
   }
+  get seatUser(): string | null | undefined {
+    return this.inner.seatUser;
+  }
+  get seatLogin(): Buffer | null | undefined {
+    return this.inner.seatLogin;
+  }
   send(parts: Buffer[], bytes: number, replies: number): boolean {
     return this.inner.send(parts, bytes, replies);
   }

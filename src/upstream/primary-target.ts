@@ -8,8 +8,11 @@ import type { CommandTable } from '../commands/command-table.js';
 import type { SentinelFollower } from '../sentinel/sentinel-follower.js';
 import { OwnConnection } from './own-connection.js';
 import { SharedPool } from './shared-pool.js';
+import { UserPools } from './user-pools.js';
+import { AwaitingAuth } from './awaiting-auth.js';
+import type { SharedConnection } from './shared-connection.js';
 import { FollowedUpstream, NoPrimaryUpstream, type FollowHooks } from './followed-upstream.js';
-import type { Upstream, UpstreamClient, UpstreamProvider } from './upstream.js';
+import type { AuthAnswer, Upstream, UpstreamClient, UpstreamProvider } from './upstream.js';
 
 // The Redis the proxy talks to: one fixed address (--addr), or the primary a SentinelFollower
 // names (--sentinel). Everything bound to an address lives here, made again for each one:
@@ -31,8 +34,10 @@ export interface PrimaryTargetOptions {
   addr: BackendAddress;
   follower: SentinelFollower | null;
   tls: TlsClientOptions | undefined;
-  /** size of the shared pool; 0: none */
+  /** size of the shared pool, and of each user's; 0: none */
   sharedConnections: number;
+  /** most ACL users with a pool of their own at once (0: authenticated clients get their own connections) */
+  maxUserPools: number;
   cache: ReplyCache | null;
   coherence: Coherence;
   log: Logger;
@@ -47,6 +52,8 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
   private currentLink: InvalidationLink | null = null;
   private health: HealthWatchdog | null = null;
   private pool: SharedPool | null = null;
+  /** the pools of authenticated clients, and the AUTH checks (null without sharing) */
+  private users: UserPools | null = null;
   /** client upstreams on the current primary (followed mode only) */
   private readonly members = new Set<FollowedUpstream>();
   /** connects of the links before the current one */
@@ -71,6 +78,7 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
     this.opts.follower?.stop();
     this.currentLink?.stop();
     this.pool?.stop();
+    this.users?.stop();
   }
 
   /** the Redis new upstreams go to; null while no primary is known */
@@ -100,7 +108,13 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
     return this.health?.healthy ?? false;
   }
   get sharedConnectionsUp(): number {
-    return this.pool?.connectionsUp ?? 0;
+    return (this.pool?.connectionsUp ?? 0) + (this.users?.connectionsUp ?? 0);
+  }
+
+  /** for /stats: users with a pool, AUTHs answered from the credential memory, and checked by Redis */
+  get userPools(): { users: number; authFromMemory: number; authChecks: number } | null {
+    const u = this.users;
+    return u === null ? null : { users: u.users, authFromMemory: u.answeredFromMemory, authChecks: u.verifier.checks };
   }
   /** would a client connecting now get a seat on a shared connection */
   get sharing(): boolean {
@@ -120,12 +134,43 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
     if (this.pool === null || this.opts.commands() === null) return null;
     // a fresh connection of a pool that needs no password: the default user, db 0, RESP2
     const conn = this.pool.pick();
-    if (conn === null) return null;
+    if (conn !== null) return this.seatOn(conn, client);
+    // where Redis wants one: no connection until the client's first request (see AwaitingAuth)
+    if (this.users !== null && this.opts.maxUserPools > 0 && this.pool.probe.locked) return new AwaitingAuth(client);
+    return null;
+  }
+
+  private seatOn(conn: SharedConnection, client: UpstreamClient): Upstream {
     if (this.opts.follower === null) return conn.seat(client);
     const f = new FollowedUpstream(this, client);
     f.inner = conn.seat(f);
     this.members.add(f);
     return f;
+  }
+
+  canPool(user: string): boolean {
+    return this.users !== null && this.opts.commands() !== null && this.users.canPool(user);
+  }
+
+  verify(args: Buffer[], then: AuthAnswer): void {
+    if (this.users === null) then(null);
+    else this.users.verify(args, then);
+  }
+
+  joinPool(user: string, password: Buffer, client: UpstreamClient, then: (seat: Upstream | null) => void): void {
+    const users = this.users;
+    if (users === null) return then(null);
+    if (this.opts.follower === null) return users.join(user, password, client, then);
+    const f = new FollowedUpstream(this, client);
+    users.join(user, password, f, (seat) => {
+      if (seat === null || users !== this.users) {
+        seat?.close();
+        return then(null);
+      }
+      f.inner = seat;
+      this.members.add(f);
+      then(f);
+    });
   }
 
   open(client: UpstreamClient): Upstream {
@@ -140,10 +185,12 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
 
   accessChanging(): void {
     this.pool?.probe.hold();
+    this.users?.credentials.clear();
   }
 
   accessChanged(): void {
     this.pool?.probe.now();
+    this.users?.accessChanged();
   }
 
   readonlySeen(): void {
@@ -176,6 +223,7 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
     const { cache, log } = this.opts;
     const oldLink = this.currentLink;
     const oldPool = this.pool;
+    const oldUsers = this.users;
     this.addr = addr;
     if (oldLink !== null) {
       // from here on its invalidations are dropped, and the cache serves nothing
@@ -191,24 +239,32 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
     this.currentLink = link;
     const pool = this.opts.sharedConnections > 0 ? new SharedPool(addr, this.opts.tls, this.opts.sharedConnections, log) : null;
     this.pool = pool;
-    if (pool && cache) {
+    const users = pool ? new UserPools({ addr, tls: this.opts.tls, size: this.opts.sharedConnections, maxPools: this.opts.maxUserPools, log }) : null;
+    this.users = users;
+    if (pool && users && cache) {
       pool.tracking = this;
+      users.tracking = this;
       // (its entries are not told apart from the other shared connection's: all go)
       pool.onTrackingLost = () => cache.invalidateAll();
+      users.onTrackingLost = () => cache.invalidateAll();
     }
     // a new link: shared connections point their tracking at it (sessions do at their next fill)
     link.on('tracking', () => {
-      if (this.currentLink === link) this.pool?.onTracking();
+      if (this.currentLink !== link) return;
+      this.pool?.onTracking();
+      this.users?.onTracking();
     });
     link.on('down', () => {
       if (this.currentLink === link && !this.stopped) void this.opts.follower?.recheck();
     });
     link.start();
     pool?.start();
+    users?.start();
 
     const gone = [...this.members];
     this.members.clear();
     for (const u of gone) u.drop(`the primary moved to ${addr.display}`);
     oldPool?.stop();
+    oldUsers?.stop();
   }
 }

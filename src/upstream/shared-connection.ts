@@ -45,6 +45,16 @@ class TrackingReply implements ReplyRoute {
   }
 }
 
+/** Takes the reply to the pool's login (AUTH): the connection takes clients only after it. */
+class LoginReply implements ReplyRoute {
+  readonly gone = false;
+  constructor(private readonly conn: SharedConnection) {}
+
+  deliver(buf: Buffer, start: number, end: number): void {
+    this.conn.loginAnswered(buf.toString('latin1', start, end - 2));
+  }
+}
+
 const RECONNECT_MS = 250;
 
 export class SharedConnection {
@@ -73,8 +83,13 @@ export class SharedConnection {
     this.reader.reset();
     this.trackedGen = -1;
     socket.on(this.pool.addr.tls ? 'secureConnect' : 'connect', () => {
+      const login = this.pool.login;
+      if (login !== null) {
+        this.routes.push({ to: new LoginReply(this), replies: 1 });
+        socket.write(login.command);
+      }
       this.track(); // ahead of any client's request
-      this.up = true;
+      if (login === null) this.up = true;
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -92,6 +107,40 @@ export class SharedConnection {
   stop(): void {
     this.stopped = true;
     this.socket?.destroy();
+  }
+
+  /** the ACL user Redis knows it as: its pool's login's, 'default' without one */
+  get user(): string {
+    return this.pool.login?.user ?? 'default';
+  }
+
+  /** the AUTH that makes another connection this one's user (null: no login) */
+  get loginCommand(): Buffer | null {
+    return this.pool.login?.command ?? null;
+  }
+
+  /** clients riding it now */
+  get seats(): number {
+    return this.members.size;
+  }
+
+  /**
+   * The pool's AUTH was answered (`reply`: the frame without its CRLF). Anything but +OK
+   * means Redis no longer takes the pool's credentials: the connection closes for good and
+   * the pool is told.
+   */
+  loginAnswered(reply: string): void {
+    if (reply !== '+OK') {
+      this.stopped = true;
+      // (nothing was filled through it: it never took a client)
+      this.trackedGen = -1;
+      this.socket?.destroy();
+      // (Redis's message names no password)
+      this.pool.loggedIn(false, reply.slice(1));
+      return;
+    }
+    this.up = true;
+    this.pool.loggedIn(true);
   }
 
   /** A place on this connection for a client. */
@@ -235,6 +284,14 @@ export class SharedSeat implements Upstream, ReplyRoute {
     private readonly conn: SharedConnection,
     private readonly client: UpstreamClient,
   ) {}
+
+  get seatUser(): string {
+    return this.conn.user;
+  }
+
+  get seatLogin(): Buffer | null {
+    return this.conn.loginCommand;
+  }
 
   send(parts: Buffer[], bytes: number, replies: number): boolean {
     return this.conn.send(this, joinParts(parts, bytes), replies);

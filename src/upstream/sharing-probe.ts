@@ -5,18 +5,22 @@ import { connectToRedis, type TlsClientOptions } from '../backend/connect.js';
 // Sharing is only safe while a fresh connection to Redis is authenticated as the default
 // user without a password: a shared connection must never let a client act as a user it
 // did not authenticate as. This probe checks that every second with a brand-new
-// connection; when Redis starts requiring a password, new clients get connections of
-// their own, where Redis asks them to AUTH. Clients already sharing stay, as their own
-// connections to Redis would stay authenticated. A change of ACL rules or password made
-// through the proxy (or seen by the link's ACL watch) holds new clients back until a
-// fresh probe has answered.
+// connection; when Redis starts requiring a password, a new client has no connection
+// until its first request (AwaitingAuth): an AUTH takes it to its user's pool
+// (UserPools), anything else to a connection of its own, where Redis asks it to AUTH.
+// Clients already sharing stay, as their own connections to Redis would stay
+// authenticated. A change of ACL rules or password made through the proxy (or seen by the
+// link's ACL watch) holds new clients back until a fresh probe has answered.
 
 const PROBE_INTERVAL_MS = 1000;
 const PROBE_TIMEOUT_MS = 2000;
+const NOAUTH_WHY = 'Redis requires authentication';
 
 export class SharingProbe {
   /** true while a fresh connection to Redis needs no password: only then may clients share */
   allowed = false;
+  /** the last probe was answered NOAUTH: Redis wants a password from new connections */
+  wantsPassword = false;
   private timer: NodeJS.Timeout | null = null;
   /** probes started (one at a time) */
   private probes = 0;
@@ -36,6 +40,11 @@ export class SharingProbe {
   /** may a new client share a connection now */
   get open(): boolean {
     return this.allowed && !this.checking;
+  }
+
+  /** Redis wants a password from new connections: a new client waits for its AUTH (AwaitingAuth) */
+  get locked(): boolean {
+    return this.wantsPassword && !this.checking;
   }
 
   start(): void {
@@ -91,6 +100,7 @@ export class SharingProbe {
         }
         if (this.allowed !== ok) this.log.info({ sharing: ok, reason: ok ? undefined : why }, ok ? 'clients share connections to Redis' : 'new clients no longer share connections to Redis: each gets its own');
         this.allowed = ok;
+        this.wantsPassword = !ok && why === NOAUTH_WHY;
       };
       const timer = setTimeout(() => done(false, 'a new connection got no answer within 2 s'), PROBE_TIMEOUT_MS);
       timer.unref();
@@ -99,7 +109,7 @@ export class SharingProbe {
         reply += d.toString('latin1');
         if (reply.includes('\r\n')) {
           clearTimeout(timer);
-          done(reply.startsWith('+PONG'), reply.startsWith('-NOAUTH') ? 'Redis requires authentication' : `a new connection got ${JSON.stringify(reply.trim())}`);
+          done(reply.startsWith('+PONG'), reply.startsWith('-NOAUTH') ? NOAUTH_WHY : `a new connection got ${JSON.stringify(reply.trim())}`);
         }
       });
       s.on('error', (err) => {

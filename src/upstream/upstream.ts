@@ -52,6 +52,10 @@ export interface Upstream {
    * is not keeping up: stop reading the client until onUpstreamDrain.
    */
   send(parts: Buffer[], bytes: number, replies: number): boolean;
+  /** a shared seat: the ACL user its connection is authenticated as (null: none, Redis answers NOAUTH) */
+  readonly seatUser?: string | null;
+  /** a seat on a user's pool: the AUTH that makes a connection of the client's own that user's too */
+  readonly seatLogin?: Buffer | null;
   /** is the socket's send buffer full (the client should stop being read) */
   readonly congested: boolean;
   /**
@@ -81,8 +85,20 @@ export interface Upstream {
   close(): void;
 }
 
+/** Redis's reply to a client's AUTH, checked off the client's connection; null: no answer (the check's connection was lost). */
+export type AuthAnswer = (reply: Buffer | null) => void;
+
 /** Where sessions get their upstreams. */
 export interface UpstreamProvider {
+  /**
+   * Per-user sharing (see UserPools): may a client authenticating as `user` share that
+   * user's pool? false: its AUTH goes down a connection of its own, as before.
+   */
+  canPool?(user: string): boolean;
+  /** Have Redis check AUTH [user] password off the client's connection; the reply is Redis's */
+  verify?(args: Buffer[], then: AuthAnswer): void;
+  /** A seat on `user`'s pool (Redis accepted these credentials), once one of its connections is up; null: none to be had */
+  joinPool?(user: string, password: Buffer, client: UpstreamClient, then: (seat: Upstream | null) => void): void;
   /** a place on a shared connection, when clients may share now; null: the client needs its own */
   share(client: UpstreamClient): Upstream | null;
   /** a connection of the client's own */

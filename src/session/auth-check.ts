@@ -1,0 +1,67 @@
+import type { UpstreamProvider } from '../upstream/upstream.js';
+import type { ClientSession } from './session.js';
+
+// A client's AUTH while it rides a shared connection (issue 14). Sent down that connection,
+// a successful AUTH would change its user for every client on it; so Redis checks it on a
+// connection of its own (UpstreamProvider.verify, see upstream/UserPools), the client gets
+// Redis's reply as it came, and on +OK moves to a seat on that user's pool:
+//
+//   AUTH u pw ─▶ held (after the client's earlier shared requests are answered; nothing
+//                after it is read) ─▶ verify ─┬─ error: the reply; the client stays where it is
+//                                             ├─ +OK: a seat on pool[u], then the reply
+//                                             ├─ +OK but no seat: the AUTH goes down a
+//                                             │   connection of the client's own, as before
+//                                             └─ no answer: closed as a lost connection
+
+/** A request that waits for the session's shared requests to be answered. */
+export interface HeldRequest {
+  args: Buffer[];
+  buf: Buffer;
+  start: number;
+  end: number;
+  /** an AUTH to be checked off the connection, not a move to an own connection */
+  auth: boolean;
+  /** that check was sent */
+  checking: boolean;
+}
+
+const OK = Buffer.from('+OK\r\n');
+
+/** The user an AUTH names (two arguments: the default user). */
+function userOf(args: Buffer[]): string {
+  return args.length === 3 ? args[1].toString('latin1') : 'default';
+}
+
+export class AuthCheck {
+  constructor(private readonly s: ClientSession) {}
+
+  /** Is this AUTH checked off the connection: per-user sharing is on and has room for its user. */
+  static applies(ups: UpstreamProvider, args: Buffer[]): boolean {
+    if (ups.verify === undefined || ups.canPool === undefined || (args.length !== 2 && args.length !== 3)) return false;
+    return ups.canPool(userOf(args));
+  }
+
+  start(h: HeldRequest): void {
+    h.checking = true;
+    const ups = this.s.ctx.upstreams;
+    (ups.verify as NonNullable<UpstreamProvider['verify']>).call(ups, h.args, (reply) => this.checked(h, reply));
+  }
+
+  private checked(h: HeldRequest, reply: Buffer | null): void {
+    const s = this.s;
+    if (!s.holds(h)) return;
+    if (reply === null) return s.authLost('the AUTH check got no answer from Redis');
+    // refused: the client stays as it was, as on Redis
+    if (!reply.equals(OK)) return s.authAnswered(reply, null, null);
+    const user = userOf(h.args);
+    const ups = s.ctx.upstreams;
+    (ups.joinPool as NonNullable<UpstreamProvider['joinPool']>).call(ups, user, h.args[h.args.length - 1], s, (seat) => {
+      if (!s.holds(h)) {
+        seat?.close();
+        return;
+      }
+      if (seat === null) s.authOnOwnConnection(h);
+      else s.authAnswered(reply, seat, user);
+    });
+  }
+}

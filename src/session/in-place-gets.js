@@ -1,0 +1,61 @@
+import { isGet } from './requests.js';
+// The GETs at the head of a read, found in the read buffer itself: only the canonical
+// `*2\r\n$3\r\nGET\r\n$<len>\r\n<key>\r\n` form, complete within the read. Anything else
+// (another command, another spelling of the same, a request cut by the read's end) ends
+// the run and goes to the decoder.
+/**
+ * The first canonical GET in buf[pos, n): sets `found` to its key's offset and length and
+ * returns where the request ends, or -1 when buf[pos] does not start one.
+ */
+export function canonicalGetAt(buf, pos, n, found) {
+    // the shortest request, GET of the empty key, is 19 bytes
+    if (pos + 19 > n)
+        return -1;
+    if (buf[pos] !== 0x2a || buf[pos + 1] !== 0x32 || buf[pos + 2] !== 13 || buf[pos + 3] !== 10 ||
+        buf[pos + 4] !== 0x24 || buf[pos + 5] !== 0x33 || buf[pos + 6] !== 13 || buf[pos + 7] !== 10 ||
+        !isGet(buf, pos + 8, 3) || buf[pos + 11] !== 13 || buf[pos + 12] !== 10 || buf[pos + 13] !== 0x24) {
+        return -1;
+    }
+    const digits = pos + 14;
+    let i = digits;
+    let kl = 0;
+    while (i < n && i - digits < 10 && buf[i] >= 0x30 && buf[i] <= 0x39)
+        kl = kl * 10 + buf[i++] - 0x30;
+    // (no digits or a leading zero: the decoder says what Redis would; a key within one
+    // read is far below --proto-max-bulk-len, which is at least 1mb)
+    if (i === digits || (buf[digits] === 0x30 && i - digits > 1))
+        return -1;
+    const ko = i + 2;
+    const end = ko + kl + 2;
+    if (end > n || buf[i] !== 13 || buf[i + 1] !== 10 || buf[end - 2] !== 13 || buf[end - 1] !== 10)
+        return -1;
+    found.keyOff = ko;
+    found.keyLen = kl;
+    return end;
+}
+/** canonicalGetAt's scratch (one per process: a read is handled whole before the next) */
+const FOUND = { keyOff: 0, keyLen: 0 };
+/**
+ * Answers the canonical GETs at the head of buf[0, n) that are cache hits, as the
+ * decoder's path would, and returns where the rest of the read starts.
+ */
+export function serveHitsInPlace(s, router, buf, n) {
+    const cache = s.ctx.cache;
+    if (!router.canServeHit(cache))
+        return 0;
+    const user = s.state.user; // (canServeHit: proven)
+    let pos = 0;
+    for (;;) {
+        const end = canonicalGetAt(buf, pos, n, FOUND);
+        if (end < 0)
+            break;
+        const hit = cache.lookupBytes(buf, FOUND.keyOff, FOUND.keyLen, user, s.state.db, false);
+        if (hit === undefined)
+            break; // (looked up again, and counted, by the general path)
+        s.observer?.onCommand('get');
+        s.serveCached(hit);
+        pos = end;
+    }
+    return pos;
+}
+//# sourceMappingURL=in-place-gets.js.map

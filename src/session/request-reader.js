@@ -1,0 +1,151 @@
+import { RequestDecoder } from '../resp/request-decoder.js';
+import { encodeError } from '../resp/encode.js';
+import { serveHitsInPlace } from './in-place-gets.js';
+import { lower } from './requests.js';
+// The read side of a session: bytes from the client's socket, cut into requests by the
+// decoder and handed to the RequestRouter one by one, in order. The GETs at the head of a
+// read that are cache hits are answered from the read buffer itself (in-place-gets.ts);
+// an unfinished request that can never be a cacheable GET is streamed on as it arrives.
+/** commands that may turn the proxy's tracking on a client's connection off first */
+const TRACKING_SENSITIVE = new Set(['client', 'monitor']);
+export class RequestReader {
+    s;
+    router;
+    decoder;
+    /** bytes of the unfinished request already forwarded */
+    streamed = 0;
+    constructor(s, router) {
+        this.s = s;
+        this.router = router;
+        this.decoder = new RequestDecoder({ maxBulkLen: s.ctx.limits.maxBulkLen });
+    }
+    /**
+     * A read into the listener's buffer, which the next read (of any client) overwrites: the
+     * cache hits at its head are answered straight from it, and only the rest is copied
+     * and taken as a chunk. A hit thus costs no allocation, and nothing of the buffer is
+     * kept past this call.
+     */
+    onRead(n, buf) {
+        const s = this.s;
+        s.noteInput();
+        const served = this.decoder.buffered === 0 && !s.holding && this.streamed === 0 ? serveHitsInPlace(s, this.router, buf, n) : 0;
+        if (served === n) {
+            s.flushOut();
+            s.afterInput();
+            return;
+        }
+        // (a buffer of its own, not a slice of Node's shared pool: the decoder keeps its last
+        // chunk, and an idle client would pin a whole pool slab with it)
+        const chunk = Buffer.allocUnsafeSlow(n - served);
+        buf.copy(chunk, 0, served, n);
+        this.takeChunk(chunk);
+    }
+    /** A read as 'data' (TLS clients, and a socket that could not be re-wrapped). */
+    onData(chunk) {
+        this.s.noteInput();
+        this.takeChunk(chunk);
+    }
+    /** Request bytes from the client: complete requests are taken now, the decoder keeps the unfinished rest. */
+    takeChunk(chunk) {
+        const d = this.decoder;
+        d.push(chunk);
+        const s = this.s;
+        if (d.buffered > s.ctx.limits.queryBufferLimit) {
+            s.ctx.log.warn({ client: s.remote, bytes: d.buffered }, 'closing client that reached the query buffer limit');
+            s.observer?.onError('query-buffer');
+            s.close();
+            return;
+        }
+        if (!s.holding)
+            this.process();
+    }
+    /** Take every complete request the decoder holds. */
+    process() {
+        const s = this.s;
+        const d = this.decoder;
+        try {
+            for (;;) {
+                const st = d.next();
+                if (st === 0 /* DecodeStatus.Incomplete */)
+                    break;
+                if (st === 2 /* DecodeStatus.ProtocolError */) {
+                    s.flushForward();
+                    s.observer?.onError('protocol');
+                    s.enqueueReady(encodeError(`ERR Protocol error: ${d.error}`), true);
+                    s.stopInput();
+                    break;
+                }
+                let start = d.requestStart;
+                this.router.headSent = this.streamed > 0;
+                if (this.streamed > 0) {
+                    // the head of this request already went out (see streamPartial)
+                    start += this.streamed;
+                    this.streamed = 0;
+                }
+                else if (!d.inline && ((d.argc === 2 && this.router.serveGet(d, start)) || this.router.routeSimple(d, start))) {
+                    continue;
+                }
+                // Inline requests go to a connection of the client's own: Redis checks an inline
+                // line's length while it is still arriving, and a refusal closes the connection.
+                if (d.inline && s.upstream?.shared === true && !s.leaveShared(d.args, d.buffer, start, d.end))
+                    break;
+                this.router.route(d.args, d.buffer, start, d.end);
+                if (!s.reading || s.holding)
+                    break;
+            }
+            s.flushForward();
+            if (s.reading && !s.holding) {
+                // no connection yet (AwaitingAuth) and a request in progress that is no AUTH: Redis
+                // must see it as it arrives (it refuses an oversized one from an unauthenticated
+                // client at its header), so the connection is opened now
+                if (s.upstream?.shared === true && s.state.user === null && this.partialNeedsConnection())
+                    s.leaveSharedNow();
+                this.streamPartial();
+            }
+        }
+        finally {
+            s.flushUpstream();
+            s.flushOut();
+        }
+        s.afterInput();
+    }
+    /** Is the request in progress one that cannot be an AUTH (the only request taken without a connection)? */
+    partialNeedsConnection() {
+        const argc = this.decoder.partialArgc;
+        if (argc < 0)
+            return false;
+        if (argc !== 2 && argc !== 3)
+            return true;
+        const name = this.decoder.partialName();
+        return name !== null && !(name.length === 4 && lower(name) === 'auth');
+    }
+    /**
+     * Send what has arrived of an unfinished request that can never be a cacheable GET
+     * (not 2 arguments, or not named GET), so Redis sees the bytes as they come: it
+     * checks headers before the arguments arrive (an unauthenticated client's oversized
+     * multibulk is refused at once), and a large value is not held back in the proxy.
+     */
+    streamPartial() {
+        const d = this.decoder;
+        const argc = d.partialArgc;
+        const upstream = this.s.upstream;
+        if (argc < 0 || upstream === null || !upstream.streams)
+            return;
+        // (an owner exists while the proxy's own tracking is on there)
+        const tracked = upstream.fillOwner !== null;
+        if (argc === 2 || tracked) {
+            const name = d.partialName();
+            if (name === null || (argc === 2 && name.length === 3 && lower(name) === 'get'))
+                return;
+            // CLIENT (TRACKING, REPLY) and MONITOR may need the proxy's CLIENT TRACKING OFF
+            // ahead of them (see Upstream.yieldTracking): not behind bytes already sent
+            if (tracked && (name.length === 6 || name.length === 7) && TRACKING_SENSITIVE.has(lower(name)))
+                return;
+        }
+        for (const part of d.partialBytes(this.streamed)) {
+            this.s.toUpstream(part);
+            this.streamed += part.length;
+        }
+    }
+}
+//# sourceMappingURL=request-reader.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=upstream.js.map

@@ -1,0 +1,190 @@
+import { encodeCommand } from '../resp/encode.js';
+import { AuthVerifier } from './auth-verifier.js';
+import { CredentialCache } from './credential-cache.js';
+import { SharedPool } from './shared-pool.js';
+// Sharing for a Redis that requires a password, or for ACL users: clients Redis accepted as
+// the same user share a pool of that user's connections, and its cache entries (the cache is
+// partitioned by user already). Nothing is decided from the proxy's own reading of the rules:
+//
+//   new client ──▶ no connection yet (AwaitingAuth): anything but AUTH opens its own
+//   AUTH [u] pw ──▶ AuthVerifier (Redis checks it; its reply goes to the client as it came)
+//                  ──+OK──▶ a seat on pool[u]: --shared-connections connections that sent
+//                           AUTH u pw themselves, first, and took no client before its +OK
+//
+// A credential Redis accepted is remembered as a salted digest (CredentialCache), so that
+// the next client with it is answered +OK without a round trip; any change of rules or
+// passwords (through the proxy at once, made directly on Redis at the ACL watch's next
+// reading) empties that memory and has each pool's own credentials checked again. A pool
+// Redis no longer takes is retired: no client joins it, and it closes once its last client
+// leaves, as Redis keeps an authenticated connection after `resetpass` or `off`; what Redis
+// does close (ACL DELUSER closes the user's connections) closes the pool's clients with them,
+// and its connections do not come back.
+/** How long an unused pool stays open. */
+const IDLE_POOL_MS = 60_000;
+/** How long a client waits for a new pool's first connection before it gets its own. */
+const JOIN_TIMEOUT_MS = 2000;
+/** Answer a client whose credentials Redis accepted since the last change without asking again. */
+const ANSWER_FROM_MEMORY = true;
+const OK = Buffer.from('+OK\r\n');
+export class UserPools {
+    opts;
+    /** the invalidation link, once wired (null: nothing to track for) */
+    tracking = null;
+    /** a tracked connection of some pool closed: entries filled through it are reported no more */
+    onTrackingLost = null;
+    verifier;
+    credentials = new CredentialCache();
+    pools = new Map();
+    /** refused by Redis: closing once their last client leaves */
+    retired = new Set();
+    timer = null;
+    stopped = false;
+    /** AUTHs answered from memory (for /stats) */
+    answeredFromMemory = 0;
+    constructor(opts) {
+        this.opts = opts;
+        this.verifier = new AuthVerifier(opts.addr, opts.tls, opts.log);
+    }
+    start() {
+        const idleMs = this.opts.idleMs ?? IDLE_POOL_MS;
+        this.timer = setInterval(() => this.sweep(idleMs), Math.min(1000, idleMs));
+        this.timer.unref();
+    }
+    stop() {
+        this.stopped = true;
+        if (this.timer)
+            clearInterval(this.timer);
+        this.verifier.stop();
+        for (const p of this.pools.values())
+            p.stop();
+        for (const p of this.retired)
+            p.stop();
+        this.pools.clear();
+        this.retired.clear();
+    }
+    get connectionsUp() {
+        let n = this.verifierUp;
+        for (const p of this.pools.values())
+            n += p.connectionsUp;
+        for (const p of this.retired)
+            n += p.connectionsUp;
+        return n;
+    }
+    get verifierUp() {
+        return this.verifier.checks > 0 ? 1 : 0;
+    }
+    /** users with a pool now */
+    get users() {
+        return this.pools.size;
+    }
+    /** The link is tracking (again): every pool's connections re-point their tracking at it. */
+    onTracking() {
+        for (const p of this.pools.values())
+            p.onTracking();
+        for (const p of this.retired)
+            p.onTracking();
+    }
+    /** may a client authenticating as `user` get a seat on its pool (one exists, or there is room for it) */
+    canPool(user) {
+        return !this.stopped && (this.pools.has(user) || this.pools.size < this.opts.maxPools);
+    }
+    /** AUTH [user] password, as the client sent it: Redis's reply, or +OK for a credential it accepted since the last change. */
+    verify(args, then) {
+        const user = args.length === 3 ? args[1].toString('latin1') : 'default';
+        const password = args[args.length - 1];
+        if (ANSWER_FROM_MEMORY && this.credentials.has(user, password)) {
+            this.answeredFromMemory++;
+            then(OK);
+            return;
+        }
+        const epoch = this.credentials.epoch;
+        this.verifier.check(encodeCommand(args), (reply) => {
+            if (reply !== null && reply.equals(OK))
+                this.credentials.add(user, password, epoch);
+            then(reply);
+        });
+    }
+    /** A seat on `user`'s pool for a client Redis accepted with `password`; null when there is none to be had. */
+    join(user, password, client, then) {
+        let pool = this.pools.get(user);
+        if (pool === undefined) {
+            if (this.stopped || this.pools.size >= this.opts.maxPools) {
+                then(null);
+                return;
+            }
+            pool = this.open(user, password);
+        }
+        const p = pool;
+        const now = p.pick();
+        if (now !== null) {
+            then(now.seat(client));
+            return;
+        }
+        let done = false;
+        const timer = setTimeout(() => finish(false), JOIN_TIMEOUT_MS);
+        timer.unref();
+        const finish = (up) => {
+            if (done)
+                return;
+            done = true;
+            clearTimeout(timer);
+            const conn = up && !client.closed && this.pools.get(user) === p ? p.pick() : null;
+            then(conn === null ? null : conn.seat(client));
+        };
+        p.whenUp(finish);
+    }
+    /** Rules or passwords changed: forget what was accepted, and have Redis check each pool's credentials again. */
+    accessChanged() {
+        this.credentials.clear();
+        for (const [user, pool] of this.pools) {
+            const login = pool.login?.command;
+            if (login === undefined)
+                continue;
+            this.verifier.check(login, (reply) => {
+                // (null: the check's connection was lost twice; the pool's own connections will tell)
+                if (reply !== null && !reply.equals(OK))
+                    this.retire(user, pool, reply.toString('latin1', 1, reply.length - 2));
+            });
+        }
+    }
+    open(user, password) {
+        const { addr, tls, size, log } = this.opts;
+        const pool = new SharedPool(addr, tls, size, log, { user, command: encodeCommand(['AUTH', user, password]) });
+        pool.tracking = this.tracking;
+        pool.onTrackingLost = () => this.onTrackingLost?.();
+        pool.onLoginRefused = (why) => this.retire(user, pool, why);
+        this.pools.set(user, pool);
+        pool.start();
+        log.info({ user, pools: this.pools.size }, `clients authenticated as ${JSON.stringify(user)} now share a pool of connections`);
+        return pool;
+    }
+    /** Redis no longer accepts the pool's credentials: nobody joins it, and it closes when its last client is gone. */
+    retire(user, pool, why) {
+        if (this.pools.get(user) === pool)
+            this.pools.delete(user);
+        if (this.retired.has(pool))
+            return;
+        this.retired.add(pool);
+        // (Redis's message names the user at most)
+        this.opts.log.info({ user, reason: why }, `Redis no longer accepts the credentials of ${JSON.stringify(user)}'s pool: no new client joins it`);
+        this.sweep(this.opts.idleMs ?? IDLE_POOL_MS);
+    }
+    /** Close retired pools without clients, and pools unused for idleMs. */
+    sweep(idleMs) {
+        for (const p of this.retired) {
+            if (p.seats > 0)
+                continue;
+            p.stop();
+            this.retired.delete(p);
+        }
+        const now = Date.now();
+        for (const [user, p] of this.pools) {
+            if (p.seats > 0 || now - p.lastUsed < idleMs)
+                continue;
+            p.stop();
+            this.pools.delete(user);
+            this.opts.log.debug({ user }, 'an unused pool of connections closed');
+        }
+    }
+}
+//# sourceMappingURL=user-pools.js.map
