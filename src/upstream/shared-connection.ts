@@ -68,7 +68,7 @@ export class SharedConnection {
 
   connect(): void {
     if (this.stopped) return;
-    const socket = connectToRedis(this.pool.addr, this.pool.tls);
+    const socket = connectToRedis(this.pool.addr, this.pool.tls, (n, buf) => this.onData(buf.subarray(0, n)));
     this.socket = socket;
     this.reader.reset();
     this.trackedGen = -1;
@@ -76,7 +76,7 @@ export class SharedConnection {
       this.track(); // ahead of any client's request
       this.up = true;
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk)); // (TLS: plain sockets read in place)
     socket.on('drain', () => {
       const waiting = [...this.waitingDrain];
       this.waitingDrain.clear();
@@ -253,7 +253,8 @@ export class SharedSeat implements Upstream, ReplyRoute {
   }
 
   flush(): void {
-    if (!this.gone && !this.client.closed) this.client.onUpstreamFlush();
+    // (also when it left during this read: what it was handed lies in the shared read buffer)
+    if (!this.client.closed) this.client.onUpstreamFlush();
   }
 
   drained(): void {
