@@ -109,8 +109,9 @@ export class WriteBatch {
   writeTo(socket: net.Socket): void {
     this.closeRun();
     if (this.parts.length === 0) return;
-    const bytes = this.bytes;
-    const parts = this.take();
-    if (!socket.writableEnded && !socket.destroyed) writeAll(socket, parts, bytes);
+    // (writeAll keeps no reference to the array: it is emptied in place for the next batch)
+    if (!socket.writableEnded && !socket.destroyed) writeAll(socket, this.parts, this.bytes);
+    this.parts.length = 0;
+    this.bytes = 0;
   }
 }
