@@ -73,7 +73,22 @@ export class Pending {
   /** Internal: who takes the reply */
   onInternal: ((frame: Buffer) => void) | null = null;
 
-  constructor(readonly kind: Kind) {}
+  /** made by the queue for a pass or a one-key write: taken back once answered (PendingQueue.recycle) */
+  reusable = false;
+
+  constructor(public kind: Kind) {}
+
+  /** As new, for another request of `kind` (the fields a pass or a one-key write sets). */
+  reset(kind: Kind): void {
+    this.kind = kind;
+    this.count = 1;
+    this.proves = true;
+    this.blocking = false;
+    this.accessChange = false;
+    this.t0 = 0;
+    this.fromCache = false;
+    this.hold = null;
+  }
 
   /** A write's reply is in, or will never come: its keys are free again. */
   releaseHold(): void {
@@ -101,6 +116,8 @@ export class PendingQueue extends Fifo<Pending> {
   private slotHead = 0;
   private slotCount = 0;
   private cache: ReplyCache | null = null;
+  /** an answered record kept for the next pass or write (one client at -P 1 makes no record per request) */
+  private spare: Pending | null = null;
 
   constructor(
     private readonly batch: RequestBatch,
@@ -126,9 +143,27 @@ export class PendingQueue extends Fifo<Pending> {
       this.batch.replies++;
       return;
     }
-    const p = new Pending(Kind.Pass);
+    const p = this.fresh(Kind.Pass);
     p.proves = proves;
     this.push(p);
+  }
+
+  /** A record for a pass or a one-key write: the spare if there is one. */
+  private fresh(kind: Kind): Pending {
+    let p = this.spare;
+    if (p === null) {
+      p = new Pending(kind);
+      p.reusable = true;
+    } else {
+      this.spare = null;
+      p.reset(kind);
+    }
+    return p;
+  }
+
+  /** `p` was answered and shifted, and nothing refers to it any more: keep it for the next request. */
+  recycle(p: Pending): void {
+    if (p.reusable) this.spare = p;
   }
 
   /**
@@ -144,7 +179,7 @@ export class PendingQueue extends Fifo<Pending> {
       this.batch.replies++;
       return;
     }
-    const p = new Pending(Kind.Write);
+    const p = this.fresh(Kind.Write);
     p.blocking = blocking;
     this.push(p);
   }

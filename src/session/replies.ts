@@ -78,6 +78,7 @@ export class ReplyPairer {
     s.pending.shift();
     // (the upstream's own request is no client command to time)
     if (s.observer && p.kind !== Kind.Internal) s.observeDone(p);
+    s.pending.recycle(p);
     this.drainReady();
     s.onAnswered();
   }

@@ -183,3 +183,31 @@ test('pushWrite with metrics on keeps a record per write', () => {
   q.pushWrite(cache, cache.holdSlotBytes(Buffer.from('b'), 0, 1), false);
   assert.equal(q.length, 2);
 });
+
+test('an answered pass or one-key write is reused for the next request, as new', () => {
+  const cache = new ReplyCache({ capacity: 100, ttlMs: 1000 });
+  cache.setReady(true);
+  const { q } = queue();
+  q.pushPass(false);
+  const first = q.shift() as Pending;
+  first.count = 0;
+  first.accessChange = true;
+  q.recycle(first);
+  q.pushWrite(cache, cache.holdSlotBytes(Buffer.from('k'), 0, 1), true);
+  const again = q.peek() as Pending;
+  assert.equal(again, first, 'the answered record is taken again');
+  assert.equal(again.kind, Kind.Write);
+  assert.equal(again.count, 1);
+  assert.equal(again.proves, true);
+  assert.equal(again.blocking, true);
+  assert.equal(again.accessChange, false);
+  assert.equal(again.hold, null);
+  // a record the queue did not make is never taken back
+  const own = new Pending(Kind.Pass);
+  q.shift();
+  q.recycle(own);
+  q.pushPass(true);
+  assert.notEqual(q.peek(), own);
+  q.drain();
+  assert.equal(cache.writesInFlight, 0);
+});
