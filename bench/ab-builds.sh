@@ -6,7 +6,7 @@
 # (each dist must resolve node_modules: copy it inside a checkout, or link node_modules beside it).
 set -u
 ROUNDS=${ROUNDS:-2}; N=${N:-200000}
-RPORT=6390; PPORT=9990
+RPORT=${RPORT:-6390}; PPORT=${PPORT:-9990}
 redis-server --port $RPORT --save '' --appendonly no --daemonize yes >/dev/null
 sleep 0.5
 redis-cli -p $RPORT set hot hello >/dev/null

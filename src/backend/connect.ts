@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { BackendAddress } from '../config/config.js';
+import { UPSTREAM_READ_BUFFER } from '../io/upstream-read-buffer.js';
 
 export interface TlsClientOptions {
   ca?: Buffer;
@@ -10,8 +11,12 @@ export interface TlsClientOptions {
   insecure?: boolean;
 }
 
-/** Open a socket to the backing Redis (plain or TLS), tuned for request/reply traffic. */
-export function connectToRedis(addr: BackendAddress, tlsOptions?: TlsClientOptions): net.Socket {
+/**
+ * Open a socket to the backing Redis (plain or TLS), tuned for request/reply traffic.
+ * onRead: a plain socket reads into the shared UPSTREAM_READ_BUFFER and hands each read to
+ * it (no 'data' events); a TLS socket still emits 'data'.
+ */
+export function connectToRedis(addr: BackendAddress, tlsOptions?: TlsClientOptions, onRead?: (n: number, buf: Buffer) => void): net.Socket {
   let socket: net.Socket;
   if (addr.tls) {
     socket = tls.connect({
@@ -24,7 +29,14 @@ export function connectToRedis(addr: BackendAddress, tlsOptions?: TlsClientOptio
       rejectUnauthorized: !tlsOptions?.insecure,
     });
   } else {
-    socket = net.connect({ host: addr.host, port: addr.port });
+    const onread = onRead && {
+      buffer: UPSTREAM_READ_BUFFER,
+      callback: (n: number, buf: Buffer): boolean => {
+        onRead(n, buf);
+        return true;
+      },
+    };
+    socket = net.connect({ host: addr.host, port: addr.port, onread });
   }
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 10_000);

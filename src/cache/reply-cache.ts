@@ -360,9 +360,23 @@ export class ReplyCache {
 
   /** holdKeys of one key given as buf[off, off + len) (latin1), without making a string of it */
   holdKeyBytes(buf: Buffer, off: number, len: number): WriteHold {
+    return new WriteHold(this, this.holdSlotBytes(buf, off, len), null);
+  }
+
+  /**
+   * holdKeyBytes without the hold object: returns the slot held, which the caller releases
+   * exactly once with releaseSlot (a session keeps its writes' slots in a ring).
+   */
+  holdSlotBytes(buf: Buffer, off: number, len: number): number {
     const slot = this.holdSlot(keySlotBytes(buf, off, len));
     if (this.lru.deleteBytes(buf, off, len)) this.stats.invalidations++;
-    return new WriteHold(this, slot, null);
+    return slot;
+  }
+
+  /** the write that holdSlotBytes held `slot` for is answered, or never will be */
+  releaseSlot(slot: number): void {
+    this.writing[slot]--;
+    this.writes--;
   }
 
   /** A write whose keys cannot be told (or that touches whole databases) is being sent. */

@@ -153,6 +153,10 @@ function onlyFirstKey(info: CommandInfo): boolean {
 export class CommandTable {
   private readonly commands = new Map<string, CommandInfo>();
   private readonly routes = new Map<string, CommandRoute>();
+  /** routeOf's memo of the last name asked (names up to its size) */
+  private readonly lastName = Buffer.alloc(24);
+  private lastLen = -1;
+  private lastRoute: CommandRoute | null = null;
 
   /** Build from the reply to `COMMAND` (RESP2 or RESP3 shape). */
   static fromCommandReply(reply: RespValue): CommandTable {
@@ -181,11 +185,24 @@ export class CommandTable {
 
   /** The route of the command named by buf[off, off + len), in any case. */
   routeOf(buf: Buffer, off: number, len: number): CommandRoute {
+    // the name the last request had, as sent: a run of one command makes no string per request
+    const last = this.lastRoute;
+    if (last !== null && len === this.lastLen) {
+      const name = this.lastName;
+      let i = 0;
+      while (i < len && buf[off + i] === name[i]) i++;
+      if (i === len) return last;
+    }
     const raw = buf.toString('latin1', off, off + len);
     let route = this.routes.get(raw);
     if (route === undefined) {
       route = this.makeRoute(raw.toLowerCase());
       if (this.routes.size < ROUTE_CACHE_MAX) this.routes.set(raw, route);
+    }
+    if (len <= this.lastName.length) {
+      buf.copy(this.lastName, 0, off, off + len);
+      this.lastLen = len;
+      this.lastRoute = route;
     }
     return route;
   }

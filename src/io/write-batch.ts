@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { keptSlice } from './upstream-read-buffer.js';
 
 // Bytes that leave in one write: replies to a client, requests to Redis. A read's worth of
 // small frames is copied into one buffer (one system call, one chunk on the wire); large
@@ -98,7 +99,8 @@ export class WriteBatch {
     if (buf === null) return;
     this.runBuf = null;
     if (this.runEnd > this.runStart) {
-      this.parts.push(buf.subarray(this.runStart, this.runEnd));
+      // (a socket may keep what it could not send at once: a range of the shared read buffer is copied)
+      this.parts.push(keptSlice(buf, this.runStart, this.runEnd));
       this.bytes += this.runEnd - this.runStart;
     }
   }
@@ -107,8 +109,9 @@ export class WriteBatch {
   writeTo(socket: net.Socket): void {
     this.closeRun();
     if (this.parts.length === 0) return;
-    const bytes = this.bytes;
-    const parts = this.take();
-    if (!socket.writableEnded && !socket.destroyed) writeAll(socket, parts, bytes);
+    // (writeAll keeps no reference to the array: it is emptied in place for the next batch)
+    if (!socket.writableEnded && !socket.destroyed) writeAll(socket, this.parts, this.bytes);
+    this.parts.length = 0;
+    this.bytes = 0;
   }
 }

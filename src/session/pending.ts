@@ -1,5 +1,5 @@
 import { StateCommand, SubscriptionKind } from '../commands/session-commands.js';
-import type { FillTicket, WriteHold } from '../cache/reply-cache.js';
+import type { FillTicket, ReplyCache, WriteHold } from '../cache/reply-cache.js';
 import type { OutBytes } from '../io/write-batch.js';
 import { Fifo } from '../io/fifo.js';
 import type { RequestBatch } from './request-batch.js';
@@ -51,7 +51,10 @@ export class Pending {
   /** when the request was decoded (performance.now), kept only when metrics are on */
   t0 = 0;
   fromCache = false;
-  /** Write, and EXEC of a transaction that wrote: the keys it holds until its reply */
+  /**
+   * Write, and EXEC of a transaction that wrote: the keys it holds until its reply. null on a
+   * run of one-key writes: their slots wait in the queue's ring (PendingQueue.pushWrite).
+   */
   hold: WriteHold | null = null;
   /** Fill */
   ticket: FillTicket | null = null;
@@ -70,7 +73,22 @@ export class Pending {
   /** Internal: who takes the reply */
   onInternal: ((frame: Buffer) => void) | null = null;
 
-  constructor(readonly kind: Kind) {}
+  /** made by the queue for a pass or a one-key write: taken back once answered (PendingQueue.recycle) */
+  reusable = false;
+
+  constructor(public kind: Kind) {}
+
+  /** As new, for another request of `kind` (the fields a pass or a one-key write sets). */
+  reset(kind: Kind): void {
+    this.kind = kind;
+    this.count = 1;
+    this.proves = true;
+    this.blocking = false;
+    this.accessChange = false;
+    this.t0 = 0;
+    this.fromCache = false;
+    this.hold = null;
+  }
 
   /** A write's reply is in, or will never come: its keys are free again. */
   releaseHold(): void {
@@ -93,6 +111,13 @@ export function stateRecord(command: StateCommand): Pending {
 export class PendingQueue extends Fifo<Pending> {
   /** when Redis last answered, or the wait for it began (ms since epoch): see --backend-timeout */
   waitSince = Date.now();
+  /** the slots of one-key writes in flight, oldest first, in a ring (a power of two long) */
+  private slots = new Int32Array(16);
+  private slotHead = 0;
+  private slotCount = 0;
+  private cache: ReplyCache | null = null;
+  /** an answered record kept for the next pass or write (one client at -P 1 makes no record per request) */
+  private spare: Pending | null = null;
 
   constructor(
     private readonly batch: RequestBatch,
@@ -118,9 +143,73 @@ export class PendingQueue extends Fifo<Pending> {
       this.batch.replies++;
       return;
     }
-    const p = new Pending(Kind.Pass);
+    const p = this.fresh(Kind.Pass);
     p.proves = proves;
     this.push(p);
+  }
+
+  /** A record for a pass or a one-key write: the spare if there is one. */
+  private fresh(kind: Kind): Pending {
+    let p = this.spare;
+    if (p === null) {
+      p = new Pending(kind);
+      p.reusable = true;
+    } else {
+      this.spare = null;
+      p.reset(kind);
+    }
+    return p;
+  }
+
+  /** `p` was answered and shifted, and nothing refers to it any more: keep it for the next request. */
+  recycle(p: Pending): void {
+    if (p.reusable) this.spare = p;
+  }
+
+  /**
+   * A write of one key whose slot `cache` holds (holdSlotBytes): merged into the last record
+   * when that is a run of such writes, its slot kept in a ring, so a write costs no object.
+   */
+  pushWrite(cache: ReplyCache, slot: number, blocking: boolean): void {
+    this.cache = cache;
+    this.keepSlot(slot);
+    const last = this.last();
+    if (!blocking && last !== undefined && last.kind === Kind.Write && last.hold === null && !last.blocking && !last.accessChange && !this.timed) {
+      last.count++;
+      this.batch.replies++;
+      return;
+    }
+    const p = this.fresh(Kind.Write);
+    p.blocking = blocking;
+    this.push(p);
+  }
+
+  /** The oldest one-key write in flight is answered: its slot is free. */
+  releaseSlot(): void {
+    if (this.slotCount === 0) return;
+    const slot = this.slots[this.slotHead];
+    this.slotHead = (this.slotHead + 1) & (this.slots.length - 1);
+    this.slotCount--;
+    this.cache?.releaseSlot(slot);
+  }
+
+  /** Everything still waiting, oldest first; the one-key writes' slots are released. */
+  override drain(): Pending[] {
+    while (this.slotCount > 0) this.releaseSlot();
+    return super.drain();
+  }
+
+  private keepSlot(slot: number): void {
+    let ring = this.slots;
+    if (this.slotCount === ring.length) {
+      // (full: unrolled into one twice the size, oldest first)
+      const grown = new Int32Array(ring.length * 2);
+      for (let i = 0; i < this.slotCount; i++) grown[i] = ring[(this.slotHead + i) & (ring.length - 1)];
+      this.slots = ring = grown;
+      this.slotHead = 0;
+    }
+    ring[(this.slotHead + this.slotCount) & (ring.length - 1)] = slot;
+    this.slotCount++;
   }
 
   /** kept apart so that --backend-timeout can tell a blocked command from a hung Redis */

@@ -78,6 +78,7 @@ export class ReplyPairer {
     s.pending.shift();
     // (the upstream's own request is no client command to time)
     if (s.observer && p.kind !== Kind.Internal) s.observeDone(p);
+    s.pending.recycle(p);
     this.drainReady();
     s.onAnswered();
   }
@@ -96,7 +97,10 @@ export class ReplyPairer {
       case Kind.Write:
         this.emit(buf, start, end, inChunk);
         if (p.proves && !isErrorType(t)) s.state.prove();
-        p.releaseHold();
+        // (a run of one-key writes: each reply frees the oldest slot of the queue's ring)
+        if (p.hold !== null) p.releaseHold();
+        else s.pending.releaseSlot();
+        if (--p.count > 0) return false;
         if (p.accessChange) s.ctx.upstreams.accessChanged();
         return true;
       case Kind.Fill:

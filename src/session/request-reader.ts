@@ -9,6 +9,8 @@ import type { ClientSession } from './session.js';
 // read that are cache hits are answered from the read buffer itself (in-place-gets.ts);
 // an unfinished request that can never be a cacheable GET is streamed on as it arrives.
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** commands that may turn the proxy's tracking on a client's connection off first */
 const TRACKING_SENSITIVE = new Set(['client', 'monitor']);
 
@@ -39,9 +41,9 @@ export class RequestReader {
       s.afterInput();
       return;
     }
-    // (a buffer of its own, not a slice of Node's shared pool: the decoder keeps its last
-    // chunk, and an idle client would pin a whole pool slab with it)
-    const chunk = Buffer.allocUnsafeSlow(n - served);
+    // (from Node's pool: no allocation of its own for a small read; the decoder lets go of
+    // it once every request in it is taken, so an idle client pins no pool slab)
+    const chunk = Buffer.allocUnsafe(n - served);
     buf.copy(chunk, 0, served, n);
     this.takeChunk(chunk);
   }
@@ -104,6 +106,8 @@ export class RequestReader {
         if (s.upstream?.shared === true && s.state.user === null && this.partialNeedsConnection()) s.leaveSharedNow();
         this.streamPartial();
       }
+      // every request taken: the decoder lets go of the chunk (a held request keeps its own reference)
+      if (d.buffered === 0) d.push(NO_BYTES);
     } finally {
       s.flushUpstream();
       s.flushOut();

@@ -141,10 +141,7 @@ export class RequestRouter {
       const kl = d.argLength(1);
       // queued in MULTI: it runs at EXEC, whose send and reply drop the key again
       s.state.multi?.keys.push(buf.toString('latin1', ko, ko + kl));
-      const p = new Pending(Kind.Write);
-      p.hold = cache.holdKeyBytes(buf, ko, kl);
-      p.blocking = r.blocking && s.state.multi === null;
-      s.pending.push(p);
+      s.pending.pushWrite(cache, cache.holdSlotBytes(buf, ko, kl), r.blocking && s.state.multi === null);
     } else if (r.blocking && s.state.multi === null) {
       s.pending.pushBlocking();
     } else {

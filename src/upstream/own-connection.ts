@@ -49,12 +49,12 @@ export class OwnConnection implements Upstream {
     this.reader = new ReplyReader((buf, start, end, inChunk) => {
       if (!client.closed) client.onUpstreamReply(buf, start, end, inChunk);
     });
-    const socket = connectToRedis(opts.addr, opts.tls);
+    const socket = connectToRedis(opts.addr, opts.tls, (n, buf) => this.onData(buf.subarray(0, n)));
     this.socket = socket;
     socket.on(opts.addr.tls ? 'secureConnect' : 'connect', () => {
       this.everUp = true;
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk)); // (TLS: plain sockets read in place)
     socket.on('drain', () => client.onUpstreamDrain());
     // Redis stopped tracking this connection the moment it closed it: its entries die now,
     // not a loop phase later at 'close', after GETs read in the same turn were served.

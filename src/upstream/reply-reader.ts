@@ -1,11 +1,16 @@
 import { ReplyScanner } from '../resp/reply-scanner.js';
+import { isUpstreamRead, keptSlice } from '../io/upstream-read-buffer.js';
 
 // The one loop that cuts a connection's reply stream into frames (node-redis keeps it in
 // its decoder, once): a frame that lies within one read is handed over as a range of that
 // read's chunk, so frames side by side can go on as one slice; one that spans reads is
 // joined into a Buffer of its own. Both the shared connections and a client's own use it.
 
-/** buf[start, end) is one reply frame; inChunk: buf is the read's chunk, else the frame alone. */
+/**
+ * buf[start, end) is one reply frame; inChunk: buf is the read's chunk, else the frame alone.
+ * A chunk may be the shared read buffer (io/upstream-read-buffer.ts): valid only during the
+ * call, so a sink copies what it keeps (keptSlice).
+ */
 export type FrameSink = (buf: Buffer, start: number, end: number, inChunk: boolean) => void;
 
 export class ReplyReader {
@@ -29,7 +34,8 @@ export class ReplyReader {
       }
       const end = this.scanner.scan(chunk, pos);
       if (end < 0) {
-        this.partial.push(pos === 0 ? chunk : chunk.subarray(pos));
+        // (a copy when the chunk is the shared read buffer, which the next read overwrites)
+        this.partial.push(pos === 0 && !isUpstreamRead(chunk) ? chunk : keptSlice(chunk, pos, chunk.length));
         return;
       }
       if (this.partial.length > 0) {

@@ -5,7 +5,6 @@ import type { FillOwner } from '../cache/reply-cache.js';
 import { ReplyProtocolError } from '../resp/reply-scanner.js';
 import { Fifo } from '../io/fifo.js';
 import { ReplyReader } from './reply-reader.js';
-import { joinParts } from '../io/write-batch.js';
 import type { Upstream, UpstreamClient } from './upstream.js';
 import type { SharedPool } from './shared-pool.js';
 
@@ -56,6 +55,8 @@ class LoginReply implements ReplyRoute {
 }
 
 const RECONNECT_MS = 250;
+/** the first size of the buffer requests gather in until the turn's one write */
+const OUT_START = 16 * 1024;
 
 export class SharedConnection {
   up = false;
@@ -64,7 +65,14 @@ export class SharedConnection {
   private socket: net.Socket | null = null;
   private readonly reader = new ReplyReader((buf, start, end, inChunk) => this.dispatch(buf, start, end, inChunk));
   private readonly routes = new Fifo<Route>();
-  private corked = false;
+  /**
+   * Requests of every client served in this turn of the event loop, copied side by side and
+   * written with one call at its end (no stream bookkeeping per client batch).
+   */
+  private out = Buffer.allocUnsafeSlow(OUT_START);
+  private outLen = 0;
+  private flushQueued = false;
+  private readonly flushOut = (): void => this.writeOut();
   private touched: SharedSeat[] = [];
   /** reads so far: a seat marked with the current one is in touched already */
   private reads = 0;
@@ -78,10 +86,11 @@ export class SharedConnection {
 
   connect(): void {
     if (this.stopped) return;
-    const socket = connectToRedis(this.pool.addr, this.pool.tls);
+    const socket = connectToRedis(this.pool.addr, this.pool.tls, (n, buf) => this.onData(buf.subarray(0, n)));
     this.socket = socket;
     this.reader.reset();
     this.trackedGen = -1;
+    this.outLen = 0;
     socket.on(this.pool.addr.tls ? 'secureConnect' : 'connect', () => {
       const login = this.pool.login;
       if (login !== null) {
@@ -91,7 +100,7 @@ export class SharedConnection {
       this.track(); // ahead of any client's request
       if (login === null) this.up = true;
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk)); // (TLS: plain sockets read in place)
     socket.on('drain', () => {
       const waiting = [...this.waitingDrain];
       this.waitingDrain.clear();
@@ -162,7 +171,8 @@ export class SharedConnection {
     if (t === null || t.redirectId === null || socket === null || this.trackedGen === t.generation) return;
     this.trackedGen = t.generation;
     this.routes.push({ to: new TrackingReply(this, t.generation), replies: 1 });
-    socket.write(trackingRequest(t.redirectId));
+    // (behind whatever requests this turn gathered: replies come back in this order)
+    this.append(trackingRequest(t.redirectId));
   }
 
   /**
@@ -202,7 +212,7 @@ export class SharedConnection {
    * Returns false when Redis is not keeping up: the client should stop reading until its
    * seat is drained, so that clients cannot pile requests up in the proxy.
    */
-  send(seat: SharedSeat, bytes: Buffer, replies: number): boolean {
+  send(seat: SharedSeat, parts: Buffer[], replies: number): boolean {
     const socket = this.socket;
     if (!socket) return true;
     if (replies > 0) {
@@ -210,18 +220,36 @@ export class SharedConnection {
       if (last !== undefined && last.to === seat) last.replies += replies;
       else this.routes.push({ to: seat, replies });
     }
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      setImmediate(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
-    socket.write(bytes);
+    for (const part of parts) this.append(part);
     if (!socket.writableNeedDrain) return true;
     this.waitingDrain.add(seat);
     return false;
+  }
+
+  /** Copy bytes behind the turn's gathered requests; the turn's end writes them. */
+  private append(bytes: Buffer): void {
+    const need = this.outLen + bytes.length;
+    if (need > this.out.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, this.out.length * 2));
+      this.out.copy(grown, 0, 0, this.outLen);
+      this.out = grown;
+    }
+    this.outLen += bytes.copy(this.out, this.outLen);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flushOut);
+    }
+  }
+
+  private writeOut(): void {
+    this.flushQueued = false;
+    const socket = this.socket;
+    const n = this.outLen;
+    if (socket === null || socket.destroyed || n === 0) return;
+    this.outLen = 0;
+    socket.write(this.out.subarray(0, n));
+    // a write the kernel did not take whole keeps its buffer: gather the next turn elsewhere
+    if (socket.writableLength > 0) this.out = Buffer.allocUnsafeSlow(Math.max(OUT_START, n));
   }
 
   private onData(chunk: Buffer): void {
@@ -293,8 +321,8 @@ export class SharedSeat implements Upstream, ReplyRoute {
     return this.conn.loginCommand;
   }
 
-  send(parts: Buffer[], bytes: number, replies: number): boolean {
-    return this.conn.send(this, joinParts(parts, bytes), replies);
+  send(parts: Buffer[], _bytes: number, replies: number): boolean {
+    return this.conn.send(this, parts, replies);
   }
 
   fillGeneration(): number {
@@ -310,7 +338,8 @@ export class SharedSeat implements Upstream, ReplyRoute {
   }
 
   flush(): void {
-    if (!this.gone && !this.client.closed) this.client.onUpstreamFlush();
+    // (also when it left during this read: what it was handed lies in the shared read buffer)
+    if (!this.client.closed) this.client.onUpstreamFlush();
   }
 
   drained(): void {

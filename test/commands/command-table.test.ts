@@ -432,3 +432,20 @@ test('routes are found in any case, from a name inside a larger buffer, and say 
   assert.equal(unknown.info, undefined);
   assert.equal(unknown.simple, false, 'unknown commands take the general path');
 });
+
+test('the last name looked up is remembered by its bytes: names of one length never get each other\'s route', () => {
+  const get = table2.routeOf(Buffer.from('xxGETyy'), 2, 3);
+  assert.equal(get.name, 'get');
+  // same length, other bytes, right after: not the memo's
+  assert.equal(table2.routeOf(Buffer.from('SET'), 0, 3).name, 'set');
+  assert.equal(table2.routeOf(Buffer.from('GEX'), 0, 3).info, undefined);
+  assert.equal(table2.routeOf(Buffer.from('GET'), 0, 3), get, 'the same bytes: the same route');
+  // a buffer reused with new bytes (as the read buffer is) is compared again
+  const buf = Buffer.from('INCR');
+  assert.equal(table2.routeOf(buf, 0, 4).name, 'incr');
+  buf.write('DECR');
+  assert.equal(table2.routeOf(buf, 0, 4).name, 'decr');
+  // names longer than the memo still route
+  assert.equal(table2.routeOf(Buffer.from('ZRANGEBYSCORE'), 0, 13).name, 'zrangebyscore');
+  assert.equal(table2.routeOf(Buffer.from('zrangebyscore'), 0, 13).name, 'zrangebyscore');
+});

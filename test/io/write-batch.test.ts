@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WriteBatch, joinParts, type OutBytes } from '../../src/io/write-batch.js';
+import { UPSTREAM_READ_BUFFER } from '../../src/io/upstream-read-buffer.js';
 
 // The batching writer without a socket: what it merges, and that what it gathers comes
 // out byte-exact and in order.
@@ -135,4 +136,16 @@ test('property: whatever is gathered comes out of joinParts(take()) byte-exact, 
     }),
     { numRuns: 300 },
   );
+});
+
+test('a slice of the shared upstream read buffer is copied when it becomes a part (the next read overwrites it)', () => {
+  const n = UPSTREAM_READ_BUFFER.write('+OK\r\n:1\r\n', 0, 'latin1');
+  const w = new WriteBatch();
+  w.addSlice(UPSTREAM_READ_BUFFER, 0, 5);
+  w.addSlice(UPSTREAM_READ_BUFFER, 5, n);
+  const parts = w.take();
+  UPSTREAM_READ_BUFFER.fill(0x21, 0, n);
+  assert.equal(parts.length, 1);
+  assert.equal((parts[0] as Buffer).toString('latin1'), '+OK\r\n:1\r\n');
+  assert.notEqual((parts[0] as Buffer).buffer, UPSTREAM_READ_BUFFER.buffer);
 });

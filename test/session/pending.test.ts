@@ -147,3 +147,67 @@ test('a hold of the whole cache is released once too', () => {
   assert.equal(cache.beginFill('any', 'default', 0), null, "an old record's release does not free another write's hold");
   second.release();
 });
+
+test('pushWrite: a run of one-key writes is one record, each reply frees the oldest slot, drain frees the rest', () => {
+  const cache = new ReplyCache({ capacity: 100, ttlMs: 1000 });
+  cache.setReady(true);
+  const { batch, q } = queue();
+  const key = (k: string) => Buffer.from(k, 'latin1');
+  const hold = (k: string) => cache.holdSlotBytes(key(k), 0, k.length);
+  // more writes than the ring's first size: it grows and keeps the order
+  const keys = Array.from({ length: 40 }, (_, i) => `w${i}`);
+  for (const k of keys) q.pushWrite(cache, hold(k), false);
+  assert.equal(q.length, 1, 'one record for the run');
+  assert.equal((q.peek() as Pending).count, 40);
+  assert.equal(batch.replies, 40);
+  assert.equal(cache.writesInFlight, 40);
+  assert.equal(cache.beginFill('w0', 'default', 0), null, 'a held key is not filled');
+  q.releaseSlot();
+  assert.equal(cache.writesInFlight, 39);
+  assert.notEqual(cache.beginFill('w0', 'default', 0), null, 'the oldest write is answered: its key is free');
+  assert.equal(cache.beginFill('w1', 'default', 0), null, 'the next one is still held');
+  // a blocking write keeps a record of its own, still with its slot in the ring
+  q.pushWrite(cache, hold('b'), true);
+  assert.equal(q.length, 2);
+  q.drain();
+  assert.equal(cache.writesInFlight, 0, 'what never got a reply is released');
+  q.releaseSlot(); // (nothing left: no effect)
+  assert.equal(cache.writesInFlight, 0);
+});
+
+test('pushWrite with metrics on keeps a record per write', () => {
+  const cache = new ReplyCache({ capacity: 100, ttlMs: 1000 });
+  cache.setReady(true);
+  const { q } = queue(true);
+  q.pushWrite(cache, cache.holdSlotBytes(Buffer.from('a'), 0, 1), false);
+  q.pushWrite(cache, cache.holdSlotBytes(Buffer.from('b'), 0, 1), false);
+  assert.equal(q.length, 2);
+});
+
+test('an answered pass or one-key write is reused for the next request, as new', () => {
+  const cache = new ReplyCache({ capacity: 100, ttlMs: 1000 });
+  cache.setReady(true);
+  const { q } = queue();
+  q.pushPass(false);
+  const first = q.shift() as Pending;
+  first.count = 0;
+  first.accessChange = true;
+  q.recycle(first);
+  q.pushWrite(cache, cache.holdSlotBytes(Buffer.from('k'), 0, 1), true);
+  const again = q.peek() as Pending;
+  assert.equal(again, first, 'the answered record is taken again');
+  assert.equal(again.kind, Kind.Write);
+  assert.equal(again.count, 1);
+  assert.equal(again.proves, true);
+  assert.equal(again.blocking, true);
+  assert.equal(again.accessChange, false);
+  assert.equal(again.hold, null);
+  // a record the queue did not make is never taken back
+  const own = new Pending(Kind.Pass);
+  q.shift();
+  q.recycle(own);
+  q.pushPass(true);
+  assert.notEqual(q.peek(), own);
+  q.drain();
+  assert.equal(cache.writesInFlight, 0);
+});

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ReplyReader } from '../../src/upstream/reply-reader.js';
 import { ReplyProtocolError } from '../../src/resp/reply-scanner.js';
+import { UPSTREAM_READ_BUFFER } from '../../src/io/upstream-read-buffer.js';
 
 // The reply-framing loop without a socket: reads are handed in as the test cuts them.
 
@@ -214,4 +215,18 @@ test('reset() forgets a half-read frame', () => {
     seen.map((s) => s.text),
     [':1234567\r\n', ':7\r\n'],
   );
+});
+
+test('reads into the shared read buffer: a frame spanning reads survives the buffer being overwritten', () => {
+  const frames: string[] = [];
+  const reader = new ReplyReader((buf, start, end) => frames.push(buf.toString('latin1', start, end)));
+  const read = (s: string) => {
+    const n = UPSTREAM_READ_BUFFER.write(s, 0, 'latin1');
+    reader.read(UPSTREAM_READ_BUFFER.subarray(0, n));
+    UPSTREAM_READ_BUFFER.fill(0x21, 0, 64); // the next read lands on the same bytes
+  };
+  read('+OK\r\n$10\r\n01234');
+  read('56789\r\n:7');
+  read('\r\n');
+  assert.deepEqual(frames, ['+OK\r\n', '$10\r\n0123456789\r\n', ':7\r\n']);
 });
