@@ -1,0 +1,450 @@
+import type { BackendAddress } from '../config/config.js';
+import { CommandTable } from '../commands/command-table.js';
+import { KeyFanout, fanoutSpecOf, validFanoutArity } from '../commands/key-fanout.js';
+import type { FillOwner } from '../cache/reply-cache.js';
+import { Fifo } from '../io/fifo.js';
+import { encodeCommand } from '../resp/encode.js';
+import { DecodeStatus, RequestDecoder } from '../resp/request-decoder.js';
+import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
+import { keyHashSlot } from './key-slot.js';
+import { ClusterReply, classifyReply, parseRedirect } from './redirect.js';
+import { ClusterRequest, NodeLane, type LaneItem, type LaneOwner } from './node-lane.js';
+
+// The cluster as one Redis for one client: the session hands it whole request frames (it
+// does not stream: streams is false), and it sends each command to the master of its key's
+// slot, over a lane per node, and hands the replies back in request order.
+//
+//   MOVED  ─▶ the same bytes to the named node (and the map is read again)
+//   ASK    ─▶ ASKING (its +OK swallowed) + the bytes, to the named node, this once
+//   TRYAGAIN, CLUSTERDOWN ─▶ again after a short backoff, a few times, then the error
+//   MGET/MSET/DEL/UNLINK/EXISTS/TOUCH over several slots ─▶ one part per slot, merged
+//   other commands ─▶ the first key's slot (a node's CROSSSLOT comes back as it is); keyless
+//                     ones to the client's home node
+//
+// Shared (a seat on each node's pool) for clients without connection state; own (lanes of
+// the client's own, opened lazily) for the others. Own mode also keeps what is the
+// connection's: HELLO, AUTH, CLIENT SETNAME, SELECT are sent to the home node and replayed on
+// every other lane (their replies swallowed); MULTI waits for its first key and pins the
+// transaction to that key's node (WATCH pins it too); SUBSCRIBE, MONITOR and the like turn
+// one lane into a pass-through: every later frame of that lane is the client's, in order.
+
+/** What the router needs of the cluster (ClusterTarget). */
+export interface ClusterRouting {
+  commands(): CommandTable | null;
+  /** the master of `slot` as known now; null when nobody owns it */
+  addrOfSlot(slot: number): BackendAddress | null;
+  /** where keyless commands go (the master of the lowest slot) */
+  home(): BackendAddress | null;
+  /** a node named by a redirect, with the seeds' credentials */
+  addressOf(host: string, port: number): BackendAddress;
+  /** an upstream to one node: a seat on its pool (shared) or a connection of the client's own */
+  connect(addr: BackendAddress, shared: boolean, client: UpstreamClient): Upstream;
+  /** a redirect was seen (MOVED: the map is read again, and the slot goes there meanwhile) */
+  redirected(kind: ClusterReply, slot: number, to: BackendAddress | null): void;
+  refresh(reason: string): void;
+}
+
+const MAX_HOPS = 5;
+const RETRY_MS = [20, 50, 100, 200, 400, 800];
+const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n');
+const CROSSSLOT = Buffer.from("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+const ignore = (): void => undefined;
+
+/** Commands whose effect is the connection's: replayed on every lane of an own-mode client. */
+const REPLAYED = new Set(['hello', 'auth', 'select']);
+/** Commands after which a lane's frames can no longer be paired by the router. */
+const PASSTHROUGH = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'monitor', 'sync', 'psync']);
+
+export function addrKey(a: BackendAddress): string {
+  return `${a.host}:${a.port}`;
+}
+
+function lower(b: Buffer): string {
+  return b.toString('latin1').toLowerCase();
+}
+
+export class ClusterUpstream implements Upstream, LaneOwner {
+  readonly streams = false;
+  answered: boolean;
+  private readonly decoder = new RequestDecoder({ maxBulkLen: Number.MAX_SAFE_INTEGER });
+  private readonly lanes = new Map<string, NodeLane>();
+  /** every request not yet answered, in the client's order */
+  private readonly order = new Fifo<ClusterRequest>();
+  private delivered = false;
+  private closed = false;
+  /** own mode: the connection-state commands every new lane gets first */
+  private readonly replay: Buffer[] = [];
+  /** MULTI sent: the lane its transaction runs on (null: no key seen yet, requests held) */
+  private tx: { lane: NodeLane | null; held: Array<{ req: ClusterRequest }> } | null = null;
+  /** WATCH pins the next transaction to the watched key's node */
+  private watchLane: NodeLane | null = null;
+  /** the lane whose frames all go to the client as they come (subscribed, MONITOR...) */
+  private passLane: NodeLane | null = null;
+  private homeAddr: BackendAddress | null = null;
+
+  constructor(
+    private readonly routing: ClusterRouting,
+    private readonly client: UpstreamClient,
+    readonly shared: boolean,
+  ) {
+    this.answered = shared;
+  }
+
+  get clientClosed(): boolean {
+    return this.closed || this.client.closed;
+  }
+
+  get congested(): boolean {
+    for (const l of this.lanes.values()) if (l.inner?.congested) return true;
+    return false;
+  }
+
+  readonly fillOwner: FillOwner | null = null;
+
+  // ───────────────────────────── requests ─────────────────────────────
+
+  send(parts: Buffer[], bytes: number): boolean {
+    if (this.closed) return true;
+    // a copy: the parts may lie in the listener's read buffer, and a request is kept for resends
+    this.decoder.push(Buffer.concat(parts, bytes));
+    for (;;) {
+      const st = this.decoder.next();
+      if (st === DecodeStatus.Request) {
+        const d = this.decoder;
+        this.route(d.args.slice(), d.buffer.subarray(d.requestStart, d.end));
+        continue;
+      }
+      if (st === DecodeStatus.ProtocolError) this.client.onUpstreamFault(`cluster router: ${this.decoder.error}`);
+      break;
+    }
+    return this.flushLanes();
+  }
+
+  private flushLanes(): boolean {
+    let ok = true;
+    for (const l of this.lanes.values()) if (!l.flush()) ok = false;
+    return ok;
+  }
+
+  private route(args: Buffer[], bytes: Buffer): void {
+    if (args.length === 0) return;
+    const pass = this.passLane;
+    if (pass !== null) {
+      // subscribed or relaying: the lane's frames are all the client's, unpaired
+      pass.queue(bytes, null);
+      return;
+    }
+    const name = lower(args[0]);
+    const info = this.routing.commands()?.lookup(name, args);
+    if (!this.shared && this.routeState(name, args, bytes, info === undefined ? null : CommandTable.keysOf(info, args))) return;
+    const spec = fanoutSpecOf(name);
+    if (spec !== undefined && !validFanoutArity(spec, args.length) && args.length > 2) {
+      // MSET k1 v1 k2: one Redis says "wrong number of arguments", a cluster node CROSSSLOT
+      // first; the key alone draws the one Redis's error from the key's node
+      args = [args[0], args[1]];
+      bytes = encodeCommand(args);
+    }
+    if (spec !== undefined && validFanoutArity(spec, args.length) && this.tx === null) {
+      const fanout = new KeyFanout(spec, args, (key) => keyHashSlot(key));
+      if (fanout.groupCount > 1) {
+        const req = new ClusterRequest(bytes, -1, fanout, false, false);
+        this.order.push(req);
+        for (let g = 0; g < fanout.groupCount; g++) this.sendTo(this.laneForSlot(fanout.groupId(g)), req, g, fanout.request(g), false);
+        return;
+      }
+    }
+    const keys = info === undefined ? null : CommandTable.keysOf(info, args);
+    let slot = keys !== null && keys.length > 0 ? keyHashSlot(keys[0]) : -1;
+    // sharded pub/sub names its channel where a key would be
+    if (slot < 0 && (name === 'spublish' || name === 'ssubscribe' || name === 'sunsubscribe') && args.length > 1) slot = keyHashSlot(args[1]);
+    const req = new ClusterRequest(bytes, slot, null, false, false);
+    this.order.push(req);
+    this.sendTo(slot < 0 ? this.homeLane() : this.laneForSlot(slot), req, -1, bytes, false);
+  }
+
+  /**
+   * Own mode: the commands whose connection matters. Returns true when routed here.
+   * keys: the command's keys (null: unknown).
+   */
+  private routeState(name: string, args: Buffer[], bytes: Buffer, keys: Buffer[] | null): boolean {
+    const slot = keys !== null && keys.length > 0 ? keyHashSlot(keys[0]) : -1;
+    if (this.tx !== null) {
+      const tx = this.tx;
+      const req = new ClusterRequest(bytes, slot, null, false, true);
+      this.order.push(req);
+      if (tx.lane === null && (slot >= 0 || name === 'exec' || name === 'discard')) {
+        tx.lane = slot >= 0 ? this.laneForSlot(slot) : this.homeLane();
+        for (const h of tx.held) this.sendTo(tx.lane, h.req, -1, h.req.bytes, false);
+        tx.held = [];
+      }
+      if (tx.lane === null) tx.held.push({ req });
+      else this.sendTo(tx.lane, req, -1, bytes, false);
+      if (name === 'exec' || name === 'discard') {
+        this.tx = null;
+        this.watchLane = null;
+      }
+      return true;
+    }
+    if (name === 'multi') {
+      const req = new ClusterRequest(bytes, -1, null, false, true);
+      this.order.push(req);
+      this.tx = { lane: this.watchLane, held: [] };
+      if (this.watchLane !== null) this.sendTo(this.watchLane, req, -1, bytes, false);
+      else this.tx.held.push({ req });
+      return true;
+    }
+    if (name === 'watch' && slot >= 0) {
+      const lane = this.watchLane ?? this.laneForSlot(slot);
+      this.watchLane = lane;
+      const req = new ClusterRequest(bytes, slot, null, false, true);
+      this.order.push(req);
+      this.sendTo(lane, req, -1, bytes, false);
+      return true;
+    }
+    if (name === 'unwatch' || name === 'exec' || name === 'discard') {
+      const lane = this.watchLane ?? this.homeLane();
+      this.watchLane = null;
+      const req = new ClusterRequest(bytes, -1, null, false, false);
+      this.order.push(req);
+      this.sendTo(lane, req, -1, bytes, false);
+      return true;
+    }
+    const clientReply = name === 'client' && args.length > 1 && lower(args[1]) === 'reply';
+    const scriptDebug = name === 'script' && args.length > 1 && lower(args[1]) === 'debug';
+    if (PASSTHROUGH.has(name) || clientReply || scriptDebug) {
+      const lane = slot >= 0 || name === 'ssubscribe' ? this.laneForSlot(slot >= 0 ? slot : keyHashSlot(args[1] ?? Buffer.alloc(0))) : this.homeLane();
+      const req = new ClusterRequest(bytes, -1, null, true, true);
+      this.order.push(req);
+      this.sendTo(lane, req, -1, bytes, false);
+      this.passLane = lane;
+      return true;
+    }
+    if (REPLAYED.has(name) || (name === 'client' && args.length > 1 && lower(args[1]) === 'setname') || name === 'reset') {
+      const home = this.homeLane();
+      const req = new ClusterRequest(bytes, -1, null, false, false);
+      this.order.push(req);
+      this.sendTo(home, req, -1, bytes, false);
+      for (const l of this.lanes.values()) if (l !== home) l.queue(bytes, { req: null, group: -1, swallow: ignore });
+      if (name === 'reset') {
+        this.replay.length = 0;
+        this.watchLane = null;
+      } else {
+        this.replay.push(bytes);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Queue `bytes` on `lane` as the reply `req` (or its group) waits for; ASK puts ASKING first. */
+  private sendTo(lane: NodeLane, req: ClusterRequest, group: number, bytes: Buffer, asking: boolean): void {
+    if (asking) lane.queue(ASKING, { req: null, group: -1, swallow: ignore });
+    const item: LaneItem = { req, group, swallow: null };
+    lane.queue(bytes, item);
+  }
+
+  private homeLane(): NodeLane {
+    this.homeAddr ??= this.routing.home();
+    return this.laneFor(this.homeAddr);
+  }
+
+  private laneForSlot(slot: number): NodeLane {
+    return this.laneFor(this.routing.addrOfSlot(slot));
+  }
+
+  private laneFor(addr: BackendAddress | null): NodeLane {
+    // nobody owns the slot (or nothing is known yet): the home node answers CLUSTERDOWN, retried
+    const a = addr ?? this.homeAddr ?? this.routing.home() ?? this.routing.addressOf('127.0.0.1', 0);
+    const key = addrKey(a);
+    let lane = this.lanes.get(key);
+    if (lane === undefined || lane.lost) {
+      lane = new NodeLane(key, a, this);
+      this.lanes.set(key, lane);
+      for (const b of this.replay) lane.queue(b, { req: null, group: -1, swallow: ignore });
+      lane.inner = this.routing.connect(a, this.shared, lane);
+    }
+    return lane;
+  }
+
+  // ───────────────────────────── replies ─────────────────────────────
+
+  onLaneFrame(lane: NodeLane, buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    if (this.closed) return;
+    this.answered = true;
+    const item = lane.items.peek();
+    if (item !== undefined && item.req?.passthrough === true) {
+      this.passFrame(item.req, buf, start, end, inChunk);
+      return;
+    }
+    if (item === undefined || buf[start] === 0x3e) {
+      // RESP3 pushes (the client's own invalidations, messages) belong to no request
+      if (buf[start] === 0x3e) {
+        this.emit(buf, start, end, inChunk);
+        return;
+      }
+      this.client.onUpstreamFault(`node ${lane.key} sent a reply with no request pending`);
+      return;
+    }
+    lane.items.shift();
+    if (item.swallow !== null) {
+      item.swallow(Buffer.from(buf.subarray(start, end)));
+      return;
+    }
+    const req = item.req as ClusterRequest;
+    const kind = classifyReply(buf, start, end);
+    if (kind !== ClusterReply.Other) {
+      if (req.pinned && (kind === ClusterReply.Moved || kind === ClusterReply.Ask)) {
+        // inside a transaction the node decides: another node's key is another slot
+        this.answer(req, item.group, CROSSSLOT, 0, CROSSSLOT.length, false);
+        return;
+      }
+      if (!req.pinned && this.redirect(lane, req, item.group, kind, buf, start, end)) return;
+    } else if (buf[start] === 0x2d && end - start > 9 && buf.toString('latin1', start + 1, start + 9) === 'READONLY') {
+      this.routing.refresh('READONLY');
+    }
+    this.answer(req, item.group, buf, start, end, inChunk);
+  }
+
+  /** Follow a redirect or retry; false: give the reply to the client as it is. */
+  private redirect(lane: NodeLane, req: ClusterRequest, group: number, kind: ClusterReply, buf: Buffer, start: number, end: number): boolean {
+    const bytes = group >= 0 ? (req.fanout as KeyFanout).request(group) : req.bytes;
+    if (kind === ClusterReply.Moved || kind === ClusterReply.Ask) {
+      const r = parseRedirect(buf, start, end);
+      if (r === null || req.hops >= MAX_HOPS) return false;
+      req.hops++;
+      const to = this.routing.addressOf(r.host === '' ? lane.addr.host : r.host, r.port);
+      this.routing.redirected(kind, r.slot, to);
+      const target = this.laneFor(to);
+      this.sendTo(target, req, group, bytes, kind === ClusterReply.Ask);
+      target.flush();
+      return true;
+    }
+    if (req.tries >= RETRY_MS.length) return false;
+    const delay = RETRY_MS[req.tries++];
+    this.routing.redirected(kind, -1, null);
+    const slot = group >= 0 ? (req.fanout as KeyFanout).groupId(group) : req.slot;
+    setTimeout(() => {
+      if (this.closed) return;
+      const target = slot >= 0 ? this.laneForSlot(slot) : this.homeLane();
+      this.sendTo(target, req, group, bytes, false);
+      target.flush();
+    }, delay).unref();
+    return true;
+  }
+
+  /** The reply to `req` (or to one group of it) is in. */
+  private answer(req: ClusterRequest, group: number, buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    if (req.fanout !== null) {
+      req.fanout.setReply(group, Buffer.from(buf.subarray(start, end)));
+      if (!req.fanout.complete) return;
+      const merged = req.fanout.merge();
+      buf = merged;
+      start = 0;
+      end = merged.length;
+      inChunk = false;
+    }
+    if (this.order.peek() === req) {
+      this.order.shift();
+      this.emit(buf, start, end, inChunk);
+      this.pump();
+    } else {
+      req.reply = req.fanout !== null ? buf : Buffer.from(buf.subarray(start, end));
+      req.done = true;
+    }
+  }
+
+  private passFrame(req: ClusterRequest, buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    if (this.order.peek() === req) {
+      this.emit(buf, start, end, inChunk);
+      return;
+    }
+    (req.early ??= []).push(Buffer.from(buf.subarray(start, end)));
+  }
+
+  /** Hand over the replies that waited for the ones before them. */
+  private pump(): void {
+    for (let head = this.order.peek(); head !== undefined; head = this.order.peek()) {
+      if (head.passthrough) {
+        const early = head.early;
+        head.early = null;
+        if (early !== null) for (const f of early) this.emit(f, 0, f.length, false);
+        return;
+      }
+      if (!head.done) return;
+      this.order.shift();
+      const r = head.reply as Buffer;
+      head.reply = null;
+      this.emit(r, 0, r.length, false);
+    }
+  }
+
+  private emit(buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    this.delivered = true;
+    if (!this.client.closed) this.client.onUpstreamReply(buf, start, end, inChunk);
+  }
+
+  onLaneFlush(): void {
+    if (!this.delivered || this.closed) return;
+    this.delivered = false;
+    this.client.onUpstreamFlush();
+  }
+
+  onLaneDrain(): void {
+    if (!this.closed) this.client.onUpstreamDrain();
+  }
+
+  onLaneLost(lane: NodeLane, reason: string): void {
+    if (this.closed) return;
+    if (this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
+    this.routing.refresh(`connection to ${lane.key} lost`);
+    // a lane that owed nothing is opened again when needed; one that owed replies (or held
+    // the client's transaction or subscriptions) cannot be made whole: the client's
+    // connection is lost, as a direct one to that node would be
+    let owed = false;
+    for (let it = lane.items.shift(); it !== undefined; it = lane.items.shift()) if (it.swallow === null) owed = true;
+    const pinned = lane === this.passLane || lane === this.watchLane || lane === this.tx?.lane;
+    if (owed || pinned) this.client.onUpstreamLost(`${reason} (node ${lane.key})`);
+  }
+
+  onLaneFault(reason: string): void {
+    if (!this.closed) this.client.onUpstreamFault(reason);
+  }
+
+  // ───────────────────────────── the rest of Upstream ─────────────────────────────
+
+  fillGeneration(): number {
+    return -1;
+  }
+
+  stillTracked(): boolean {
+    return false;
+  }
+
+  yieldTracking(turnOff: boolean): void {
+    for (const l of this.lanes.values()) l.inner?.yieldTracking(turnOff);
+  }
+
+  userChanged(): void {
+    for (const l of this.lanes.values()) l.inner?.userChanged();
+  }
+
+  relayRaw(): void {
+    // (only once every earlier reply was paired, and only for a pass-through lane's stream)
+    this.passLane?.inner?.relayRaw();
+  }
+
+  pause(): void {
+    for (const l of this.lanes.values()) l.inner?.pause();
+  }
+
+  resume(): void {
+    for (const l of this.lanes.values()) l.inner?.resume();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.lanes.values()) l.close();
+    this.lanes.clear();
+  }
+}

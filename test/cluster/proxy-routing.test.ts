@@ -1,0 +1,169 @@
+// The proxy in front of a real 6-node cluster: a cluster-unaware client (RawClient, redis-cli
+// without -c) sees one Redis. Every one of the 16384 slots is written through the proxy and
+// read back through it and directly on the slot's owner; hash tags keep keys together;
+// multi-key commands over several slots are split and merged as one Redis answers them;
+// other multi-key commands get the node's own CROSSSLOT.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { keyHashSlot } from '../../src/cluster/key-slot.js';
+import { startCluster, type RedisCluster } from '../helpers/cluster.js';
+import { startAdminProxy, startRedis, redisCli, RawClient, cmd, eventually, proxyStats, type AdminProxy, type RedisServer } from '../helpers/index.js';
+
+let cluster: RedisCluster;
+let single: RedisServer;
+let ap: AdminProxy;
+
+before(async () => {
+  [cluster, single] = await Promise.all([startCluster(), startRedis()]);
+  ap = await startAdminProxy(cluster.ports[0], { until: 'readyz', readyMs: 20_000, args: ['--capacity', '0'] });
+});
+after(async () => {
+  await ap?.proxy.stop();
+  await cluster?.stop();
+  await single?.stop();
+});
+
+/** A key for every slot: k<n> for the first n that hashes there. */
+function keysPerSlot(): string[] {
+  const keys = new Array<string>(16384);
+  let missing = 16384;
+  for (let n = 0; missing > 0; n++) {
+    const k = `k${n}`;
+    const s = keyHashSlot(Buffer.from(k));
+    if (keys[s] === undefined) {
+      keys[s] = k;
+      missing--;
+    }
+  }
+  return keys;
+}
+
+test('every one of the 16384 slots is routed to its master: written through the proxy, read back through it and on the owner', async () => {
+  const keys = keysPerSlot();
+  const c = await RawClient.connect(ap.proxy.port);
+  try {
+    // pipelined in batches: replies must come back in request order across the three masters
+    for (let i = 0; i < keys.length; i += 1024) {
+      const batch = keys.slice(i, i + 1024);
+      c.write(batch.map((k) => cmd('SET', k, `v-${k}`)).join(''));
+      const replies = await c.readFrames(batch.length, 20_000);
+      for (const r of replies) assert.equal(r.toString(), '+OK\r\n');
+      c.write(batch.map((k) => cmd('GET', k)).join(''));
+      const got = await c.readFrames(batch.length, 20_000);
+      batch.forEach((k, j) => assert.equal(got[j].toString(), `$${`v-${k}`.length}\r\nv-${k}\r\n`, `GET ${k}`));
+    }
+  } finally {
+    c.destroy();
+  }
+  // checked on the owners directly: a sample of slots of every master
+  const view = await cluster.nodes();
+  for (const m of view.filter((n) => n.role === 'master')) {
+    for (const [a, b] of m.slots) {
+      for (const s of [a, Math.floor((a + b) / 2), b]) {
+        const v = await cluster.call(m.port, 'GET', keys[s]);
+        assert.equal(Buffer.isBuffer(v) ? v.toString() : v, `v-${keys[s]}`, `slot ${s} on ${m.port}`);
+      }
+    }
+  }
+});
+
+test('hash tags keep keys in one slot: MULTI-free multi-key commands on one tag work as on one node', async () => {
+  const c = await RawClient.connect(ap.proxy.port);
+  try {
+    c.write(cmd('DEL', '{user1}:a', '{user1}:b', '{user1}:c') + cmd('RPUSH', '{user1}:a', 'x', 'y') + cmd('RPOPLPUSH', '{user1}:a', '{user1}:b') + cmd('LRANGE', '{user1}:b', '0', '-1'));
+    const r = await c.readFrames(4);
+    assert.equal(r[1].toString(), ':2\r\n');
+    assert.equal(r[2].toString(), '$1\r\ny\r\n');
+    assert.equal(r[3].toString(), '*1\r\n$1\r\ny\r\n');
+    c.write(cmd('SUNIONSTORE', '{user1}:c', '{user1}:a', '{user1}:b'));
+    assert.equal((await c.readFrame()).toString(), '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n');
+  } finally {
+    c.destroy();
+  }
+});
+
+test('redis-cli without -c never sees MOVED: keys on every master, keyless commands', async () => {
+  const port = ap.proxy.port;
+  for (const k of ['a', 'b', 'c', 'foo', 'bar', 'zzz', '{x}y']) {
+    assert.equal((await redisCli(port, ['SET', k, `val-${k}`])).trim(), 'OK');
+    assert.equal((await redisCli(port, ['GET', k])).trim(), `val-${k}`);
+  }
+  assert.equal((await redisCli(port, ['PING'])).trim(), 'PONG');
+  assert.equal((await redisCli(port, ['ECHO', 'hi'])).trim(), 'hi');
+  const out = await redisCli(port, ['MGET', 'a', 'b', 'c', 'foo', 'nosuch']);
+  assert.equal(out, 'val-a\nval-b\nval-c\nval-foo\n\n');
+  assert.doesNotMatch(out, /MOVED|ASK/);
+});
+
+/** The same commands on the proxy and on the single Redis give the same bytes. */
+async function sameAsSingle(commands: string[][]): Promise<void> {
+  const p = await RawClient.connect(ap.proxy.port);
+  const s = await RawClient.connect(single.port);
+  try {
+    const wire = commands.map((a) => cmd(...a)).join('');
+    p.write(wire);
+    s.write(wire);
+    const [fromProxy, fromSingle] = await Promise.all([p.readFrames(commands.length, 10_000), s.readFrames(commands.length, 10_000)]);
+    commands.forEach((a, i) => assert.equal(fromProxy[i].toString('latin1'), fromSingle[i].toString('latin1'), `${a.join(' ')}`));
+  } finally {
+    p.destroy();
+    s.destroy();
+  }
+}
+
+test('MGET, MSET, DEL, UNLINK, EXISTS, TOUCH over many slots answer as one Redis holding the same data', async () => {
+  // (names no other test uses: the single Redis starts empty)
+  const keys = ['m:a', 'm:b', 'm:c', 'm:foo', 'm:bar', '{t}1', '{t}2', 'm:é', 'k'.repeat(50), 'm:x1', 'm:x2', 'm:x3'];
+  const pairs = keys.flatMap((k, i) => [k, `v${i}`]);
+  await sameAsSingle([
+    ['DEL', ...keys, 'nosuch'],
+    ['MSET', ...pairs],
+    ['MGET', ...keys, 'nosuch', 'm:a', 'm:a'],
+    ['EXISTS', ...keys, 'nosuch', 'm:a'],
+    ['TOUCH', 'm:a', 'm:b', 'nosuch'],
+    ['DEL', 'm:a', 'm:b', 'm:a'],
+    ['MGET', 'm:a', 'm:b', 'm:c'],
+    ['UNLINK', 'm:c', 'm:foo', 'm:bar', 'm:zzz'],
+    ['EXISTS', 'm:a', 'm:c', '{t}1', '{t}2'],
+    ['MSET', 'm:x1', '1', 'm:x2'],
+    ['MGET'],
+    ['SET', 'm:a', 'list'],
+    ['LPUSH', 'm:l1', 'z'],
+    ['MGET', 'm:l1', 'm:a', 'nosuch'],
+    ['DEL', ...keys, 'm:l1'],
+  ]);
+});
+
+test('other multi-key commands over several slots get the CROSSSLOT error a direct cluster connection gets', async () => {
+  const p = await RawClient.connect(ap.proxy.port);
+  // a direct connection to the node owning the first key
+  const owner = await cluster.ownerOf(keyHashSlot(Buffer.from('a')));
+  const d = await RawClient.connect(owner.port);
+  try {
+    const commands = [
+      ['MSETNX', 'a', '1', 'b', '2'],
+      ['RENAME', 'a', 'b'],
+      ['SUNIONSTORE', 'a', 'b', 'c'],
+      ['EVAL', 'return 1', '2', 'a', 'b'],
+      ['SINTER', 'a', 'foo'],
+    ];
+    for (const c of commands) {
+      p.write(cmd(...c));
+      d.write(cmd(...c));
+      const [fp, fd] = await Promise.all([p.readFrame(), d.readFrame()]);
+      assert.equal(fp.toString(), fd.toString(), c.join(' '));
+      assert.match(fp.toString(), /^-CROSSSLOT/);
+    }
+  } finally {
+    p.destroy();
+    d.destroy();
+  }
+});
+
+test('/stats shows the nodes, their roles and slot ranges', async () => {
+  await eventually('cluster stats', async () => {
+    const st = (await proxyStats(ap.admin)) as unknown as { cluster?: { state: string; nodes: Array<{ role: string; slots?: string }>; coveredSlots: number } };
+    const cl = st.cluster;
+    return cl !== undefined && cl.state === 'ok' && cl.coveredSlots === 16384 && cl.nodes.filter((n) => n.role === 'master').length === 3 && cl.nodes.filter((n) => n.role === 'replica').length === 3;
+  }, 5000);
+});
