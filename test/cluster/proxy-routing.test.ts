@@ -167,3 +167,122 @@ test('/stats shows the nodes, their roles and slot ranges', async () => {
     return cl !== undefined && cl.state === 'ok' && cl.coveredSlots === 16384 && cl.nodes.filter((n) => n.role === 'master').length === 3 && cl.nodes.filter((n) => n.role === 'replica').length === 3;
   }, 5000);
 });
+
+test('MULTI/EXEC runs on the node of its first key; keys of another slot get CROSSSLOT and EXECABORT, as on a cluster node', async () => {
+  const c = await RawClient.connect(ap.proxy.port);
+  try {
+    c.write(cmd('MULTI') + cmd('SET', '{tx}a', '1') + cmd('INCR', '{tx}a') + cmd('GET', '{tx}a') + cmd('EXEC'));
+    const r = await c.readFrames(5);
+    assert.deepEqual(r.map((f) => f.toString()), ['+OK\r\n', '+QUEUED\r\n', '+QUEUED\r\n', '+QUEUED\r\n', '*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n']);
+    // PING before the first key waits with MULTI; a key of another slot is refused: on another
+    // node at once (CROSSSLOT here, where a node says MOVED, then EXECABORT), on the same node at EXEC
+    const txOwner = await cluster.ownerOf(keyHashSlot(Buffer.from('tx')));
+    let otherNode = '';
+    let sameNode = '';
+    for (let i = 0; otherNode === '' || sameNode === ''; i++) {
+      const tag = `t${i}`;
+      const slot = keyHashSlot(Buffer.from(tag));
+      if (slot === keyHashSlot(Buffer.from('tx'))) continue;
+      const onTx = txOwner.slots.some(([a, b]) => slot >= a && slot <= b);
+      if (onTx && sameNode === '') sameNode = tag;
+      if (!onTx && otherNode === '') otherNode = tag;
+    }
+    c.write(cmd('MULTI') + cmd('PING') + cmd('SET', '{tx}a', '5') + cmd('SET', `{${otherNode}}b`, '1') + cmd('EXEC') + cmd('GET', '{tx}a'));
+    const r2 = (await c.readFrames(6)).map((f) => f.toString());
+    assert.deepEqual(r2.slice(0, 3), ['+OK\r\n', '+QUEUED\r\n', '+QUEUED\r\n']);
+    assert.match(r2[3], /^-CROSSSLOT/);
+    assert.match(r2[4], /^-EXECABORT/);
+    assert.equal(r2[5], '$1\r\n2\r\n');
+    c.write(cmd('MULTI') + cmd('SET', '{tx}a', '6') + cmd('SET', `{${sameNode}}b`, '1') + cmd('EXEC') + cmd('GET', '{tx}a'));
+    const r3 = (await c.readFrames(5)).map((f) => f.toString());
+    assert.deepEqual(r3.slice(0, 3), ['+OK\r\n', '+QUEUED\r\n', '+QUEUED\r\n']);
+    assert.match(r3[3], /^-CROSSSLOT/);
+    assert.equal(r3[4], '$1\r\n2\r\n');
+  } finally {
+    c.destroy();
+  }
+});
+
+test('WATCH pins the transaction to the watched key\'s node: a change made meanwhile aborts EXEC', async () => {
+  const c = await RawClient.connect(ap.proxy.port);
+  const other = await RawClient.connect(ap.proxy.port);
+  try {
+    c.write(cmd('WATCH', '{w}k'));
+    assert.equal((await c.readFrame()).toString(), '+OK\r\n');
+    other.write(cmd('SET', '{w}k', 'changed'));
+    assert.equal((await other.readFrame()).toString(), '+OK\r\n');
+    c.write(cmd('MULTI') + cmd('SET', '{w}k', 'mine') + cmd('EXEC') + cmd('GET', '{w}k'));
+    const r = (await c.readFrames(4)).map((f) => f.toString());
+    assert.deepEqual(r, ['+OK\r\n', '+QUEUED\r\n', '*-1\r\n', '$7\r\nchanged\r\n']);
+  } finally {
+    c.destroy();
+    other.destroy();
+  }
+});
+
+test('a blocking command waits on its key\'s master while the client\'s later replies from other nodes wait behind it', async () => {
+  const c = await RawClient.connect(ap.proxy.port);
+  const pusher = await RawClient.connect(ap.proxy.port);
+  try {
+    c.write(cmd('BLPOP', 'bq', '5') + cmd('GET', 'a') + cmd('PING'));
+    await new Promise((r) => setTimeout(r, 200));
+    pusher.write(cmd('RPUSH', 'bq', 'item'));
+    assert.equal((await pusher.readFrame()).toString(), ':1\r\n');
+    const r = (await c.readFrames(3)).map((f) => f.toString());
+    assert.equal(r[0], '*2\r\n$2\r\nbq\r\n$4\r\nitem\r\n');
+    assert.equal(r[2], '+PONG\r\n');
+  } finally {
+    c.destroy();
+    pusher.destroy();
+  }
+});
+
+test('HELLO 3 applies on every node the client reaches; SELECT 1 gets the cluster\'s error', async () => {
+  const c = await RawClient.connect(ap.proxy.port);
+  try {
+    c.write(cmd('HELLO', '3'));
+    const hello = (await c.readFrame()).toString();
+    assert.match(hello, /^%/);
+    // keys on all three masters answer in RESP3 (a map from HGETALL shows it)
+    const keys = ['a', 'b', 'c', 'foo', 'bar', 'zzz'];
+    c.write(keys.map((k) => cmd('DEL', `h:${k}`) + cmd('HSET', `h:${k}`, 'f', 'v') + cmd('HGETALL', `h:${k}`)).join(''));
+    const r = await c.readFrames(keys.length * 3);
+    for (let i = 0; i < keys.length; i++) assert.equal(r[i * 3 + 2].toString(), '%1\r\n$1\r\nf\r\n$1\r\nv\r\n', `h:${keys[i]}`);
+    c.write(cmd('SELECT', '1'));
+    assert.match((await c.readFrame()).toString(), /^-ERR SELECT is not allowed in cluster mode/);
+  } finally {
+    c.destroy();
+  }
+});
+
+test('SUBSCRIBE gets messages PUBLISHed to any node; SSUBSCRIBE gets SPUBLISH by slot', async () => {
+  const sub = await RawClient.connect(ap.proxy.port);
+  const ssub = await RawClient.connect(ap.proxy.port);
+  const pub = await RawClient.connect(ap.proxy.port);
+  try {
+    sub.write(cmd('SUBSCRIBE', 'news'));
+    assert.equal((await sub.readFrame()).toString(), '*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n');
+    ssub.write(cmd('SSUBSCRIBE', 'shard-chan'));
+    assert.equal((await ssub.readFrame()).toString(), '*3\r\n$10\r\nssubscribe\r\n$10\r\nshard-chan\r\n:1\r\n');
+    // published through another node of the cluster: classic pub/sub reaches all
+    for (const port of cluster.ports) {
+      const n = await cluster.call(port, 'PUBLISH', 'news', `from-${port}`);
+      assert.equal(typeof n, 'number');
+    }
+    const msgs = (await sub.readFrames(cluster.ports.length)).map((f) => f.toString());
+    for (const port of cluster.ports) assert.ok(msgs.includes(`*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$${`from-${port}`.length}\r\nfrom-${port}\r\n`), `message from ${port}`);
+    pub.write(cmd('SPUBLISH', 'shard-chan', 'hi') + cmd('PUBLISH', 'news', 'x'));
+    const pr = (await pub.readFrames(2)).map((f) => f.toString());
+    assert.deepEqual(pr, [':1\r\n', ':1\r\n']);
+    assert.equal((await ssub.readFrame()).toString(), '*3\r\n$8\r\nsmessage\r\n$10\r\nshard-chan\r\n$2\r\nhi\r\n');
+    sub.write(cmd('UNSUBSCRIBE', 'news') + cmd('PING'));
+    const ur = (await sub.readFrames(3)).map((f) => f.toString());
+    assert.equal(ur[0], '*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$1\r\nx\r\n');
+    assert.equal(ur[1], '*3\r\n$11\r\nunsubscribe\r\n$4\r\nnews\r\n:0\r\n');
+    assert.equal(ur[2], '+PONG\r\n');
+  } finally {
+    sub.destroy();
+    ssub.destroy();
+    pub.destroy();
+  }
+});
