@@ -45,7 +45,8 @@ export interface ClusterRouting {
 }
 
 const MAX_HOPS = 5;
-const RETRY_MS = [20, 50, 100, 200, 400, 800];
+// (about 3 s in all: a failover after a master is lost takes the node timeout and an election)
+const RETRY_MS = [20, 50, 100, 200, 400, 800, 1500];
 const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n');
 const CROSSSLOT = Buffer.from("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
 const ignore = (): void => undefined;
