@@ -10,6 +10,7 @@ import type { Upstream, UpstreamClient, UpstreamProvider } from '../upstream/ups
 import { ClusterDiscovery, addressLike, openAuthed } from './cluster-discovery.js';
 import { ClusterReply } from './redirect.js';
 import type { SlotMap } from './topology.js';
+import type { SelfAddress } from './keyspace-self.js';
 import type { TopologyChange } from './topology-change.js';
 import { ClusterUpstream, addrKey, type ClusterRouting } from './cluster-upstream.js';
 
@@ -115,6 +116,7 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     this.map = map;
     this.startError = null;
     this.moved.clear();
+    this.masters = map.masters.filter((m) => m.slots.length > 0).map((m) => this.discovery.addressOf(m));
     const masters = new Set(map.masters.map((m) => addrKey(this.discovery.addressOf(m))));
     if (this.opts.sharedConnections > 0) {
       for (const m of map.masters) {
@@ -156,6 +158,16 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     if (m !== undefined) return m;
     const node = this.map?.masterOf(slot);
     return node === undefined ? null : this.discovery.addressOf(node);
+  }
+
+  /** the proxy's address for CLUSTER SLOTS/SHARDS/NODES (set once it listens) */
+  self: SelfAddress = { host: '127.0.0.1', port: 0 };
+
+  /** the masters that own slots, in the map's order (made again at each change) */
+  private masters: BackendAddress[] = [];
+
+  masterAddrs(): BackendAddress[] {
+    return this.masters;
   }
 
   home(): BackendAddress | null {

@@ -8,6 +8,8 @@ import { DecodeStatus, RequestDecoder } from '../resp/request-decoder.js';
 import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
 import { keyHashSlot } from './key-slot.js';
 import { ClusterReply, classifyReply, parseRedirect } from './redirect.js';
+import { keyspacePlan, type KeyspacePlan } from './keyspace-commands.js';
+import type { SelfAddress } from './keyspace-self.js';
 import { ClusterRequest, NodeLane, type LaneItem, type LaneOwner } from './node-lane.js';
 
 // The cluster as one Redis for one client: the session hands it whole request frames (it
@@ -42,6 +44,10 @@ export interface ClusterRouting {
   /** a redirect was seen (MOVED: the map is read again, and the slot goes there meanwhile) */
   redirected(kind: ClusterReply, slot: number, to: BackendAddress | null): void;
   refresh(reason: string): void;
+  /** the masters, in the map's order (a SCAN cursor names one by its index) */
+  masterAddrs(): BackendAddress[];
+  /** the proxy as clients reach it (CLUSTER SLOTS and friends name it) */
+  readonly self: SelfAddress;
 }
 
 const MAX_HOPS = 5;
@@ -82,6 +88,8 @@ export class ClusterUpstream implements Upstream, LaneOwner {
   /** the lane whose frames all go to the client as they come (subscribed, MONITOR...) */
   private passLane: NodeLane | null = null;
   private homeAddr: BackendAddress | null = null;
+  /** HELLO 3 was sent: the proxy's own replies (CLUSTER SLOTS, merges) are RESP3 */
+  private resp3 = false;
 
   constructor(
     private readonly routing: ClusterRouting,
@@ -138,6 +146,14 @@ export class ClusterUpstream implements Upstream, LaneOwner {
     const name = lower(args[0]);
     const info = this.routing.commands()?.lookup(name, args);
     if (!this.shared && this.routeState(name, args, bytes, info === undefined ? null : CommandTable.keysOf(info, args))) return;
+    if (this.tx === null) {
+      const masters = this.routing.masterAddrs();
+      const plan = masters.length === 0 ? null : keyspacePlan(name, args, { masters: masters.length, self: this.routing.self });
+      if (plan !== null) {
+        this.routePlan(plan, masters, bytes);
+        return;
+      }
+    }
     const spec = fanoutSpecOf(name);
     if (spec !== undefined && !validFanoutArity(spec, args.length) && args.length > 2) {
       // MSET k1 v1 k2: one Redis says "wrong number of arguments", a cluster node CROSSSLOT
@@ -161,6 +177,43 @@ export class ClusterUpstream implements Upstream, LaneOwner {
     const req = new ClusterRequest(bytes, slot, null, false, false);
     this.order.push(req);
     this.sendTo(slot < 0 ? this.homeLane() : this.laneForSlot(slot), req, -1, bytes, false);
+  }
+
+  /** A whole-keyspace or CLUSTER command: to every master, one, a slot's, or answered here. */
+  private routePlan(plan: KeyspacePlan, masters: BackendAddress[], bytes: Buffer): void {
+    const req = new ClusterRequest(bytes, -1, null, false, false);
+    req.plan = plan;
+    this.order.push(req);
+    const t = plan.target;
+    if (t.kind === 'local') {
+      req.planReplies = [];
+      // (answered after this send returns: the session is still handing the batch over)
+      queueMicrotask(() => {
+        if (this.closed) return;
+        this.finishPlan(req);
+        this.onLaneFlush();
+      });
+      return;
+    }
+    const addrs = t.kind === 'all-masters' ? masters : t.kind === 'one-master' ? [masters[Math.min(t.index, masters.length - 1)]] : [this.routing.addrOfSlot(t.slot) ?? masters[0]];
+    req.planAddrs = addrs;
+    req.planReplies = new Array<Buffer>(addrs.length);
+    req.planLeft = addrs.length;
+    for (let i = 0; i < addrs.length; i++) {
+      const index = t.kind === 'one-master' ? t.index : i;
+      this.sendTo(this.laneFor(addrs[i]), req, i, plan.requestFor(index) ?? bytes, false);
+    }
+  }
+
+  private finishPlan(req: ClusterRequest): void {
+    let merged: Buffer;
+    try {
+      merged = (req.plan as KeyspacePlan).merge(req.planReplies as Buffer[], this.resp3);
+    } catch (err) {
+      merged = Buffer.from(`-ERR the proxy could not merge the masters' replies: ${(err as Error).message}\r\n`);
+    }
+    req.plan = null;
+    this.answer(req, -1, merged, 0, merged.length, false);
   }
 
   /**
@@ -226,7 +279,9 @@ export class ClusterUpstream implements Upstream, LaneOwner {
       this.order.push(req);
       this.sendTo(home, req, -1, bytes, false);
       for (const l of this.lanes.values()) if (l !== home) l.queue(bytes, { req: null, group: -1, swallow: ignore });
+      if (name === 'hello' && args.length > 1) this.resp3 = args[1].toString('latin1') === '3';
       if (name === 'reset') {
+        this.resp3 = false;
         this.replay.length = 0;
         this.watchLane = null;
       } else {
@@ -308,7 +363,7 @@ export class ClusterUpstream implements Upstream, LaneOwner {
 
   /** Follow a redirect or retry; false: give the reply to the client as it is. */
   private redirect(lane: NodeLane, req: ClusterRequest, group: number, kind: ClusterReply, buf: Buffer, start: number, end: number): boolean {
-    const bytes = group >= 0 ? (req.fanout as KeyFanout).request(group) : req.bytes;
+    const bytes = this.groupBytes(req, group);
     if (kind === ClusterReply.Moved || kind === ClusterReply.Ask) {
       const r = parseRedirect(buf, start, end);
       if (r === null || req.hops >= MAX_HOPS) return false;
@@ -323,18 +378,32 @@ export class ClusterUpstream implements Upstream, LaneOwner {
     if (req.tries >= RETRY_MS.length) return false;
     const delay = RETRY_MS[req.tries++];
     this.routing.redirected(kind, -1, null);
-    const slot = group >= 0 ? (req.fanout as KeyFanout).groupId(group) : req.slot;
+    const slot = group >= 0 && req.fanout !== null ? req.fanout.groupId(group) : req.slot;
+    const planAddr = group >= 0 && req.planAddrs !== null ? req.planAddrs[group] : null;
     setTimeout(() => {
       if (this.closed) return;
-      const target = slot >= 0 ? this.laneForSlot(slot) : this.homeLane();
+      const target = planAddr !== null ? this.laneFor(planAddr) : slot >= 0 ? this.laneForSlot(slot) : this.homeLane();
       this.sendTo(target, req, group, bytes, false);
       target.flush();
     }, delay).unref();
     return true;
   }
 
+  /** What group `group` of `req` sends (-1: the request as it came). */
+  private groupBytes(req: ClusterRequest, group: number): Buffer {
+    if (group < 0) return req.bytes;
+    if (req.fanout !== null) return req.fanout.request(group);
+    const t = req.plan?.target;
+    return req.plan?.requestFor(t?.kind === 'one-master' ? t.index : group) ?? req.bytes;
+  }
+
   /** The reply to `req` (or to one group of it) is in. */
   private answer(req: ClusterRequest, group: number, buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    if (req.plan !== null && group >= 0) {
+      (req.planReplies as Buffer[])[group] = Buffer.from(buf.subarray(start, end));
+      if (--req.planLeft === 0) this.finishPlan(req);
+      return;
+    }
     if (req.fanout !== null) {
       req.fanout.setReply(group, Buffer.from(buf.subarray(start, end)));
       if (!req.fanout.complete) return;

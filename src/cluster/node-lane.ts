@@ -1,5 +1,6 @@
 import type { BackendAddress } from '../config/config.js';
 import type { KeyFanout } from '../commands/key-fanout.js';
+import type { KeyspacePlan } from './keyspace-commands.js';
 import { Fifo } from '../io/fifo.js';
 import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
 
@@ -21,6 +22,11 @@ export class ClusterRequest {
   readonly slot: number;
   /** split per slot: the fanout that merges the parts' replies (null: sent whole) */
   readonly fanout: KeyFanout | null;
+  /** a whole-keyspace command: sent to `planAddrs` (group i to the i-th), its replies merged by the plan */
+  plan: KeyspacePlan | null = null;
+  planAddrs: BackendAddress[] | null = null;
+  planReplies: Buffer[] | null = null;
+  planLeft = 0;
   /** its frames all belong to it, for the rest of the connection (pub/sub, MONITOR...) */
   readonly passthrough: boolean;
   /** inside MULTI: a redirect is not followed (the transaction is the node's), it reads as CROSSSLOT */

@@ -286,3 +286,38 @@ test('SUBSCRIBE gets messages PUBLISHed to any node; SSUBSCRIBE gets SPUBLISH by
     pub.destroy();
   }
 });
+
+test('whole-keyspace commands answer as one Redis: DBSIZE sums, KEYS merges, SCAN visits every key once, FLUSHALL reaches every master', async () => {
+  const c = await RawClient.connect(ap.proxy.port);
+  try {
+    c.write(cmd('FLUSHALL'));
+    assert.equal((await c.readFrame()).toString(), '+OK\r\n');
+    const keys = Array.from({ length: 200 }, (_, i) => `ks:${i}`);
+    c.write(cmd('MSET', ...keys.flatMap((k) => [k, 'v'])) + cmd('DBSIZE'));
+    const [ok, size] = (await c.readFrames(2)).map((f) => f.toString());
+    assert.equal(ok, '+OK\r\n');
+    assert.equal(size, ':200\r\n');
+    for (const port of cluster.ports) {
+      const n = await cluster.call(port, 'DBSIZE');
+      assert.ok(typeof n === 'number' && n < 200, `node ${port} holds only its share (${String(n)})`);
+    }
+    const keysOut = (await redisCli(ap.proxy.port, ['KEYS', 'ks:*'])).trim().split('\n').sort();
+    assert.deepEqual(keysOut, [...keys].sort());
+    // SCAN through the proxy: every key exactly once
+    const seen: string[] = [];
+    let cursor = '0';
+    do {
+      const out = (await redisCli(ap.proxy.port, ['SCAN', cursor, 'COUNT', '50'])).trim().split('\n');
+      cursor = out[0];
+      seen.push(...out.slice(1).filter((l) => l !== ''));
+    } while (cursor !== '0');
+    assert.deepEqual(seen.sort(), [...keys].sort());
+    c.write(cmd('CLUSTER', 'SLOTS'));
+    const slots = (await c.readFrame()).toString();
+    assert.match(slots, new RegExp(`^\\*1\\r\\n\\*3\\r\\n:0\\r\\n:16383\\r\\n\\*4\\r\\n\\$9\\r\\n127\\.0\\.0\\.1\\r\\n:${ap.proxy.port}\\r\\n`));
+    c.write(cmd('FLUSHALL') + cmd('DBSIZE'));
+    assert.deepEqual((await c.readFrames(2)).map((f) => f.toString()), ['+OK\r\n', ':0\r\n']);
+  } finally {
+    c.destroy();
+  }
+});
