@@ -16,6 +16,7 @@ import { HealthWatchdog } from './backend/health-watchdog.js';
 import { PrimaryTarget } from './upstream/primary-target.js';
 import { ClusterTarget } from './cluster/cluster-target.js';
 import { detectClusterMode } from './cluster/cluster-discovery.js';
+import { NodeLinks } from './cluster/node-links.js';
 import { followerFromConfig } from './sentinel/follower-from-config.js';
 import { registerSentinelMetrics } from './metrics/sentinel-metrics.js';
 import type { TlsClientOptions } from './backend/connect.js';
@@ -82,9 +83,8 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
 
   const redisTls = backendTls(config);
   const clusterMode = await isCluster(config, redisTls, log);
-  if (clusterMode && config.capacity > 0) log.warn('cluster mode: the cache is off (per-node tracking is not wired yet); every GET goes to its node');
   const cache =
-    config.capacity > 0 && !clusterMode ? new ReplyCache({ capacity: config.capacity, ttlMs: config.ttl * 1000, maxBytes: config.maxMemory }) : null;
+    config.capacity > 0 ? new ReplyCache({ capacity: config.capacity, ttlMs: config.ttl * 1000, maxBytes: config.maxMemory }) : null;
   let commands: CommandTable | null = null;
   // command flags also tell blocking commands apart for --backend-timeout and sharing
   const tableLoader = new CommandTableLoader((t) => {
@@ -96,7 +96,29 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   const follower = followerFromConfig(config, redisTls, log);
   // a cluster: ClusterUpstreams route each command to its slot's master (cluster/)
   const target: PrimaryTarget | ClusterTarget = clusterMode
-    ? new ClusterTarget({ seeds: config.seeds, tls: redisTls, sharedConnections: config.sharedConnections, log, commands: () => commands, tableLoader })
+    ? new ClusterTarget({
+        seeds: config.seeds,
+        tls: redisTls,
+        sharedConnections: config.sharedConnections,
+        log,
+        commands: () => commands,
+        tableLoader,
+        cache,
+        // the cache on a cluster: one invalidation link per master, each with its watchdog
+        links: cache
+          ? new NodeLinks({
+              seed: config.seeds[0],
+              tls: redisTls,
+              cache,
+              coherence: config.coherence,
+              log,
+              equip: (link, view) => {
+                link.use(new AclWatch({ log, onChange: () => (cache.invalidateAll(), target.accessChanged()) }));
+                link.use(new HealthWatchdog(link, { cache: view, log }));
+              },
+            })
+          : null,
+      })
     : new PrimaryTarget({
     addr: config.addr,
     follower,

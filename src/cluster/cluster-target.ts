@@ -10,6 +10,9 @@ import type { Upstream, UpstreamClient, UpstreamProvider } from '../upstream/ups
 import { ClusterDiscovery, addressLike, openAuthed } from './cluster-discovery.js';
 import { ClusterReply } from './redirect.js';
 import type { SlotMap } from './topology.js';
+import type { NodeLinks, NodeLinkStats } from './node-links.js';
+import type { ReplyCache } from '../cache/reply-cache.js';
+import { SLOT_COUNT } from './key-slot.js';
 import type { SelfAddress } from './keyspace-self.js';
 import type { TopologyChange } from './topology-change.js';
 import { ClusterUpstream, addrKey, type ClusterRouting } from './cluster-upstream.js';
@@ -35,6 +38,9 @@ export interface ClusterTargetOptions {
   commands: () => CommandTable | null;
   tableLoader: CommandTableLoader;
   refreshIntervalMs?: number;
+  /** the cache's links, one per master (null: no cache) */
+  links: NodeLinks | null;
+  cache: ReplyCache | null;
 }
 
 /** A pool kept a little after its node stopped being a master: its seats' last replies (MOVED) still come. */
@@ -44,6 +50,8 @@ const RETRY_START_MS = 1000;
 export interface ClusterStats {
   state: 'discovering' | 'ok' | 'degraded';
   nodes: ReturnType<SlotMap['describe']>;
+  /** per node: its invalidation link, and the entries dropped for its slots (null without a cache) */
+  links: NodeLinkStats[] | null;
   coveredSlots: number;
   redirects: { moved: number; ask: number; tryagain: number; clusterdown: number };
   refreshes: number;
@@ -104,8 +112,38 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
       });
   }
 
+  /** A pool's connections track for its master's link; one that stops being tracked drops that master's slots. */
+  private trackPool(pool: SharedPool, key: string): void {
+    const { links, cache } = this.opts;
+    const link = links?.linkFor(key) ?? null;
+    if (links === null || cache === null || link === null) return;
+    pool.tracking = link;
+    link.on('tracking', () => {
+      if (this.pools.get(key) === pool) pool.onTracking();
+    });
+    pool.onTrackingLost = () => {
+      const mask = new Uint8Array(SLOT_COUNT);
+      const node = this.map?.masters.find((m) => addrKey(this.discovery.addressOf(m)) === key);
+      for (const r of node?.slots ?? []) mask.fill(1, r.start, r.end + 1);
+      cache.invalidateSlots(mask, 'link-lost');
+    };
+  }
+
+  /** Is the link of the master at `addr` tracking ('ttl-only': no tracking needed); null: its slots may not fill. */
+  trackingOf(addr: BackendAddress): 'tracking' | 'ttl-only' | null {
+    const link = this.opts.links?.linkFor(addrKey(addr)) ?? null;
+    if (link === null) return null;
+    if (link.state === 'ttl-only') return 'ttl-only';
+    return link.state === 'up' && link.redirectId !== null ? 'tracking' : null;
+  }
+
+  get fills(): boolean {
+    return this.opts.links !== null;
+  }
+
   stop(): void {
     this.stopped = true;
+    this.opts.links?.stop();
     this.discovery.stop();
     for (const p of this.pools.values()) p.stop();
     this.pools.clear();
@@ -117,6 +155,8 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     this.startError = null;
     this.moved.clear();
     this.masters = map.masters.filter((m) => m.slots.length > 0).map((m) => this.discovery.addressOf(m));
+    // links first: a new master's pool points its tracking at the new master's link
+    this.opts.links?.update(map, change);
     const masters = new Set(map.masters.map((m) => addrKey(this.discovery.addressOf(m))));
     if (this.opts.sharedConnections > 0) {
       for (const m of map.masters) {
@@ -125,6 +165,7 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
         if (this.pools.has(key)) continue;
         const pool = new SharedPool(addr, this.opts.tls, this.opts.sharedConnections, this.opts.log);
         this.pools.set(key, pool);
+        this.trackPool(pool, key);
         pool.start();
       }
       for (const [key, pool] of this.pools) {
@@ -185,7 +226,15 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
       if (conn) return conn.seat(client);
     }
     // (a node with no pool yet, or whose pool is down: this client's own connection)
-    return new OwnConnection({ addr, tls: this.opts.tls, tracking: null }, client);
+    // (tracked for the master's link only on a client's own lanes: a shared client's fallback
+    // connection has no FillOwner to die with it, so nothing is filled through it)
+    const tracking = shared ? null : (this.opts.links?.targetFor(addrKey(addr)) ?? null);
+    return new OwnConnection({ addr, tls: this.opts.tls, tracking }, client);
+  }
+
+  seatable(addr: BackendAddress): boolean {
+    const pool = this.pools.get(addrKey(addr));
+    return pool !== undefined && pool.probe.open && pool.connectionsUp > 0;
   }
 
   redirected(kind: ClusterReply, slot: number, to: BackendAddress | null): void {
@@ -276,6 +325,7 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     const s = this.discovery.stats;
     return {
       state: this.map === null ? 'discovering' : this.trouble === null ? 'ok' : 'degraded',
+      links: this.opts.links?.stats() ?? null,
       nodes: this.map?.describe() ?? [],
       coveredSlots: this.map?.coveredSlots ?? 0,
       redirects: { ...this.redirects },

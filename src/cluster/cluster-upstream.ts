@@ -1,7 +1,8 @@
 import type { BackendAddress } from '../config/config.js';
 import { CommandTable } from '../commands/command-table.js';
 import { KeyFanout, fanoutSpecOf, validFanoutArity } from '../commands/key-fanout.js';
-import type { FillOwner } from '../cache/reply-cache.js';
+import { FillOwner } from '../cache/reply-cache.js';
+import { NO_TRACKING_NEEDED } from '../backend/invalidation-link.js';
 import { Fifo } from '../io/fifo.js';
 import { encodeCommand } from '../resp/encode.js';
 import { DecodeStatus, RequestDecoder } from '../resp/request-decoder.js';
@@ -41,6 +42,8 @@ export interface ClusterRouting {
   addressOf(host: string, port: number): BackendAddress;
   /** an upstream to one node: a seat on its pool (shared) or a connection of the client's own */
   connect(addr: BackendAddress, shared: boolean, client: UpstreamClient): Upstream;
+  /** would connect() give a seat on the node's pool now */
+  seatable(addr: BackendAddress): boolean;
   /** a redirect was seen (MOVED: the map is read again, and the slot goes there meanwhile) */
   redirected(kind: ClusterReply, slot: number, to: BackendAddress | null): void;
   refresh(reason: string): void;
@@ -48,12 +51,17 @@ export interface ClusterRouting {
   masterAddrs(): BackendAddress[];
   /** the proxy as clients reach it (CLUSTER SLOTS and friends name it) */
   readonly self: SelfAddress;
+  /** is there a cache to fill (links per master) */
+  readonly fills: boolean;
+  /** may keys of that master's slots fill now: its link tracks ('ttl-only': no tracking needed) */
+  trackingOf(addr: BackendAddress): 'tracking' | 'ttl-only' | null;
 }
 
 const MAX_HOPS = 5;
 // (about 3 s in all: a failover after a master is lost takes the node timeout and an election)
 const RETRY_MS = [20, 50, 100, 200, 400, 800, 1500];
 const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n');
+const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
 const CROSSSLOT = Buffer.from("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
 const ignore = (): void => undefined;
 
@@ -108,7 +116,15 @@ export class ClusterUpstream implements Upstream, LaneOwner {
     return false;
   }
 
-  readonly fillOwner: FillOwner | null = null;
+  /** own mode: entries filled through this client's lanes die with their tracking */
+  private owner: FillOwner | null = null;
+  /** the lanes (and their generations) the last fill token was made of */
+  private fillToken = -1;
+  private fillLanes: Array<{ lane: NodeLane; gen: number }> = [];
+
+  get fillOwner(): FillOwner | null {
+    return this.owner;
+  }
 
   // ───────────────────────────── requests ─────────────────────────────
 
@@ -313,6 +329,13 @@ export class ClusterUpstream implements Upstream, LaneOwner {
     const a = addr ?? this.homeAddr ?? this.routing.home() ?? this.routing.addressOf('127.0.0.1', 0);
     const key = addrKey(a);
     let lane = this.lanes.get(key);
+    // a shared client's lane that had to be a connection of its own (the node's pool was not
+    // up yet) moves to a seat once it owes nothing: only seats are tracked for the cache
+    if (lane !== undefined && this.shared && lane.inner?.shared === false && lane.items.length === 0 && this.routing.seatable(a)) {
+      this.lanes.delete(key);
+      lane.close();
+      lane = undefined;
+    }
     if (lane === undefined || lane.lost) {
       lane = new NodeLane(key, a, this);
       this.lanes.set(key, lane);
@@ -466,6 +489,7 @@ export class ClusterUpstream implements Upstream, LaneOwner {
   onLaneLost(lane: NodeLane, reason: string): void {
     if (this.closed) return;
     if (this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
+    if (this.fillLanes.some((f) => f.lane === lane)) this.untrack();
     this.routing.refresh(`connection to ${lane.key} lost`);
     // a lane that owed nothing is opened again when needed; one that owed replies (or held
     // the client's transaction or subscriptions) cannot be made whole: the client's
@@ -482,15 +506,67 @@ export class ClusterUpstream implements Upstream, LaneOwner {
 
   // ───────────────────────────── the rest of Upstream ─────────────────────────────
 
+  /**
+   * May a GET sent now fill the cache? A key's slot is not known here (the session asks before
+   * it forwards), so every master's lane must be tracked for its link's current generation:
+   * the token is the sum of those generations (unique and growing: any change changes it).
+   * The cache itself refuses fills of slots whose master's link is not tracking (NodeLinks).
+   */
   fillGeneration(): number {
-    return -1;
+    if (!this.routing.fills || this.passLane !== null) return -1;
+    const masters = this.routing.masterAddrs();
+    if (masters.length === 0) return -1;
+    let token = 0;
+    let ttlOnly = true;
+    const lanes: Array<{ lane: NodeLane; gen: number }> = [];
+    for (const a of masters) {
+      const st = this.routing.trackingOf(a);
+      if (st === null) return -1;
+      const lane = this.laneFor(a);
+      const inner = lane.inner as Upstream;
+      const g = inner.fillGeneration();
+      if (g === -1) {
+        // a lane of the client's own tracks once its node has answered: make it answer
+        if (!inner.answered && lane.items.length === 0) lane.queue(PING, { req: null, group: -1, swallow: ignore });
+        return -1;
+      }
+      if (g === NO_TRACKING_NEEDED) {
+        if (st !== 'ttl-only') return -1;
+        continue;
+      }
+      ttlOnly = false;
+      token += g;
+      lanes.push({ lane, gen: g });
+    }
+    if (ttlOnly) return NO_TRACKING_NEEDED;
+    if (token !== this.fillToken) {
+      this.fillToken = token;
+      this.fillLanes = lanes;
+      if (!this.shared) {
+        this.owner?.kill();
+        this.owner = new FillOwner();
+      }
+    }
+    return token;
   }
 
-  stillTracked(): boolean {
-    return false;
+  stillTracked(generation: number): boolean {
+    if (generation === NO_TRACKING_NEEDED) return true;
+    if (generation !== this.fillToken || this.closed) return false;
+    for (const { lane, gen } of this.fillLanes) if (lane.lost || !(lane.inner as Upstream).stillTracked(gen)) return false;
+    return true;
+  }
+
+  /** A lane's tracking is gone (closed, paused, yielded): what was filled through this client dies. */
+  private untrack(): void {
+    this.fillToken = -1;
+    this.fillLanes = [];
+    this.owner?.kill();
+    this.owner = null;
   }
 
   yieldTracking(turnOff: boolean): void {
+    this.untrack();
     for (const l of this.lanes.values()) l.inner?.yieldTracking(turnOff);
   }
 
@@ -504,6 +580,7 @@ export class ClusterUpstream implements Upstream, LaneOwner {
   }
 
   pause(): void {
+    this.untrack();
     for (const l of this.lanes.values()) l.inner?.pause();
   }
 
@@ -514,6 +591,7 @@ export class ClusterUpstream implements Upstream, LaneOwner {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.untrack();
     for (const l of this.lanes.values()) l.close();
     this.lanes.clear();
   }
