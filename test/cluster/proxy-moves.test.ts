@@ -13,7 +13,8 @@ let ap: AdminProxy;
 
 before(async () => {
   cluster = await startCluster();
-  ap = await startAdminProxy(cluster.ports[0], { until: 'readyz', readyMs: 20_000, args: ['--capacity', '0'] });
+  // (with the cache: GETs fill with a PTTL behind them, which must pair as well)
+  ap = await startAdminProxy(cluster.ports[0], { until: 'readyz', readyMs: 20_000 });
 });
 after(async () => {
   await ap?.proxy.stop();
@@ -94,8 +95,13 @@ function loadClients(n: number): { stop(): Promise<{ rounds: number; reconnects:
       try {
         c ??= await RawClient.connect(ap.proxy.port);
         const batch = Array.from({ length: 8 }, (_, j) => ({ k: `load:${id}:${j}`, v: `${id}-${round}-${j}` }));
-        c.write(batch.map(({ k, v }) => cmd('SET', k, v) + cmd('GET', k)).join(''));
-        const replies = (await c.readFrames(batch.length * 2, 10_000)).map((f) => f.toString());
+        // (and a key of its own that never changes: mostly served from the cache)
+        const fixed = `load:${id}:fixed`;
+        c.write(batch.map(({ k, v }) => cmd('SET', k, v) + cmd('GET', k)).join('') + cmd('SET', fixed, fixed) + cmd('GET', fixed) + cmd('GET', fixed));
+        const replies = (await c.readFrames(batch.length * 2 + 3, 10_000)).map((f) => f.toString());
+        const tail = replies.slice(batch.length * 2);
+        const want = `$${fixed.length}\r\n${fixed}\r\n`;
+        if (!/^-(CLUSTERDOWN|LOADING)/.test(tail[0]) && (tail[0] !== '+OK\r\n' || tail[1] !== want || tail[2] !== want)) errors.push(`fixed key answered ${JSON.stringify(tail)}`);
         batch.forEach(({ v }, j) => {
           const set = replies[j * 2];
           const get = replies[j * 2 + 1];
