@@ -429,10 +429,7 @@ export class ReplyCache {
    */
   invalidateSlots(slots: Uint8Array, reason: SlotDropReason): number {
     this.epoch++;
-    const doomed: string[] = [];
-    for (const [key] of this.lru.entries()) if (slots[keyHashSlotLatin1(key)] !== 0) doomed.push(key);
-    for (const key of doomed) this.lru.delete(key);
-    const n = doomed.length;
+    const n = this.lru.removeWhere((key) => slots[keyHashSlotLatin1(key)] !== 0);
     if (reason === 'link-lost') this.stats.slotDropsLinkLost += n;
     else if (reason === 'owner-changed') this.stats.slotDropsOwnerChanged += n;
     else this.stats.slotDropsNodeFlush += n;

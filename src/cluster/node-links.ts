@@ -103,6 +103,7 @@ export class NodeLinks {
   constructor(private readonly opts: NodeLinksOptions) {
     // nothing is known yet: every slot is blocked until its master's link tracks
     opts.cache.blockSlots(new Uint8Array(SLOT_COUNT).fill(1));
+    opts.cache.invalidateAll();
     opts.cache.setReady(true);
   }
 
@@ -172,7 +173,7 @@ export class NodeLinks {
     cache.blockSlots(block);
     cache.unblockSlots(unblock);
     if (movedCount > 0 && before.some((x) => x !== null)) {
-      log.info({ slotsMoved: movedCount, entriesDropped: dropped, slots: formatRanges(change.movedSlots) }, 'cluster: slots changed owner; their cache entries dropped, filled again once the new owner\'s link is tracking');
+      log.info({ slotsMoved: movedCount, entriesDropped: dropped, slots: formatRanges(maskRanges(moved)) }, 'cluster: slots changed owner; their cache entries dropped, filled again once the new owner\'s link is tracking');
     }
     for (const nl of fresh) nl.link.start();
   }
@@ -295,6 +296,18 @@ export class NodeLinks {
     else if (reason === 'owner-changed') d.ownerChanged += n;
     else d.nodeFlush += n;
   }
+}
+
+function maskRanges(m: Uint8Array): SlotRange[] {
+  const out: SlotRange[] = [];
+  for (let s = 0; s < SLOT_COUNT; s++) {
+    if (m[s] === 0) continue;
+    let e = s;
+    while (e + 1 < SLOT_COUNT && m[e + 1] !== 0) e++;
+    out.push({ start: s, end: e });
+    s = e;
+  }
+  return out;
 }
 
 function rangesMask(ranges: readonly SlotRange[]): Uint8Array {
