@@ -366,3 +366,39 @@ test('a master\'s link killed (CLIENT KILL on the node): its slots are dropped a
   await eventually('invalidated through the new link', () => invalidatedAt.has(k), 2000);
   assert.equal((await read(k)).reply, bulk('after the kill'));
 });
+
+test('kill -9 of a master: its slots are dropped when its link drops, before any failover; the promoted replica fills them once it tracks', async () => {
+  await allTracking();
+  await fillKeys('k9', 10);
+  const view = await cluster.nodes();
+  const victim = view.find((n) => n.role === 'master' && !n.failed && n.slots.length > 0)!;
+  const victimCached = cachedOn(victim.port);
+  const otherCached = [...everFilled].filter(cached).length - victimCached.length;
+  assert.ok(victimCached.length >= 10);
+  const slot = keyHashSlotLatin1(victimCached[0]);
+  const lostBefore = cache.stats.slotDropsLinkLost;
+  const link = links.linkFor(`127.0.0.1:${victim.port}`)!;
+  const down = withTimeout(new Promise((resolve) => link.once('down', resolve)), 10_000, 'link down');
+  const promotedP = cluster.killMaster(victim.port);
+  await down;
+  // at once, long before the cluster fails the node over
+  assert.equal(victimCached.filter(cached).length, 0, 'nothing of the dead master is served');
+  assert.equal(cache.stats.slotDropsLinkLost - lostBefore, victimCached.length);
+  assert.equal(cache.isSlotBlocked(slot), true);
+  assert.equal([...everFilled].filter(cached).length, otherCached, 'the other masters\' entries stay');
+  const promoted = await promotedP;
+  await discovery.refresh('test: master killed');
+  const st = links.stats();
+  assert.equal(st.find((n) => n.id === victim.id)?.link ?? null, null, 'no link to the dead master once it owns nothing');
+  await eventually('the promoted master\'s link tracks', () => links.fillGeneration(slot) >= 0, 10_000);
+  assert.equal(ownerOf(slot).node.port, promoted.port);
+  // a value written directly on the new master is read, filled, and invalidated there
+  const k = victimCached[0];
+  await setDirect(k, 'after kill -9');
+  const r = await read(k);
+  assert.deepEqual(r, { reply: bulk('after kill -9'), cached: false, filled: true });
+  invalidatedAt.delete(k);
+  await setDirect(k, 'again');
+  await eventually('invalidated by the promoted master', () => invalidatedAt.has(k), 2000);
+  assert.equal((await read(k)).reply, bulk('again'));
+});
