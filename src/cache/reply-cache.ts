@@ -127,7 +127,7 @@ export class FillTicket {
 }
 
 /** Why the entries of Redis Cluster slots are dropped (invalidateSlots; counted apart in the stats). */
-export type SlotDropReason = 'link-lost' | 'owner-changed' | 'node-flush';
+export type SlotDropReason = 'link-lost' | 'owner-changed' | 'node-flush' | 'tracking-lost';
 
 /** WriteHold's slot for a hold of the whole cache */
 const ALL_SLOTS = -2;
@@ -432,7 +432,8 @@ export class ReplyCache {
     const n = this.lru.removeWhere((key) => slots[keyHashSlotLatin1(key)] !== 0);
     if (reason === 'link-lost') this.stats.slotDropsLinkLost += n;
     else if (reason === 'owner-changed') this.stats.slotDropsOwnerChanged += n;
-    else this.stats.slotDropsNodeFlush += n;
+    else if (reason === 'node-flush') this.stats.slotDropsNodeFlush += n;
+    else this.stats.slotDropsTrackingLost += n;
     return n;
   }
 

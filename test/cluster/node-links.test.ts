@@ -142,7 +142,7 @@ const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
 const cached = (k: string) => cache.lookup(k, 'default', 0) !== undefined;
 
 async function allTracking(): Promise<void> {
-  await eventually('every master\'s link tracking', () => cache.blockedSlots === 0 && links.stats().every((n) => n.role !== 'master' || n.tracking), 15_000);
+  await eventually('every master\'s link tracking', () => cache.blockedSlots === 0 && links.stats().every((n) => n.role !== 'master' || n.slots === '' || n.tracking), 15_000);
 }
 
 /** `n` keys per master, each filled (value set first when `withValues`), by master port. */
@@ -401,4 +401,21 @@ test('kill -9 of a master: its slots are dropped when its link drops, before any
   await setDirect(k, 'again');
   await eventually('invalidated by the promoted master', () => invalidatedAt.has(k), 2000);
   assert.equal((await read(k)).reply, bulk('again'));
+});
+
+test('trackingLost (a tracked connection to a master closed): that master\'s entries go, nothing is blocked', async () => {
+  await allTracking();
+  await fillKeys('tl', 5);
+  const port = ownerOf(0).node.port;
+  const addrKey = `127.0.0.1:${port}`;
+  const on = cachedOn(port);
+  const others = [...everFilled].filter(cached).length - on.length;
+  assert.ok(on.length >= 5);
+  assert.equal(links.trackingLost(addrKey), on.length);
+  assert.equal(cachedOn(port).length, 0);
+  assert.equal([...everFilled].filter(cached).length, others);
+  assert.equal(cache.blockedSlots, 0);
+  assert.equal(links.stats().find((n) => n.addr === addrKey)!.dropped.trackingLost, on.length);
+  assert.equal(links.trackingLost('127.0.0.1:1'), 0, 'no such master');
+  assert.equal((await read(on[0])).filled, true, 'fills again at once');
 });
