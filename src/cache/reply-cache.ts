@@ -443,13 +443,15 @@ export class ReplyCache {
    */
   blockSlots(slots: Uint8Array): void {
     const b = (this.blocked ??= new Uint8Array(SLOT_COUNT));
+    const before = this.blockedCount;
     for (let s = 0; s < SLOT_COUNT; s++) {
       if (slots[s] !== 0 && b[s] === 0) {
         b[s] = 1;
         this.blockedCount++;
       }
     }
-    this.epoch++;
+    // (a slot blocked already has no fill in flight: the block before discarded them)
+    if (this.blockedCount !== before) this.epoch++;
   }
 
   /** Fills of these slots may start again (their node's link is tracking). */

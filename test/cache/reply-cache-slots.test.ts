@@ -97,6 +97,20 @@ test('a fill in flight when its slot is dropped or blocked is discarded', () => 
   }
 });
 
+test('blocking slots that are blocked already discards no fill of other slots', () => {
+  const cache = makeCache();
+  cache.blockSlots(mask(slotOf('k')));
+  const t = cache.beginFill('other', 'default', 0);
+  assert.notEqual(t, null);
+  cache.blockSlots(mask(slotOf('k')));
+  cache.blockSlots(new Uint8Array(SLOT_COUNT));
+  assert.equal(cache.completeFill(t!, bulk('o'), null), true);
+  cache.blockSlots(mask(slotOf('x')));
+  const t2 = cache.beginFill('other2', 'default', 0);
+  cache.blockSlots(mask(slotOf('y')));
+  assert.equal(cache.completeFill(t2!, bulk('o'), null), false, 'a new block discards what is in flight');
+});
+
 test('blocked slots start no fill; the other slots fill and serve; unblocking lets them fill again', () => {
   const cache = makeCache();
   assert.ok(fill(cache, 'other', 'o'));
