@@ -127,7 +127,7 @@ export class FillTicket {
 }
 
 /** Why the entries of Redis Cluster slots are dropped (invalidateSlots; counted apart in the stats). */
-export type SlotDropReason = 'link-lost' | 'owner-changed' | 'node-flush';
+export type SlotDropReason = 'link-lost' | 'owner-changed' | 'node-flush' | 'tracking-lost';
 
 /** WriteHold's slot for a hold of the whole cache */
 const ALL_SLOTS = -2;
@@ -429,13 +429,11 @@ export class ReplyCache {
    */
   invalidateSlots(slots: Uint8Array, reason: SlotDropReason): number {
     this.epoch++;
-    const doomed: string[] = [];
-    for (const [key] of this.lru.entries()) if (slots[keyHashSlotLatin1(key)] !== 0) doomed.push(key);
-    for (const key of doomed) this.lru.delete(key);
-    const n = doomed.length;
+    const n = this.lru.removeWhere((key) => slots[keyHashSlotLatin1(key)] !== 0);
     if (reason === 'link-lost') this.stats.slotDropsLinkLost += n;
     else if (reason === 'owner-changed') this.stats.slotDropsOwnerChanged += n;
-    else this.stats.slotDropsNodeFlush += n;
+    else if (reason === 'node-flush') this.stats.slotDropsNodeFlush += n;
+    else this.stats.slotDropsTrackingLost += n;
     return n;
   }
 
@@ -445,13 +443,15 @@ export class ReplyCache {
    */
   blockSlots(slots: Uint8Array): void {
     const b = (this.blocked ??= new Uint8Array(SLOT_COUNT));
+    const before = this.blockedCount;
     for (let s = 0; s < SLOT_COUNT; s++) {
       if (slots[s] !== 0 && b[s] === 0) {
         b[s] = 1;
         this.blockedCount++;
       }
     }
-    this.epoch++;
+    // (a slot blocked already has no fill in flight: the block before discarded them)
+    if (this.blockedCount !== before) this.epoch++;
   }
 
   /** Fills of these slots may start again (their node's link is tracking). */

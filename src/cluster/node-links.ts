@@ -24,12 +24,21 @@ import type { TopologyChange } from './topology-change.js';
 // (ReplyCache.invalidateSlots, blockSlots: a fill in flight across a drop or a block is
 // discarded); this keeps which node owns which slot and whether its link tracks.
 //
-// The router asks, for the slot of a GET it is about to send: fillGeneration(slot) (-1: do
-// not fill now), and when the reply is in, stillTracked(slot, generation). Its connection to
-// the slot's master must be tracked for that same generation (OwnConnection/SharedPool with
-// `tracking: targetFor(addrKey)`): generations are unique across every link of the process.
-// Note that a TrackingTarget whose redirectId is null reads as "no tracking needed" to those
-// connections: the router must gate its fills on fillGeneration(slot) first.
+// What the router does with it, per GET that may fill (slot: the key's, addrKey: addrKeyOf
+// of its master's address):
+//   - its connections to that master track for targetFor(addrKey) (OwnConnection's
+//     `tracking`, SharedPool.tracking); equip() is called for each new link, the place to
+//     hang `link.on('tracking', () => pool.onTracking())` as PrimaryTarget does;
+//   - Upstream.fillGeneration: g = fillGeneration(slot); fill only if g !== -1 and the
+//     connection's own fillGeneration() === g (generations are unique across every link of
+//     the process). A TrackingTarget whose redirectId is null reads as "no tracking needed"
+//     to those connections: gating on fillGeneration(slot) first is what makes a link that
+//     is down mean "no fill";
+//   - Upstream.stillTracked(g): stillTracked(slot, g) && the connection's stillTracked(g);
+//   - SharedPool.onTrackingLost of that master's pool: trackingLost(addrKey);
+//   - ClusterDiscovery 'change' (change, map): update(map, change).
+// A GET that follows ASK reads from a node that does not own the slot: its connection is
+// tracked for another generation than fillGeneration(slot), so it does not fill.
 
 export interface NodeLinksOptions {
   /** the seeds' address: its credentials and TLS apply to every node (as in cluster-discovery.ts) */
@@ -50,6 +59,7 @@ export interface NodeDrops {
   linkLost: number;
   ownerChanged: number;
   nodeFlush: number;
+  trackingLost: number;
 }
 
 export interface NodeLinkStats {
@@ -103,6 +113,7 @@ export class NodeLinks {
   constructor(private readonly opts: NodeLinksOptions) {
     // nothing is known yet: every slot is blocked until its master's link tracks
     opts.cache.blockSlots(new Uint8Array(SLOT_COUNT).fill(1));
+    opts.cache.invalidateAll();
     opts.cache.setReady(true);
   }
 
@@ -172,7 +183,7 @@ export class NodeLinks {
     cache.blockSlots(block);
     cache.unblockSlots(unblock);
     if (movedCount > 0 && before.some((x) => x !== null)) {
-      log.info({ slotsMoved: movedCount, entriesDropped: dropped, slots: formatRanges(change.movedSlots) }, 'cluster: slots changed owner; their cache entries dropped, filled again once the new owner\'s link is tracking');
+      log.info({ slotsMoved: movedCount, entriesDropped: dropped, slots: formatRanges(maskRanges(moved)) }, 'cluster: slots changed owner; their cache entries dropped, filled again once the new owner\'s link is tracking');
     }
     for (const nl of fresh) nl.link.start();
   }
@@ -180,6 +191,20 @@ export class NodeLinks {
   /** What a connection to the master at `addrKey` (see addrKeyOf) points its tracking at; null: no such master. */
   targetFor(addrKey: string): TrackingTarget | null {
     return this.byAddr.get(addrKey)?.link ?? null;
+  }
+
+  /**
+   * A connection to the master at `addrKey` that filled the cache for its link's tracking
+   * closed or lost its tracking (a shared connection: SharedPool.onTrackingLost). Redis reports
+   * what was read through it no more: the master's slots' entries go (the link stays, nothing
+   * is blocked). Returns how many were dropped.
+   */
+  trackingLost(addrKey: string): number {
+    const nl = this.byAddr.get(addrKey);
+    if (nl === undefined || this.stopped) return 0;
+    const n = this.opts.cache.invalidateSlots(nl.slots, 'tracking-lost');
+    this.count(nl.node.id, 'tracking-lost', n);
+    return n;
   }
 
   /** The link of the master at `addrKey`, for stats and events. */
@@ -223,7 +248,7 @@ export class NodeLinks {
         link: nl?.link.state ?? null,
         tracking: nl?.tracking ?? false,
         connects: (this.connectsBefore.get(n.id) ?? 0) + (nl?.link.connects ?? 0),
-        dropped: { ...(this.drops.get(n.id) ?? { linkLost: 0, ownerChanged: 0, nodeFlush: 0 }) },
+        dropped: { ...(this.drops.get(n.id) ?? { linkLost: 0, ownerChanged: 0, nodeFlush: 0, trackingLost: 0 }) },
       };
     });
   }
@@ -290,11 +315,24 @@ export class NodeLinks {
 
   private count(id: string, reason: SlotDropReason, n: number): void {
     let d = this.drops.get(id);
-    if (d === undefined) this.drops.set(id, (d = { linkLost: 0, ownerChanged: 0, nodeFlush: 0 }));
+    if (d === undefined) this.drops.set(id, (d = { linkLost: 0, ownerChanged: 0, nodeFlush: 0, trackingLost: 0 }));
     if (reason === 'link-lost') d.linkLost += n;
     else if (reason === 'owner-changed') d.ownerChanged += n;
-    else d.nodeFlush += n;
+    else if (reason === 'node-flush') d.nodeFlush += n;
+    else d.trackingLost += n;
   }
+}
+
+function maskRanges(m: Uint8Array): SlotRange[] {
+  const out: SlotRange[] = [];
+  for (let s = 0; s < SLOT_COUNT; s++) {
+    if (m[s] === 0) continue;
+    let e = s;
+    while (e + 1 < SLOT_COUNT && m[e + 1] !== 0) e++;
+    out.push({ start: s, end: e });
+    s = e;
+  }
+  return out;
 }
 
 function rangesMask(ranges: readonly SlotRange[]): Uint8Array {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ReplyCache } from '../../src/cache/reply-cache.js';
+import { KeyLru } from '../../src/cache/key-lru.js';
 import { keyHashSlot, keyHashSlotLatin1, SLOT_COUNT } from '../../src/cluster/key-slot.js';
 
 // The cache's Redis Cluster side, with no Redis: dropping the entries of some slots
@@ -96,6 +97,20 @@ test('a fill in flight when its slot is dropped or blocked is discarded', () => 
   }
 });
 
+test('blocking slots that are blocked already discards no fill of other slots', () => {
+  const cache = makeCache();
+  cache.blockSlots(mask(slotOf('k')));
+  const t = cache.beginFill('other', 'default', 0);
+  assert.notEqual(t, null);
+  cache.blockSlots(mask(slotOf('k')));
+  cache.blockSlots(new Uint8Array(SLOT_COUNT));
+  assert.equal(cache.completeFill(t!, bulk('o'), null), true);
+  cache.blockSlots(mask(slotOf('x')));
+  const t2 = cache.beginFill('other2', 'default', 0);
+  cache.blockSlots(mask(slotOf('y')));
+  assert.equal(cache.completeFill(t2!, bulk('o'), null), false, 'a new block discards what is in flight');
+});
+
 test('blocked slots start no fill; the other slots fill and serve; unblocking lets them fill again', () => {
   const cache = makeCache();
   assert.ok(fill(cache, 'other', 'o'));
@@ -139,4 +154,31 @@ test('a cache that never saw a cluster has no block array (the single-Redis path
   cache.unblockSlots(mask(1));
   assert.equal(cache.blockedSlots, 0);
   assert.ok(fill(cache, 'k', 'v'));
+});
+
+test('KeyLru.removeWhere removes exactly the keys named, keeps the order of the rest, and the index still finds them', () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.string({ maxLength: 6 }), { maxLength: 60 }),
+      fc.uniqueArray(fc.string({ maxLength: 6 }), { maxLength: 20 }),
+      fc.integer({ min: 0, max: 3 }),
+      (keys, later, mod) => {
+        const lru = new KeyLru<number>({ capacity: 128, maxSize: 1000, sizeOf: () => 1 });
+        keys.forEach((k, i) => lru.set(k, i, 1e9));
+        const doomed = (k: string) => (k.length + mod) % 3 === 0;
+        const n = lru.removeWhere(doomed);
+        const kept = keys.filter((k) => !doomed(k));
+        assert.equal(n, keys.length - kept.length);
+        assert.equal(lru.size, kept.length);
+        assert.equal(lru.totalSize, kept.length);
+        assert.deepEqual([...lru.entries()].map(([k]) => k), kept);
+        for (const k of keys) assert.equal(lru.peek(k, 0) === undefined, doomed(k), k);
+        // the freed places are taken again
+        for (const k of later) lru.set(`+${k}`, -1, 1e9);
+        for (const k of kept) assert.notEqual(lru.peek(k, 0), undefined);
+        for (const k of later) assert.equal(lru.peek(`+${k}`, 0), -1);
+      },
+    ),
+    { numRuns: 500 },
+  );
 });

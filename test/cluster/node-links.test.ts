@@ -142,7 +142,7 @@ const bulk = (s: string) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
 const cached = (k: string) => cache.lookup(k, 'default', 0) !== undefined;
 
 async function allTracking(): Promise<void> {
-  await eventually('every master\'s link tracking', () => cache.blockedSlots === 0 && links.stats().every((n) => n.role !== 'master' || n.tracking), 15_000);
+  await eventually('every master\'s link tracking', () => cache.blockedSlots === 0 && links.stats().every((n) => n.role !== 'master' || n.slots === '' || n.tracking), 15_000);
 }
 
 /** `n` keys per master, each filled (value set first when `withValues`), by master port. */
@@ -365,4 +365,57 @@ test('a master\'s link killed (CLIENT KILL on the node): its slots are dropped a
   await setDirect(k, 'after the kill');
   await eventually('invalidated through the new link', () => invalidatedAt.has(k), 2000);
   assert.equal((await read(k)).reply, bulk('after the kill'));
+});
+
+test('kill -9 of a master: its slots are dropped when its link drops, before any failover; the promoted replica fills them once it tracks', async () => {
+  await allTracking();
+  await fillKeys('k9', 10);
+  const view = await cluster.nodes();
+  const victim = view.find((n) => n.role === 'master' && !n.failed && n.slots.length > 0)!;
+  const victimCached = cachedOn(victim.port);
+  const otherCached = [...everFilled].filter(cached).length - victimCached.length;
+  assert.ok(victimCached.length >= 10);
+  const slot = keyHashSlotLatin1(victimCached[0]);
+  const lostBefore = cache.stats.slotDropsLinkLost;
+  const link = links.linkFor(`127.0.0.1:${victim.port}`)!;
+  const down = withTimeout(new Promise((resolve) => link.once('down', resolve)), 10_000, 'link down');
+  const promotedP = cluster.killMaster(victim.port);
+  await down;
+  // at once, long before the cluster fails the node over
+  assert.equal(victimCached.filter(cached).length, 0, 'nothing of the dead master is served');
+  assert.equal(cache.stats.slotDropsLinkLost - lostBefore, victimCached.length);
+  assert.equal(cache.isSlotBlocked(slot), true);
+  assert.equal([...everFilled].filter(cached).length, otherCached, 'the other masters\' entries stay');
+  const promoted = await promotedP;
+  await discovery.refresh('test: master killed');
+  const st = links.stats();
+  assert.equal(st.find((n) => n.id === victim.id)?.link ?? null, null, 'no link to the dead master once it owns nothing');
+  await eventually('the promoted master\'s link tracks', () => links.fillGeneration(slot) >= 0, 10_000);
+  assert.equal(ownerOf(slot).node.port, promoted.port);
+  // a value written directly on the new master is read, filled, and invalidated there
+  const k = victimCached[0];
+  await setDirect(k, 'after kill -9');
+  const r = await read(k);
+  assert.deepEqual(r, { reply: bulk('after kill -9'), cached: false, filled: true });
+  invalidatedAt.delete(k);
+  await setDirect(k, 'again');
+  await eventually('invalidated by the promoted master', () => invalidatedAt.has(k), 2000);
+  assert.equal((await read(k)).reply, bulk('again'));
+});
+
+test('trackingLost (a tracked connection to a master closed): that master\'s entries go, nothing is blocked', async () => {
+  await allTracking();
+  await fillKeys('tl', 5);
+  const port = ownerOf(0).node.port;
+  const addrKey = `127.0.0.1:${port}`;
+  const on = cachedOn(port);
+  const others = [...everFilled].filter(cached).length - on.length;
+  assert.ok(on.length >= 5);
+  assert.equal(links.trackingLost(addrKey), on.length);
+  assert.equal(cachedOn(port).length, 0);
+  assert.equal([...everFilled].filter(cached).length, others);
+  assert.equal(cache.blockedSlots, 0);
+  assert.equal(links.stats().find((n) => n.addr === addrKey)!.dropped.trackingLost, on.length);
+  assert.equal(links.trackingLost('127.0.0.1:1'), 0, 'no such master');
+  assert.equal((await read(on[0])).filled, true, 'fills again at once');
 });
