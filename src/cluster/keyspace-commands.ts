@@ -235,6 +235,7 @@ function clusterPlan(args: readonly Buffer[], view: KeyspaceView): KeyspacePlan 
       case 'countkeysinslot': {
         const slot = slotArg(args[2]);
         if (slot !== null) return plan({ kind: 'slot', slot }, (replies) => only(replies));
+        break;
       }
     }
   }

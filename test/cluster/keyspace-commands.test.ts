@@ -189,6 +189,11 @@ test('a whole SCAN through the plans returns every key exactly once (COUNT 1, 10
       if (opts.length === 0) assert.equal(viaCluster.length, ALL_KEYS.length);
     }
   }
+  // masters with nothing to scan are passed over: one key in all, then none
+  for (const items of [[KEYS[0]], []]) {
+    await loadBoth(items);
+    for (const protocol of [2, 3] as const) assert.deepEqual(await fullScan((cursor) => viaPlan(protocol, 'SCAN', cursor)), await fullScan((cursor) => direct(protocol, 'SCAN', cursor)));
+  }
 });
 
 test('SCAN with a cursor no Redis hands out, or bad options, gets the single Redis\'s reply', async () => {
@@ -304,6 +309,9 @@ test('INFO keyspace on the cluster is the single Redis\'s (keys and expires summ
       assert.equal(keyspaceOf(merged), keyspaceOf(expected));
       assert.match(merged.toString('latin1'), /cluster_enabled:1/, 'the other sections are a master\'s own');
     }
+    await loadBoth([]);
+    assertSameBytes(await direct(protocol, 'INFO', 'keyspace'), await viaPlan(protocol, 'INFO', 'keyspace'), 'INFO keyspace, nothing stored');
+    await loadBoth(KEYS);
     const memory = await viaPlan(protocol, 'INFO', 'memory');
     assert.match(memory.toString('latin1'), /used_memory:/);
   }
