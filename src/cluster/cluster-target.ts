@@ -12,7 +12,6 @@ import { ClusterReply } from './redirect.js';
 import type { SlotMap } from './topology.js';
 import type { NodeLinks, NodeLinkStats } from './node-links.js';
 import type { ReplyCache } from '../cache/reply-cache.js';
-import { SLOT_COUNT } from './key-slot.js';
 import type { SelfAddress } from './keyspace-self.js';
 import type { TopologyChange } from './topology-change.js';
 import { ClusterUpstream, addrKey, type ClusterRouting } from './cluster-upstream.js';
@@ -114,19 +113,15 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
 
   /** A pool's connections track for its master's link; one that stops being tracked drops that master's slots. */
   private trackPool(pool: SharedPool, key: string): void {
-    const { links, cache } = this.opts;
+    const links = this.opts.links;
     const link = links?.linkFor(key) ?? null;
-    if (links === null || cache === null || link === null) return;
+    if (links === null || link === null) return;
     pool.tracking = link;
     link.on('tracking', () => {
       if (this.pools.get(key) === pool) pool.onTracking();
     });
-    pool.onTrackingLost = () => {
-      const mask = new Uint8Array(SLOT_COUNT);
-      const node = this.map?.masters.find((m) => addrKey(this.discovery.addressOf(m)) === key);
-      for (const r of node?.slots ?? []) mask.fill(1, r.start, r.end + 1);
-      cache.invalidateSlots(mask, 'link-lost');
-    };
+    // a tracked shared connection closed: what was read through it is reported no more
+    pool.onTrackingLost = () => void links.trackingLost(key);
   }
 
   /** Is the link of the master at `addr` tracking ('ttl-only': no tracking needed); null: its slots may not fill. */
