@@ -19,6 +19,7 @@ import { detectClusterMode } from './cluster/cluster-discovery.js';
 import { NodeLinks } from './cluster/node-links.js';
 import { followerFromConfig } from './sentinel/follower-from-config.js';
 import { registerSentinelMetrics } from './metrics/sentinel-metrics.js';
+import { registerClusterMetrics } from './metrics/cluster-metrics.js';
 import type { TlsClientOptions } from './backend/connect.js';
 import { spawnRedisIfMissing } from './backend/spawn-redis.js';
 import { Listener } from './server/listener.js';
@@ -164,6 +165,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
           version: packageVersion(),
         });
   if (metrics && follower) registerSentinelMetrics(metrics.registry, () => follower.state());
+  if (metrics && cluster) registerClusterMetrics(metrics.registry, () => cluster.stats());
 
   // one object shared by every session, updated in place on reload
   const limits = sessionLimits(config);

@@ -140,3 +140,14 @@ test('CLUSTER FAILOVER: nothing read from the old master is served after the swi
     c.destroy();
   }
 });
+
+test('/metrics has the cluster: nodes by role, covered slots, redirects, refreshes, every master\'s link tracking', async () => {
+  const text = await (await fetch(`http://127.0.0.1:${ap.admin}/metrics`)).text();
+  assert.match(text, /^redisproxy_cluster_nodes\{role="master"\} 3$/m);
+  assert.match(text, /^redisproxy_cluster_nodes\{role="replica"\} 3$/m);
+  assert.match(text, /^redisproxy_cluster_slots_covered 16384$/m);
+  // the slot moved earlier in this file was followed through at least one MOVED
+  assert.match(text, /^redisproxy_cluster_redirects_total\{kind="moved"\} [1-9]\d*$/m);
+  assert.match(text, /^redisproxy_cluster_topology_refreshes_total\{outcome="changed"\} [1-9]\d*$/m);
+  assert.equal([...text.matchAll(/^redisproxy_cluster_link_tracking\{node="[^"]+"\} 1$/gm)].length, 3);
+});
