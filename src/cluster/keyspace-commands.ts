@@ -1,3 +1,4 @@
+import { NIL_RESP2, NIL_RESP3 } from '../resp/encode.js';
 import { keyHashSlot, SLOT_COUNT } from './key-slot.js';
 import { infoIncludesKeyspace, mergeInfoReplies } from './keyspace-info.js';
 import {
@@ -118,11 +119,11 @@ export const mergeAndPerElement: Merge = (replies) => {
 
 /** RANDOMKEY: a key from a master chosen at random among those that have one; nil only if none has. */
 export function mergeRandom(random: () => number = Math.random): Merge {
-  return (replies) => {
+  return (replies, resp3) => {
     const err = firstError(replies);
     if (err !== null) return err;
     const withKeys = replies.filter((r) => !isNilReply(r));
-    if (withKeys.length === 0) return replies[0];
+    if (withKeys.length === 0) return resp3 ? NIL_RESP3 : NIL_RESP2;
     return withKeys[Math.min(withKeys.length - 1, Math.floor(random() * withKeys.length))];
   };
 }

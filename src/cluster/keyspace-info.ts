@@ -16,12 +16,14 @@ export function infoIncludesKeyspace(sections: readonly string[]): boolean {
 
 const HEADING = '# Keyspace\r\n';
 
-/** The masters' INFO replies (bulk or verbatim) → the first one with its Keyspace section merged. */
-export function mergeInfoReplies(replies: readonly Buffer[]): Buffer {
+/**
+ * The masters' INFO replies (bulk or verbatim) → the first one with its Keyspace section
+ * merged, as the client's protocol has it: a bulk string in RESP2, a verbatim one in RESP3.
+ */
+export function mergeInfoReplies(replies: readonly Buffer[], resp3: boolean): Buffer {
   const err = firstError(replies);
   if (err !== null) return err;
   const texts = replies.map((r) => textOf(r, 'INFO').text.toString('latin1'));
-  const { verbatim } = textOf(replies[0], 'INFO');
   const base = texts[0];
   const at = base.indexOf(HEADING);
   if (at < 0) return replies[0];
@@ -31,7 +33,7 @@ export function mergeInfoReplies(replies: readonly Buffer[]): Buffer {
   const bodyEnd = blank < 0 ? base.length : blank + 2;
   const merged = mergeKeyspaceLines(texts.map(keyspaceLinesOf));
   const out = base.slice(0, bodyStart) + merged.map((l) => `${l}\r\n`).join('') + base.slice(bodyEnd);
-  return textReply(Buffer.from(out, 'latin1'), verbatim);
+  return textReply(Buffer.from(out, 'latin1'), resp3);
 }
 
 /** The `dbN:...` lines of a text's Keyspace section. */

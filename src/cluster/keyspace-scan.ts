@@ -13,8 +13,9 @@ import { KeyspaceReplyError, isErrorReply, textOf } from './keyspace-resp.js';
 //
 // The master's index is in the low "digits", so a client's cursor stays a plain unsigned
 // 64-bit decimal (some clients parse it as one) and `0` keeps meaning "start" and "done".
-// A master's cursor is below its dict's table size, far below 2^64 / masters; if it ever were
-// not, that master's iteration ends there (the scan goes on with the next master).
+// A master's cursor grows with its hash table's size (and, on Redis 7.4+ cluster nodes, carries
+// the slot in its low 14 bits): far below 2^64 / masters. If it ever were not, that master's
+// iteration ends there and the scan goes on with the next master.
 // The encoding depends on the number of masters: a scan that spans a change of the cluster's
 // masters may miss or repeat keys (so may a scan across a resharding on any cluster client).
 

@@ -200,6 +200,11 @@ test('RANDOMKEY takes a key from a master that has one; nil only when every mast
   );
 });
 
+test('RANDOMKEY\'s nil is in the client\'s protocol', () => {
+  assert.ok(mergeRandom()([latin1('$-1\r\n'), latin1('_\r\n')], true).equals(latin1('_\r\n')));
+  assert.ok(mergeRandom()([latin1('_\r\n'), latin1('_\r\n')], false).equals(latin1('$-1\r\n')));
+});
+
 test('FLUSHALL, SCRIPT FLUSH, FUNCTION DELETE are +OK when every master says so, else the first error', () => {
   const ok = latin1('+OK\r\n');
   for (const args of [['FLUSHALL'], ['FLUSHDB', 'ASYNC'], ['SCRIPT', 'FLUSH'], ['FUNCTION', 'FLUSH'], ['FUNCTION', 'DELETE', 'lib']]) {
@@ -241,16 +246,18 @@ test('INFO keyspace: counts summed per database, avg_ttl weighted by expires', (
   ]);
 });
 
-test('a full INFO keeps the first master\'s sections and merges its Keyspace section, bulk or verbatim as it came', () => {
+test('a full INFO keeps the first master\'s sections and merges its Keyspace section, bulk in RESP2 and verbatim in RESP3', () => {
   const text = (ks: string) => `# Server\r\nredis_version:7.0.15\r\n\r\n# Keyspace\r\n${ks}`;
   const replies = [bulk(text('db0:keys=2,expires=0,avg_ttl=0\r\n')), bulk(text('')), bulk(text('db0:keys=5,expires=0,avg_ttl=0\r\n'))];
-  assert.ok(mergeInfoReplies(replies).equals(bulk(text('db0:keys=7,expires=0,avg_ttl=0\r\n'))));
+  assert.ok(mergeInfoReplies(replies, false).equals(bulk(text('db0:keys=7,expires=0,avg_ttl=0\r\n'))));
   const verbatim = (s: string) => latin1(`=${s.length + 4}\r\ntxt:${s}\r\n`);
   const merged = planOf(2, 'INFO').merge([verbatim(text('')), verbatim(text('db0:keys=1,expires=0,avg_ttl=0\r\n'))], true);
   assert.ok(merged.equals(verbatim(text('db0:keys=1,expires=0,avg_ttl=0\r\n'))));
+  // the client's protocol decides, not the masters' connections'
+  assert.ok(mergeInfoReplies(replies, true).equals(verbatim(text('db0:keys=7,expires=0,avg_ttl=0\r\n'))));
   // a keyspace section that is followed by another one
   const mid = (ks: string) => `# Keyspace\r\n${ks}\r\n# Other\r\nx:1\r\n`;
-  assert.ok(mergeInfoReplies([bulk(mid('db0:keys=1,expires=0,avg_ttl=0\r\n')), bulk(mid('db0:keys=1,expires=0,avg_ttl=0\r\n'))]).equals(bulk(mid('db0:keys=2,expires=0,avg_ttl=0\r\n'))));
+  assert.ok(mergeInfoReplies([bulk(mid('db0:keys=1,expires=0,avg_ttl=0\r\n')), bulk(mid('db0:keys=1,expires=0,avg_ttl=0\r\n'))], false).equals(bulk(mid('db0:keys=2,expires=0,avg_ttl=0\r\n'))));
   // INFO without the keyspace: the first master only, as it came
   assert.deepEqual(planOf(3, 'INFO', 'memory').target, { kind: 'one-master', index: 0 });
   for (const s of ['keyspace', 'KEYSPACE', 'all', 'everything', 'default']) assert.deepEqual(planOf(3, 'INFO', 'server', s).target, { kind: 'all-masters' });

@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, Cluster } from 'ioredis';
+import { createCluster } from 'redis';
 import { keyspacePlan } from '../../src/cluster/keyspace-commands.js';
-import { startRedis, RawClient, cmd, describeDifference, eventually, getFreePort, type RedisServer } from '../helpers/index.js';
+import { startRedis, redisCli, RawClient, cmd, describeDifference, eventually, getFreePort, type RedisServer } from '../helpers/index.js';
 
 let reference: RedisServer;
 let single: RedisServer;
@@ -186,6 +187,25 @@ test('ioredis\'s Cluster client pointed at a proxy answering with these plans se
     }
   } finally {
     client.disconnect();
+    await proxy.close();
+  }
+});
+
+test('node-redis\'s cluster client, and redis-cli --cluster check, see a healthy one-master cluster at the proxy', async () => {
+  // behind it, a cluster node (INFO says cluster_enabled:1, as any master of a real cluster does)
+  const proxy = await standIn(reference.port);
+  const client = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${proxy.port}` }] });
+  try {
+    await client.connect();
+    await client.set('nr', 'v');
+    assert.equal(await client.get('nr'), 'v');
+    assert.equal(client.masters.length, 1);
+    assert.equal(client.masters[0].port, proxy.port);
+    const check = await redisCli(proxy.port, ['--cluster', 'check', `127.0.0.1:${proxy.port}`]);
+    assert.match(check, /\[OK\] All 16384 slots covered/);
+    assert.match(check, /1 masters/);
+  } finally {
+    await client.close().catch(() => undefined);
     await proxy.close();
   }
 });
