@@ -1,8 +1,7 @@
 import type { BackendAddress } from '../config/config.js';
 import { CommandTable } from '../commands/command-table.js';
 import { KeyFanout, fanoutSpecOf, validFanoutArity } from '../commands/key-fanout.js';
-import { FillOwner } from '../cache/reply-cache.js';
-import { NO_TRACKING_NEEDED } from '../backend/invalidation-link.js';
+import type { FillOwner } from '../cache/reply-cache.js';
 import { Fifo } from '../io/fifo.js';
 import { encodeCommand } from '../resp/encode.js';
 import { DecodeStatus, RequestDecoder } from '../resp/request-decoder.js';
@@ -12,6 +11,8 @@ import { ClusterReply, classifyReply, parseRedirect } from './redirect.js';
 import { keyspacePlan, type KeyspacePlan } from './keyspace-commands.js';
 import type { SelfAddress } from './keyspace-self.js';
 import { ClusterRequest, NodeLane, type LaneItem, type LaneOwner } from './node-lane.js';
+import { OwnRoutes, type LaneRouter } from './own-routes.js';
+import { ClusterFills } from './cluster-fills.js';
 
 // The cluster as one Redis for one client: the session hands it whole request frames (it
 // does not stream: streams is false), and it sends each command to the master of its key's
@@ -25,11 +26,9 @@ import { ClusterRequest, NodeLane, type LaneItem, type LaneOwner } from './node-
 //                     ones to the client's home node
 //
 // Shared (a seat on each node's pool) for clients without connection state; own (lanes of
-// the client's own, opened lazily) for the others. Own mode also keeps what is the
-// connection's: HELLO, AUTH, CLIENT SETNAME, SELECT are sent to the home node and replayed on
-// every other lane (their replies swallowed); MULTI waits for its first key and pins the
-// transaction to that key's node (WATCH pins it too); SUBSCRIBE, MONITOR and the like turn
-// one lane into a pass-through: every later frame of that lane is the client's, in order.
+// the client's own, opened lazily) for the others, which also keep what is the connection's
+// (own-routes.ts: replayed HELLO/AUTH, transactions pinned to a node, pass-through lanes for
+// subscribers). Whether a GET may fill the cache is cluster-fills.ts's.
 
 /** What the router needs of the cluster (ClusterTarget). */
 export interface ClusterRouting {
@@ -61,14 +60,9 @@ const MAX_HOPS = 5;
 // (about 3 s in all: a failover after a master is lost takes the node timeout and an election)
 const RETRY_MS = [20, 50, 100, 200, 400, 800, 1500];
 const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n');
-const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
 const CROSSSLOT = Buffer.from("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
 const ignore = (): void => undefined;
 
-/** Commands whose effect is the connection's: replayed on every lane of an own-mode client. */
-const REPLAYED = new Set(['hello', 'auth', 'select']);
-/** Commands after which a lane's frames can no longer be paired by the router. */
-const PASSTHROUGH = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'monitor', 'sync', 'psync']);
 
 export function addrKey(a: BackendAddress): string {
   return `${a.host}:${a.port}`;
@@ -78,26 +72,19 @@ function lower(b: Buffer): string {
   return b.toString('latin1').toLowerCase();
 }
 
-export class ClusterUpstream implements Upstream, LaneOwner {
+export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   readonly streams = false;
   answered: boolean;
   private readonly decoder = new RequestDecoder({ maxBulkLen: Number.MAX_SAFE_INTEGER });
-  private readonly lanes = new Map<string, NodeLane>();
+  private readonly laneMap = new Map<string, NodeLane>();
   /** every request not yet answered, in the client's order */
   private readonly order = new Fifo<ClusterRequest>();
   private delivered = false;
   private closed = false;
-  /** own mode: the connection-state commands every new lane gets first */
-  private readonly replay: Buffer[] = [];
-  /** MULTI sent: the lane its transaction runs on (null: no key seen yet, requests held) */
-  private tx: { lane: NodeLane | null; held: Array<{ req: ClusterRequest }> } | null = null;
-  /** WATCH pins the next transaction to the watched key's node */
-  private watchLane: NodeLane | null = null;
-  /** the lane whose frames all go to the client as they come (subscribed, MONITOR...) */
-  private passLane: NodeLane | null = null;
   private homeAddr: BackendAddress | null = null;
-  /** HELLO 3 was sent: the proxy's own replies (CLUSTER SLOTS, merges) are RESP3 */
-  private resp3 = false;
+  /** what a client of its own keeps across lanes (null: shared) */
+  private readonly own: OwnRoutes | null;
+  private readonly fills: ClusterFills;
 
   constructor(
     private readonly routing: ClusterRouting,
@@ -105,6 +92,8 @@ export class ClusterUpstream implements Upstream, LaneOwner {
     readonly shared: boolean,
   ) {
     this.answered = shared;
+    this.own = shared ? null : new OwnRoutes(this);
+    this.fills = new ClusterFills(!shared);
   }
 
   get clientClosed(): boolean {
@@ -112,18 +101,12 @@ export class ClusterUpstream implements Upstream, LaneOwner {
   }
 
   get congested(): boolean {
-    for (const l of this.lanes.values()) if (l.inner?.congested) return true;
+    for (const l of this.laneMap.values()) if (l.inner?.congested) return true;
     return false;
   }
 
-  /** own mode: entries filled through this client's lanes die with their tracking */
-  private owner: FillOwner | null = null;
-  /** the lanes (and their generations) the last fill token was made of */
-  private fillToken = -1;
-  private fillLanes: Array<{ lane: NodeLane; gen: number }> = [];
-
   get fillOwner(): FillOwner | null {
-    return this.owner;
+    return this.fills.owner;
   }
 
   // ───────────────────────────── requests ─────────────────────────────
@@ -147,22 +130,22 @@ export class ClusterUpstream implements Upstream, LaneOwner {
 
   private flushLanes(): boolean {
     let ok = true;
-    for (const l of this.lanes.values()) if (!l.flush()) ok = false;
+    for (const l of this.laneMap.values()) if (!l.flush()) ok = false;
     return ok;
   }
 
   private route(args: Buffer[], bytes: Buffer): void {
     if (args.length === 0) return;
-    const pass = this.passLane;
-    if (pass !== null) {
+    const own = this.own;
+    if (own?.passLane != null) {
       // subscribed or relaying: the lane's frames are all the client's, unpaired
-      pass.queue(bytes, null);
+      own.passOn(args, bytes);
       return;
     }
     const name = lower(args[0]);
     const info = this.routing.commands()?.lookup(name, args);
-    if (!this.shared && this.routeState(name, args, bytes, info === undefined ? null : CommandTable.keysOf(info, args))) return;
-    if (this.tx === null) {
+    if (own !== null && own.route(name, args, bytes, info === undefined ? null : CommandTable.keysOf(info, args))) return;
+    if (own?.inTransaction !== true) {
       const masters = this.routing.masterAddrs();
       const plan = masters.length === 0 ? null : keyspacePlan(name, args, { masters: masters.length, self: this.routing.self });
       if (plan !== null) {
@@ -177,7 +160,7 @@ export class ClusterUpstream implements Upstream, LaneOwner {
       args = [args[0], args[1]];
       bytes = encodeCommand(args);
     }
-    if (spec !== undefined && validFanoutArity(spec, args.length) && this.tx === null) {
+    if (spec !== undefined && validFanoutArity(spec, args.length)) {
       const fanout = new KeyFanout(spec, args, (key) => keyHashSlot(key));
       if (fanout.groupCount > 1) {
         const req = new ClusterRequest(bytes, -1, fanout, false, false);
@@ -224,7 +207,7 @@ export class ClusterUpstream implements Upstream, LaneOwner {
   private finishPlan(req: ClusterRequest): void {
     let merged: Buffer;
     try {
-      merged = (req.plan as KeyspacePlan).merge(req.planReplies as Buffer[], this.resp3);
+      merged = (req.plan as KeyspacePlan).merge(req.planReplies as Buffer[], this.own?.resp3 === true);
     } catch (err) {
       merged = Buffer.from(`-ERR the proxy could not merge the masters' replies: ${(err as Error).message}\r\n`);
     }
@@ -232,114 +215,55 @@ export class ClusterUpstream implements Upstream, LaneOwner {
     this.answer(req, -1, merged, 0, merged.length, false);
   }
 
-  /**
-   * Own mode: the commands whose connection matters. Returns true when routed here.
-   * keys: the command's keys (null: unknown).
-   */
-  private routeState(name: string, args: Buffer[], bytes: Buffer, keys: Buffer[] | null): boolean {
-    const slot = keys !== null && keys.length > 0 ? keyHashSlot(keys[0]) : -1;
-    if (this.tx !== null) {
-      const tx = this.tx;
-      const req = new ClusterRequest(bytes, slot, null, false, true);
-      this.order.push(req);
-      if (tx.lane === null && (slot >= 0 || name === 'exec' || name === 'discard')) {
-        tx.lane = slot >= 0 ? this.laneForSlot(slot) : this.homeLane();
-        for (const h of tx.held) this.sendTo(tx.lane, h.req, -1, h.req.bytes, false);
-        tx.held = [];
-      }
-      if (tx.lane === null) tx.held.push({ req });
-      else this.sendTo(tx.lane, req, -1, bytes, false);
-      if (name === 'exec' || name === 'discard') {
-        this.tx = null;
-        this.watchLane = null;
-      }
-      return true;
-    }
-    if (name === 'multi') {
-      const req = new ClusterRequest(bytes, -1, null, false, true);
-      this.order.push(req);
-      this.tx = { lane: this.watchLane, held: [] };
-      if (this.watchLane !== null) this.sendTo(this.watchLane, req, -1, bytes, false);
-      else this.tx.held.push({ req });
-      return true;
-    }
-    if (name === 'watch' && slot >= 0) {
-      const lane = this.watchLane ?? this.laneForSlot(slot);
-      this.watchLane = lane;
-      const req = new ClusterRequest(bytes, slot, null, false, true);
-      this.order.push(req);
-      this.sendTo(lane, req, -1, bytes, false);
-      return true;
-    }
-    if (name === 'unwatch' || name === 'exec' || name === 'discard') {
-      const lane = this.watchLane ?? this.homeLane();
-      this.watchLane = null;
-      const req = new ClusterRequest(bytes, -1, null, false, false);
-      this.order.push(req);
-      this.sendTo(lane, req, -1, bytes, false);
-      return true;
-    }
-    const clientReply = name === 'client' && args.length > 1 && lower(args[1]) === 'reply';
-    const scriptDebug = name === 'script' && args.length > 1 && lower(args[1]) === 'debug';
-    if (PASSTHROUGH.has(name) || clientReply || scriptDebug) {
-      const lane = slot >= 0 || name === 'ssubscribe' ? this.laneForSlot(slot >= 0 ? slot : keyHashSlot(args[1] ?? Buffer.alloc(0))) : this.homeLane();
-      const req = new ClusterRequest(bytes, -1, null, true, true);
-      this.order.push(req);
-      this.sendTo(lane, req, -1, bytes, false);
-      this.passLane = lane;
-      return true;
-    }
-    if (REPLAYED.has(name) || (name === 'client' && args.length > 1 && lower(args[1]) === 'setname') || name === 'reset') {
-      const home = this.homeLane();
-      const req = new ClusterRequest(bytes, -1, null, false, false);
-      this.order.push(req);
-      this.sendTo(home, req, -1, bytes, false);
-      for (const l of this.lanes.values()) if (l !== home) l.queue(bytes, { req: null, group: -1, swallow: ignore });
-      if (name === 'hello' && args.length > 1) this.resp3 = args[1].toString('latin1') === '3';
-      if (name === 'reset') {
-        this.resp3 = false;
-        this.replay.length = 0;
-        this.watchLane = null;
-      } else {
-        this.replay.push(bytes);
-      }
-      return true;
-    }
-    return false;
+  enqueue(req: ClusterRequest): void {
+    this.order.push(req);
+  }
+
+  /** The router's own request on `lane` (a replayed HELLO): its reply is swallowed. */
+  swallow(lane: NodeLane, bytes: Buffer): void {
+    lane.queue(bytes, { req: null, group: -1, swallow: ignore });
+  }
+
+  lanes(): Iterable<NodeLane> {
+    return this.laneMap.values();
+  }
+
+  mastersBut(key: string): BackendAddress[] {
+    return this.routing.masterAddrs().filter((a) => addrKey(a) !== key);
   }
 
   /** Queue `bytes` on `lane` as the reply `req` (or its group) waits for; ASK puts ASKING first. */
-  private sendTo(lane: NodeLane, req: ClusterRequest, group: number, bytes: Buffer, asking: boolean): void {
+  sendTo(lane: NodeLane, req: ClusterRequest, group: number, bytes: Buffer, asking: boolean): void {
     if (asking) lane.queue(ASKING, { req: null, group: -1, swallow: ignore });
     const item: LaneItem = { req, group, swallow: null };
     lane.queue(bytes, item);
   }
 
-  private homeLane(): NodeLane {
+  homeLane(): NodeLane {
     this.homeAddr ??= this.routing.home();
     return this.laneFor(this.homeAddr);
   }
 
-  private laneForSlot(slot: number): NodeLane {
+  laneForSlot(slot: number): NodeLane {
     return this.laneFor(this.routing.addrOfSlot(slot));
   }
 
-  private laneFor(addr: BackendAddress | null): NodeLane {
+  laneFor(addr: BackendAddress | null): NodeLane {
     // nobody owns the slot (or nothing is known yet): the home node answers CLUSTERDOWN, retried
     const a = addr ?? this.homeAddr ?? this.routing.home() ?? this.routing.addressOf('127.0.0.1', 0);
     const key = addrKey(a);
-    let lane = this.lanes.get(key);
+    let lane = this.laneMap.get(key);
     // a shared client's lane that had to be a connection of its own (the node's pool was not
     // up yet) moves to a seat once it owes nothing: only seats are tracked for the cache
     if (lane !== undefined && this.shared && lane.inner?.shared === false && lane.items.length === 0 && this.routing.seatable(a)) {
-      this.lanes.delete(key);
+      this.laneMap.delete(key);
       lane.close();
       lane = undefined;
     }
     if (lane === undefined || lane.lost) {
       lane = new NodeLane(key, a, this);
-      this.lanes.set(key, lane);
-      for (const b of this.replay) lane.queue(b, { req: null, group: -1, swallow: ignore });
+      this.laneMap.set(key, lane);
+      for (const b of this.own?.replay ?? []) this.swallow(lane, b);
       lane.inner = this.routing.connect(a, this.shared, lane);
     }
     return lane;
@@ -352,7 +276,9 @@ export class ClusterUpstream implements Upstream, LaneOwner {
     this.answered = true;
     const item = lane.items.peek();
     if (item !== undefined && item.req?.passthrough === true) {
-      this.passFrame(item.req, buf, start, end, inChunk);
+      const own = this.own as OwnRoutes;
+      if (own.resubscribing > 0 && lane === own.passLane) own.resubscribing--; // (a re-subscription's confirmation)
+      else this.passFrame(item.req, buf, start, end, inChunk);
       return;
     }
     if (item === undefined || buf[start] === 0x3e) {
@@ -488,16 +414,20 @@ export class ClusterUpstream implements Upstream, LaneOwner {
 
   onLaneLost(lane: NodeLane, reason: string): void {
     if (this.closed) return;
-    if (this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
-    if (this.fillLanes.some((f) => f.lane === lane)) this.untrack();
+    if (this.laneMap.get(lane.key) === lane) this.laneMap.delete(lane.key);
+    if (this.fills.uses(lane)) this.fills.untrack();
     this.routing.refresh(`connection to ${lane.key} lost`);
     // a lane that owed nothing is opened again when needed; one that owed replies (or held
     // the client's transaction or subscriptions) cannot be made whole: the client's
     // connection is lost, as a direct one to that node would be
+    const own = this.own;
+    if (own !== null && lane === own.passLane && own.resubscribe(lane)) {
+      lane.items.drain();
+      return;
+    }
     let owed = false;
     for (let it = lane.items.shift(); it !== undefined; it = lane.items.shift()) if (it.swallow === null) owed = true;
-    const pinned = lane === this.passLane || lane === this.watchLane || lane === this.tx?.lane;
-    if (owed || pinned) this.client.onUpstreamLost(`${reason} (node ${lane.key})`);
+    if (owed || own?.pins(lane) === true || lane === own?.passLane) this.client.onUpstreamLost(`${reason} (node ${lane.key})`);
   }
 
   onLaneFault(reason: string): void {
@@ -506,93 +436,50 @@ export class ClusterUpstream implements Upstream, LaneOwner {
 
   // ───────────────────────────── the rest of Upstream ─────────────────────────────
 
-  /**
-   * May a GET sent now fill the cache? A key's slot is not known here (the session asks before
-   * it forwards), so every master's lane must be tracked for its link's current generation:
-   * the token is the sum of those generations (unique and growing: any change changes it).
-   * The cache itself refuses fills of slots whose master's link is not tracking (NodeLinks).
-   */
   fillGeneration(): number {
-    if (!this.routing.fills || this.passLane !== null) return -1;
-    const masters = this.routing.masterAddrs();
-    if (masters.length === 0) return -1;
-    let token = 0;
-    let ttlOnly = true;
-    const lanes: Array<{ lane: NodeLane; gen: number }> = [];
-    for (const a of masters) {
-      const st = this.routing.trackingOf(a);
-      if (st === null) return -1;
-      const lane = this.laneFor(a);
-      const inner = lane.inner as Upstream;
-      const g = inner.fillGeneration();
-      if (g === -1) {
-        // a lane of the client's own tracks once its node has answered: make it answer
-        if (!inner.answered && lane.items.length === 0) lane.queue(PING, { req: null, group: -1, swallow: ignore });
-        return -1;
-      }
-      if (g === NO_TRACKING_NEEDED) {
-        if (st !== 'ttl-only') return -1;
-        continue;
-      }
-      ttlOnly = false;
-      token += g;
-      lanes.push({ lane, gen: g });
-    }
-    if (ttlOnly) return NO_TRACKING_NEEDED;
-    if (token !== this.fillToken) {
-      this.fillToken = token;
-      this.fillLanes = lanes;
-      if (!this.shared) {
-        this.owner?.kill();
-        this.owner = new FillOwner();
-      }
-    }
-    return token;
+    return this.routing.fills && this.own?.passLane == null ? this.fills.generation(this) : -1;
   }
 
   stillTracked(generation: number): boolean {
-    if (generation === NO_TRACKING_NEEDED) return true;
-    if (generation !== this.fillToken || this.closed) return false;
-    for (const { lane, gen } of this.fillLanes) if (lane.lost || !(lane.inner as Upstream).stillTracked(gen)) return false;
-    return true;
+    return !this.closed && this.fills.stillTracked(generation);
   }
 
-  /** A lane's tracking is gone (closed, paused, yielded): what was filled through this client dies. */
-  private untrack(): void {
-    this.fillToken = -1;
-    this.fillLanes = [];
-    this.owner?.kill();
-    this.owner = null;
+  trackingOf(addr: BackendAddress): 'tracking' | 'ttl-only' | null {
+    return this.routing.trackingOf(addr);
+  }
+
+  masterAddrs(): BackendAddress[] {
+    return this.routing.masterAddrs();
   }
 
   yieldTracking(turnOff: boolean): void {
-    this.untrack();
-    for (const l of this.lanes.values()) l.inner?.yieldTracking(turnOff);
+    this.fills.untrack();
+    for (const l of this.laneMap.values()) l.inner?.yieldTracking(turnOff);
   }
 
   userChanged(): void {
-    for (const l of this.lanes.values()) l.inner?.userChanged();
+    for (const l of this.laneMap.values()) l.inner?.userChanged();
   }
 
   relayRaw(): void {
     // (only once every earlier reply was paired, and only for a pass-through lane's stream)
-    this.passLane?.inner?.relayRaw();
+    this.own?.passLane?.inner?.relayRaw();
   }
 
   pause(): void {
-    this.untrack();
-    for (const l of this.lanes.values()) l.inner?.pause();
+    this.fills.untrack();
+    for (const l of this.laneMap.values()) l.inner?.pause();
   }
 
   resume(): void {
-    for (const l of this.lanes.values()) l.inner?.resume();
+    for (const l of this.laneMap.values()) l.inner?.resume();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.untrack();
-    for (const l of this.lanes.values()) l.close();
-    this.lanes.clear();
+    this.fills.untrack();
+    for (const l of this.laneMap.values()) l.close();
+    this.laneMap.clear();
   }
 }

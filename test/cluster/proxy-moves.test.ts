@@ -188,3 +188,36 @@ test('a master killed (kill -9) under pipelined load: no reply mispaired, client
     c.destroy();
   }
 });
+
+test('a subscriber whose node is killed is subscribed again on another master: it keeps its connection and its messages', async () => {
+  const sub = await RawClient.connect(ap.proxy.port);
+  try {
+    sub.write(cmd('SUBSCRIBE', 'alerts') + cmd('PSUBSCRIBE', 'al*'));
+    const confirmations = (await sub.readFrames(2)).map((f) => f.toString());
+    assert.deepEqual(confirmations, ['*3\r\n$9\r\nsubscribe\r\n$6\r\nalerts\r\n:1\r\n', '*3\r\n$10\r\npsubscribe\r\n$3\r\nal*\r\n:2\r\n']);
+    // a subscriber's lane is on its home node: the master of the lowest slot
+    const home = await cluster.ownerOf(0);
+    await cluster.killMaster(home.port);
+    const alive = (await cluster.nodes()).find((n) => n.role === 'master' && !n.failed)!;
+    // published until it arrives (the re-subscription follows the loss of the node)
+    let got = '';
+    await eventually('a message after the switch', async () => {
+      await cluster.call(alive.port, 'PUBLISH', 'alerts', 'after');
+      try {
+        got = (await sub.readFrame(300)).toString();
+        return true;
+      } catch {
+        return false;
+      }
+    }, 15_000, 100);
+    // the first frame after the switch is a message, not a confirmation of the re-subscription
+    assert.ok(got === '*3\r\n$7\r\nmessage\r\n$6\r\nalerts\r\n$5\r\nafter\r\n' || got === '*4\r\n$8\r\npmessage\r\n$3\r\nal*\r\n$6\r\nalerts\r\n$5\r\nafter\r\n', got);
+    assert.equal(sub.closedYet, false);
+    sub.write(cmd('PING'));
+    const rest = (await sub.readBytes(2000)).toString();
+    assert.match(rest, /\*2\r\n\$4\r\npong\r\n\$0\r\n\r\n$/);
+    assert.doesNotMatch(rest, /subscribe/);
+  } finally {
+    sub.destroy();
+  }
+});
