@@ -205,13 +205,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   }
 
   private finishPlan(req: ClusterRequest): void {
-    let merged: Buffer;
-    try {
-      merged = (req.plan as KeyspacePlan).merge(req.planReplies as Buffer[], this.own?.resp3 === true);
-    } catch (err) {
-      merged = Buffer.from(`-ERR the proxy could not merge the masters' replies: ${(err as Error).message}\r\n`);
-    }
-    req.plan = null;
+    const merged = req.mergePlan(this.own?.resp3 === true);
     this.answer(req, -1, merged, 0, merged.length, false);
   }
 
@@ -312,7 +306,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
 
   /** Follow a redirect or retry; false: give the reply to the client as it is. */
   private redirect(lane: NodeLane, req: ClusterRequest, group: number, kind: ClusterReply, buf: Buffer, start: number, end: number): boolean {
-    const bytes = this.groupBytes(req, group);
+    const bytes = req.groupBytes(group);
     if (kind === ClusterReply.Moved || kind === ClusterReply.Ask) {
       const r = parseRedirect(buf, start, end);
       if (r === null || req.hops >= MAX_HOPS) return false;
@@ -336,14 +330,6 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
       target.flush();
     }, delay).unref();
     return true;
-  }
-
-  /** What group `group` of `req` sends (-1: the request as it came). */
-  private groupBytes(req: ClusterRequest, group: number): Buffer {
-    if (group < 0) return req.bytes;
-    if (req.fanout !== null) return req.fanout.request(group);
-    const t = req.plan?.target;
-    return req.plan?.requestFor(t?.kind === 'one-master' ? t.index : group) ?? req.bytes;
   }
 
   /** The reply to `req` (or to one group of it) is in. */

@@ -47,6 +47,26 @@ export class ClusterRequest {
     this.passthrough = passthrough;
     this.pinned = pinned;
   }
+
+  /** What group `group` sends (-1: the request as it came). */
+  groupBytes(group: number): Buffer {
+    if (group < 0) return this.bytes;
+    if (this.fanout !== null) return this.fanout.request(group);
+    const t = this.plan?.target;
+    return this.plan?.requestFor(t?.kind === 'one-master' ? t.index : group) ?? this.bytes;
+  }
+
+  /** The one reply the masters' replies make (the plan's merge; one that fails is an error reply). */
+  mergePlan(resp3: boolean): Buffer {
+    let merged: Buffer;
+    try {
+      merged = (this.plan as KeyspacePlan).merge(this.planReplies as Buffer[], resp3);
+    } catch (err) {
+      merged = Buffer.from(`-ERR the proxy could not merge the masters' replies: ${(err as Error).message}\r\n`);
+    }
+    this.plan = null;
+    return merged;
+  }
 }
 
 /** One reply a lane owes: to a request (group -1: the whole; else a fanout group), or to the router itself. */
