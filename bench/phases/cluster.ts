@@ -12,6 +12,10 @@ import fs from 'node:fs';
 import { parseRbCsv } from '../lib/redis-benchmark.js';
 import { startCluster } from '../../test/helpers/cluster.js';
 import { startProxy } from '../../test/helpers/proxy.js';
+import { RawClient } from '../../test/helpers/raw-client.js';
+import { cmd } from '../../test/helpers/resp.js';
+import { keyHashSlot } from '../../src/cluster/key-slot.js';
+import type { RedisCluster } from '../../test/helpers/cluster.js';
 
 export interface ClusterBenchRow {
   target: 'cluster-direct' | 'proxy';
@@ -47,7 +51,51 @@ function rb(port: number, cluster: boolean, pipeline: number, requests: number):
   });
 }
 
-export async function clusterBench(requests: number): Promise<ClusterBenchRow[]> {
+export interface Staleness {
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * Staleness of direct writes: a key read (and cached) through the proxy is written directly on
+ * its master; the ms from that SET's reply until the proxy serves the new value, per key.
+ */
+async function staleness(cluster: RedisCluster, proxyPort: number, samples: number): Promise<Staleness> {
+  const view = await cluster.nodes();
+  const masters = view.filter((n) => n.role === 'master' && n.slots.length > 0);
+  const c = await RawClient.connect(proxyPort);
+  const direct = new Map<number, RawClient>();
+  for (const m of masters) direct.set(m.port, await RawClient.connect(m.port));
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      const key = `stale:${i}`;
+      const slot = keyHashSlot(Buffer.from(key));
+      const owner = masters.find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b))!;
+      c.write(cmd('SET', key, 'old') + cmd('GET', key) + cmd('GET', key));
+      await c.readFrames(3);
+      const d = direct.get(owner.port)!;
+      d.write(cmd('SET', key, 'new'));
+      await d.readFrame();
+      const t0 = performance.now();
+      for (;;) {
+        c.write(cmd('GET', key));
+        if ((await c.readFrame()).toString() === '$3\r\nnew\r\n') break;
+      }
+      ms.push(performance.now() - t0);
+    }
+  } finally {
+    c.destroy();
+    for (const d of direct.values()) d.destroy();
+  }
+  ms.sort((a, b) => a - b);
+  const at = (q: number): number => Number(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))].toFixed(3));
+  return { samples, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
+}
+
+export async function clusterBench(requests: number): Promise<{ rows: ClusterBenchRow[]; staleness: Staleness }> {
   const cluster = await startCluster({ args: ['--save', '', '--appendonly', 'no'] });
   const proxy = await startProxy({ redisPort: cluster.ports[0], args: ['--capacity', '200000', '--ttl', '3600', '--log-level', 'warn'], timeoutMs: 20_000 });
   try {
@@ -63,7 +111,7 @@ export async function clusterBench(requests: number): Promise<ClusterBenchRow[]>
         if (rep === 1) rows.push(...direct, ...viaProxy);
       }
     }
-    return rows;
+    return { rows, staleness: await staleness(cluster, proxy.port, 300) };
   } finally {
     await proxy.stop();
     await cluster.stop();
@@ -90,9 +138,10 @@ if (process.argv[1]?.endsWith('cluster.ts')) {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const requests = Number(at('--requests') ?? 100_000);
-  const rows = await clusterBench(requests);
+  const { rows, staleness: st } = await clusterBench(requests);
   console.log(table(rows));
+  console.log(`\nstaleness of direct writes on the masters, through the proxy's cache (${st.samples} keys): p50 ${st.p50Ms} ms, p99 ${st.p99Ms} ms, max ${st.maxMs} ms`);
   const json = at('--json');
-  if (json) fs.writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), requests, clients: CLIENTS, keyspace: KEYSPACE, rows }, null, 2));
+  if (json) fs.writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), requests, clients: CLIENTS, keyspace: KEYSPACE, rows, staleness: st }, null, 2));
   process.exit(0);
 }

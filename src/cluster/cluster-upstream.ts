@@ -144,7 +144,8 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     }
     const name = lower(args[0]);
     const info = this.routing.commands()?.lookup(name, args);
-    if (own !== null && own.route(name, args, bytes, info === undefined ? null : CommandTable.keysOf(info, args))) return;
+    let keys = info === undefined ? null : CommandTable.keysOf(info, args);
+    if (own !== null && own.route(name, args, bytes, keys)) return;
     if (own?.inTransaction !== true) {
       const masters = this.routing.masterAddrs();
       const plan = masters.length === 0 ? null : keyspacePlan(name, args, { masters: masters.length, self: this.routing.self });
@@ -159,6 +160,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
       // first; the key alone draws the one Redis's error from the key's node
       args = [args[0], args[1]];
       bytes = encodeCommand(args);
+      keys = [args[1]];
     }
     if (spec !== undefined && validFanoutArity(spec, args.length)) {
       const fanout = new KeyFanout(spec, args, (key) => keyHashSlot(key));
@@ -169,7 +171,6 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
         return;
       }
     }
-    const keys = info === undefined ? null : CommandTable.keysOf(info, args);
     let slot = keys !== null && keys.length > 0 ? keyHashSlot(keys[0]) : -1;
     // sharded pub/sub names its channel where a key would be
     if (slot < 0 && (name === 'spublish' || name === 'ssubscribe' || name === 'sunsubscribe') && args.length > 1) slot = keyHashSlot(args[1]);
