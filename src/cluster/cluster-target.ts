@@ -120,6 +120,10 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     link.on('tracking', () => {
       if (this.pools.get(key) === pool) pool.onTracking();
     });
+    // a master's link lost: the node may be gone, read the map again
+    link.on('down', () => {
+      if (this.pools.get(key) === pool) this.refresh(`the link to ${key} is down`);
+    });
     // a tracked shared connection closed: what was read through it is reported no more
     pool.onTrackingLost = () => void links.trackingLost(key);
   }
