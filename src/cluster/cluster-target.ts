@@ -325,7 +325,8 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     return {
       state: this.map === null ? 'discovering' : this.trouble === null ? 'ok' : 'degraded',
       links: this.opts.links?.stats() ?? null,
-      nodes: this.map?.describe() ?? [],
+      // (as the proxy reaches them: a TLS port when the seeds use TLS)
+      nodes: this.map?.describe().map((d, i) => ({ ...d, addr: addrKey(this.discovery.addressOf((this.map as SlotMap).nodes[i])) })) ?? [],
       coveredSlots: this.map?.coveredSlots ?? 0,
       redirects: { ...this.redirects },
       refreshes: s.refreshes,
