@@ -15,11 +15,10 @@ import type { NodeLane } from './node-lane.js';
 // A client of its own owns what is filled through its lanes (a FillOwner, as an own
 // connection to one Redis does): it dies when one of those lanes stops being tracked.
 
-export interface FillLanes {
+export interface FillMasters {
   masterAddrs(): BackendAddress[];
   /** may that master's slots fill: its link tracks ('ttl-only': no tracking needed) */
   trackingOf(addr: BackendAddress): 'tracking' | 'ttl-only' | null;
-  laneFor(addr: BackendAddress): NodeLane;
 }
 
 const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
@@ -32,7 +31,8 @@ export class ClusterFills {
 
   constructor(private readonly ownsFills: boolean) {}
 
-  generation(r: FillLanes): number {
+  /** A token for a fill now, or -1; laneFor: the client's lane to a master (opened if need be). */
+  generation(r: FillMasters, laneFor: (addr: BackendAddress) => NodeLane): number {
     const masters = r.masterAddrs();
     if (masters.length === 0) return -1;
     let token = 0;
@@ -41,7 +41,7 @@ export class ClusterFills {
     for (const a of masters) {
       const st = r.trackingOf(a);
       if (st === null) return -1;
-      const lane = r.laneFor(a);
+      const lane = laneFor(a);
       const inner = lane.inner as Upstream;
       const g = inner.fillGeneration();
       if (g === -1) {

@@ -1,5 +1,6 @@
 import type { BackendAddress } from '../config/config.js';
 import { CommandTable } from '../commands/command-table.js';
+import { StateCommand } from '../commands/session-commands.js';
 import { KeyFanout, fanoutSpecOf, validFanoutArity } from '../commands/key-fanout.js';
 import type { FillOwner } from '../cache/reply-cache.js';
 import { Fifo } from '../io/fifo.js';
@@ -115,11 +116,13 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     if (this.closed) return true;
     // a copy: the parts may lie in the listener's read buffer, and a request is kept for resends
     this.decoder.push(Buffer.concat(parts, bytes));
+    const table = this.routing.commands();
     for (;;) {
       const st = this.decoder.next();
       if (st === DecodeStatus.Request) {
         const d = this.decoder;
-        this.route(d.args.slice(), d.buffer.subarray(d.requestStart, d.end));
+        const req = d.buffer.subarray(d.requestStart, d.end);
+        if (table === null || !this.routeOneKey(table, d, req)) this.route(d.args.slice(), req);
         continue;
       }
       if (st === DecodeStatus.ProtocolError) this.client.onUpstreamFault(`cluster router: ${this.decoder.error}`);
@@ -132,6 +135,20 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     let ok = true;
     for (const l of this.laneMap.values()) if (!l.flush()) ok = false;
     return ok;
+  }
+
+  /** The common case, without argument buffers: a command whose one key is its first argument (GET, SET, INCR...). */
+  private routeOneKey(table: CommandTable, d: RequestDecoder, bytes: Buffer): boolean {
+    if (d.argc < 2 || this.own?.passLane != null || this.own?.inTransaction === true) return false;
+    const r = table.routeOf(d.buffer, d.argOffset(0), d.argLength(0));
+    const info = r.info;
+    if (r.state !== StateCommand.None || info === undefined || info.subcommands !== null || info.movable || info.first !== 1 || info.last !== 1) return false;
+    const off = d.argOffset(1);
+    const slot = keyHashSlot(d.buffer, off, off + d.argLength(1));
+    const req = new ClusterRequest(bytes, slot, null, false, false);
+    this.order.push(req);
+    this.sendTo(this.laneForSlot(slot), req, -1, bytes, false);
+    return true;
   }
 
   private route(args: Buffer[], bytes: Buffer): void {
@@ -181,13 +198,11 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
 
   /** A whole-keyspace or CLUSTER command: to every master, one, a slot's, or answered here. */
   private routePlan(plan: KeyspacePlan, masters: BackendAddress[], bytes: Buffer): void {
-    const req = new ClusterRequest(bytes, -1, null, false, false);
-    req.plan = plan;
+    const req = ClusterRequest.forPlan(bytes, plan, masters, (slot) => this.routing.addrOfSlot(slot));
     this.order.push(req);
-    const t = plan.target;
-    if (t.kind === 'local') {
-      req.planReplies = [];
-      // (answered after this send returns: the session is still handing the batch over)
+    const addrs = req.planAddrs;
+    if (addrs === null) {
+      // answered here, once this send returned (the session is still handing the batch over)
       queueMicrotask(() => {
         if (this.closed) return;
         this.finishPlan(req);
@@ -195,14 +210,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
       });
       return;
     }
-    const addrs = t.kind === 'all-masters' ? masters : t.kind === 'one-master' ? [masters[Math.min(t.index, masters.length - 1)]] : [this.routing.addrOfSlot(t.slot) ?? masters[0]];
-    req.planAddrs = addrs;
-    req.planReplies = new Array<Buffer>(addrs.length);
-    req.planLeft = addrs.length;
-    for (let i = 0; i < addrs.length; i++) {
-      const index = t.kind === 'one-master' ? t.index : i;
-      this.sendTo(this.laneFor(addrs[i]), req, i, plan.requestFor(index) ?? bytes, false);
-    }
+    for (let i = 0; i < addrs.length; i++) this.sendTo(this.laneFor(addrs[i]), req, i, req.groupBytes(i), false);
   }
 
   private finishPlan(req: ClusterRequest): void {
@@ -424,19 +432,12 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   // ───────────────────────────── the rest of Upstream ─────────────────────────────
 
   fillGeneration(): number {
-    return this.routing.fills && this.own?.passLane == null ? this.fills.generation(this) : -1;
+    const r = this.routing;
+    return r.fills && this.own?.passLane == null ? this.fills.generation(r, (a) => this.laneFor(a)) : -1;
   }
 
   stillTracked(generation: number): boolean {
     return !this.closed && this.fills.stillTracked(generation);
-  }
-
-  trackingOf(addr: BackendAddress): 'tracking' | 'ttl-only' | null {
-    return this.routing.trackingOf(addr);
-  }
-
-  masterAddrs(): BackendAddress[] {
-    return this.routing.masterAddrs();
   }
 
   yieldTracking(turnOff: boolean): void {

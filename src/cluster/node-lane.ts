@@ -48,6 +48,22 @@ export class ClusterRequest {
     this.pinned = pinned;
   }
 
+  /** A whole-keyspace command: where each part goes (planAddrs null: answered by the proxy). */
+  static forPlan(bytes: Buffer, plan: KeyspacePlan, masters: BackendAddress[], slotAddr: (slot: number) => BackendAddress | null): ClusterRequest {
+    const req = new ClusterRequest(bytes, -1, null, false, false);
+    req.plan = plan;
+    const t = plan.target;
+    if (t.kind === 'local') {
+      req.planReplies = [];
+      return req;
+    }
+    const addrs = t.kind === 'all-masters' ? masters : t.kind === 'one-master' ? [masters[Math.min(t.index, masters.length - 1)]] : [slotAddr(t.slot) ?? masters[0]];
+    req.planAddrs = addrs;
+    req.planReplies = new Array<Buffer>(addrs.length);
+    req.planLeft = addrs.length;
+    return req;
+  }
+
   /** What group `group` sends (-1: the request as it came). */
   groupBytes(group: number): Buffer {
     if (group < 0) return this.bytes;
