@@ -1,12 +1,12 @@
-// A cluster with a password behind the proxy (the credentials of --addr apply to every node:
-// discovery, the links, the pools), and a slot with cached keys moved under load (IMPORTING /
+// A cluster with a password behind the proxy, given as two seeds of which the first answers
+// nothing (the credentials of --addr apply to every node: discovery, the links, the pools), and a slot with cached keys moved under load (IMPORTING /
 // MIGRATING, MIGRATE, SETSLOT NODE): ASK is followed, no error reaches the clients, and no
 // stale value is served afterwards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
 import { startCluster, type RedisCluster } from '../helpers/cluster.js';
-import { startAdminProxy, RawClient, cmd, eventually, sleep, proxyStats, type AdminProxy } from '../helpers/index.js';
+import { startAdminProxy, RawClient, cmd, eventually, sleep, proxyStats, getFreePort, type AdminProxy } from '../helpers/index.js';
 
 const PASSWORD = 'cluster-secret';
 let cluster: RedisCluster;
@@ -14,7 +14,9 @@ let ap: AdminProxy;
 
 before(async () => {
   cluster = await startCluster({ password: PASSWORD });
-  ap = await startAdminProxy(cluster.ports[0], { addr: `redis://:${PASSWORD}@127.0.0.1:${cluster.ports[0]}`, until: 'readyz', readyMs: 20_000 });
+  // two seeds, the first of which answers nothing: the second leads to the cluster
+  const dead = await getFreePort();
+  ap = await startAdminProxy(cluster.ports[0], { addr: `redis://:${PASSWORD}@127.0.0.1:${dead},127.0.0.1:${cluster.ports[1]}`, until: 'readyz', readyMs: 20_000 });
   await eventually('every link tracking', async () => {
     const st = (await proxyStats(ap.admin)) as unknown as { cluster: { links: Array<{ role: string; tracking: boolean }> | null } };
     const masters = st.cluster.links?.filter((l) => l.role === 'master') ?? [];

@@ -321,6 +321,25 @@ test('whole-keyspace commands answer as one Redis: DBSIZE sums, KEYS merges, SCA
       seen.push(...out.slice(1).filter((l) => l !== ''));
     } while (cursor !== '0');
     assert.deepEqual(seen.sort(), [...keys].sort());
+    // INFO keyspace sums the masters; RANDOMKEY finds a key on some master
+    c.write(cmd('INFO', 'keyspace') + cmd('RANDOMKEY'));
+    const [info, random] = (await c.readFrames(2)).map((f) => f.toString());
+    assert.match(info, /db0:keys=200,expires=0/);
+    assert.match(random, /^\$\d+\r\nks:\d+\r\n$/);
+    // SCRIPT LOAD reaches every master: EVALSHA works on keys of each
+    c.write(cmd('SCRIPT', 'LOAD', "return redis.call('GET', KEYS[1])"));
+    const sha = (await c.readFrame()).toString().split('\r\n')[1];
+    assert.match(sha, /^[0-9a-f]{40}$/);
+    const byMaster = new Map<number, string>();
+    for (const k of keys) {
+      const owner = (await cluster.ownerOf(keyHashSlot(Buffer.from(k)))).port;
+      if (!byMaster.has(owner)) byMaster.set(owner, k);
+      if (byMaster.size === 3) break;
+    }
+    for (const k of byMaster.values()) {
+      c.write(cmd('EVALSHA', sha, '1', k));
+      assert.equal((await c.readFrame()).toString(), '$1\r\nv\r\n', `EVALSHA on ${k}`);
+    }
     c.write(cmd('CLUSTER', 'SLOTS'));
     const slots = (await c.readFrame()).toString();
     assert.match(slots, new RegExp(`^\\*1\\r\\n\\*3\\r\\n:0\\r\\n:16383\\r\\n\\*4\\r\\n\\$9\\r\\n127\\.0\\.0\\.1\\r\\n:${ap.proxy.port}\\r\\n`));
