@@ -411,6 +411,8 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     if (this.closed) return;
     if (this.laneMap.get(lane.key) === lane) this.laneMap.delete(lane.key);
     if (this.fills.uses(lane)) this.fills.untrack();
+    // keyless commands go to whichever master is home once the map is read again
+    if (this.homeAddr !== null && addrKey(this.homeAddr) === lane.key) this.homeAddr = null;
     this.routing.refresh(`connection to ${lane.key} lost`);
     // a lane that owed nothing is opened again when needed; one that owed replies (or held
     // the client's transaction or subscriptions) cannot be made whole: the client's
