@@ -125,7 +125,14 @@ export class NodeLane implements UpstreamClient {
 
   /** Queue a request that owes `item`'s reply (null: no reply paired: a passthrough lane's). */
   queue(bytes: Buffer, item: LaneItem | null): void {
-    this.parts.push(bytes);
+    // requests side by side in the client's batch stay one slice (the seat sends one Buffer as it is)
+    const n = this.parts.length;
+    const last = n > 0 ? this.parts[n - 1] : null;
+    if (last !== null && last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset) {
+      this.parts[n - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + bytes.length);
+    } else {
+      this.parts.push(bytes);
+    }
     this.bytes += bytes.length;
     if (item !== null) {
       this.items.push(item);
