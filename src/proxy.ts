@@ -14,8 +14,12 @@ import { CommandTableLoader } from './backend/command-table-loader.js';
 import { AclWatch } from './backend/acl-watch.js';
 import { HealthWatchdog } from './backend/health-watchdog.js';
 import { PrimaryTarget } from './upstream/primary-target.js';
+import { ClusterTarget } from './cluster/cluster-target.js';
+import { detectClusterMode } from './cluster/cluster-discovery.js';
+import { NodeLinks } from './cluster/node-links.js';
 import { followerFromConfig } from './sentinel/follower-from-config.js';
 import { registerSentinelMetrics } from './metrics/sentinel-metrics.js';
+import { registerClusterMetrics } from './metrics/cluster-metrics.js';
 import type { TlsClientOptions } from './backend/connect.js';
 import { spawnRedisIfMissing } from './backend/spawn-redis.js';
 import { Listener } from './server/listener.js';
@@ -78,10 +82,11 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   let child: ChildProcess | null = null;
   if (config.spawnRedis) child = await spawnRedisIfMissing(config.addr, log);
 
+  const redisTls = backendTls(config);
+  const clusterMode = await isCluster(config, redisTls, log);
   const cache =
     config.capacity > 0 ? new ReplyCache({ capacity: config.capacity, ttlMs: config.ttl * 1000, maxBytes: config.maxMemory }) : null;
   let commands: CommandTable | null = null;
-  const redisTls = backendTls(config);
   // command flags also tell blocking commands apart for --backend-timeout and sharing
   const tableLoader = new CommandTableLoader((t) => {
     commands = t;
@@ -90,7 +95,32 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   // pipelined connections) and its invalidation link (without a cache it only watches
   // reachability and, for sharing, reads COMMAND), made again at each switch
   const follower = followerFromConfig(config, redisTls, log);
-  const target: PrimaryTarget = new PrimaryTarget({
+  // a cluster: ClusterUpstreams route each command to its slot's master (cluster/)
+  const target: PrimaryTarget | ClusterTarget = clusterMode
+    ? new ClusterTarget({
+        seeds: config.seeds,
+        tls: redisTls,
+        sharedConnections: config.sharedConnections,
+        log,
+        commands: () => commands,
+        tableLoader,
+        cache,
+        // the cache on a cluster: one invalidation link per master, each with its watchdog
+        links: cache
+          ? new NodeLinks({
+              seed: config.seeds[0],
+              tls: redisTls,
+              cache,
+              coherence: config.coherence,
+              log,
+              equip: (link, view) => {
+                link.use(new AclWatch({ log, onChange: () => (cache.invalidateAll(), target.accessChanged()) }));
+                link.use(new HealthWatchdog(link, { cache: view, log }));
+              },
+            })
+          : null,
+      })
+    : new PrimaryTarget({
     addr: config.addr,
     follower,
     tls: redisTls,
@@ -107,6 +137,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
       return link.use(new HealthWatchdog(link, { cache, log }));
     },
   });
+  const cluster = target instanceof ClusterTarget ? target : null;
 
   let listener: Listener | null = null;
   let keyReader: KeyReader | null = null;
@@ -135,6 +166,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
           version: packageVersion(),
         });
   if (metrics && follower) registerSentinelMetrics(metrics.registry, () => follower.state());
+  if (metrics && cluster) registerClusterMetrics(metrics.registry, () => cluster.stats());
 
   // one object shared by every session, updated in place on reload
   const limits = sessionLimits(config);
@@ -151,11 +183,14 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   listener = new Listener(ctx, config.maxClients, log, clientTls);
   listener.setTimeouts(config.idleTimeout * 1000, config.backendTimeout * 1000);
   const address = await listener.listen(config.port, config.bind);
+  // (CLUSTER SLOTS through the proxy names it: an address clients can reach it at)
+  if (cluster) cluster.self = { host: address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address, port: address.port };
 
   if (!isLoopback(config.bind) && config.addr.password === null && !clientTls) {
     log.warn({ bind: config.bind }, 'listening on a non-loopback address without TLS while Redis has no password in --addr: anyone who can reach this port can use Redis');
   }
   if (config.httpGet && config.adminPort === null) log.warn('--http-get needs --admin-port: no HTTP reads');
+  if (config.httpGet && cluster) log.warn('--http-get is not available in cluster mode: no HTTP reads');
 
   const sessions = listener.sessions;
   const stats = () => ({
@@ -168,8 +203,9 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
       ? { enabled: true, ready: cache.isReady(), entries: cache.size, bytes: cache.bytes, ...cache.stats.snapshot() }
       : { enabled: false },
     link: cache ? { state: target.linkState, connects: target.connects, lastError: target.link?.lastError ?? '' } : null,
-    redis: { reachable: target.healthy, primary: target.primary?.display ?? null, sharing: target.sharing, userPools: target.userPools },
+    redis: { reachable: target.healthy, primary: target.primary?.display ?? null, sharing: target.sharing, userPools: target instanceof PrimaryTarget ? target.userPools : null },
     sentinel: follower?.state(),
+    cluster: cluster?.stats(),
     // RSS counts V8 garbage not yet collected; heapUsed is what is live after the last GC
     memory: processMemory(),
     // for the status page (GET / on the admin listener): the bounds in force, and what only the metrics count
@@ -188,7 +224,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
         notReadyReason: () => (draining ? 'shutting down' : target.trouble),
         metrics: metrics ? () => metrics.render() : undefined,
         keyReader: () => {
-          if (!current.httpGet) return null;
+          if (!current.httpGet || cluster) return null;
           keyReader ??= new KeyReader(ctx, config.addr, log, () => current.backendTimeout * 1000);
           return keyReader;
         },
@@ -203,11 +239,11 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
     {
       listen: `${address.address}:${address.port}`,
       tls: !!clientTls,
-      redis: follower ? `sentinel master "${config.sentinelMaster}"` : config.addr.display,
+      redis: follower ? `sentinel master "${config.sentinelMaster}"` : cluster ? `cluster seeds ${config.seeds.map((a) => a.display).join(',')}` : config.addr.display,
       cache: cache ? { capacity: config.capacity, ttl: config.ttl, coherence: config.coherence } : 'off',
       admin: adminPort,
     },
-    `listening on ${address.address}:${address.port}, fronting ${follower ? `the primary of "${config.sentinelMaster}" (Sentinel)` : `Redis at ${config.addr.display}`}`,
+    `listening on ${address.address}:${address.port}, fronting ${follower ? `the primary of "${config.sentinelMaster}" (Sentinel)` : cluster ? `the Redis Cluster at ${config.addr.display}` : `Redis at ${config.addr.display}`}`,
   );
 
   const statsTimer = setInterval(() => log.debug({ stats: stats() }, 'stats'), STATS_LOG_INTERVAL_MS);
@@ -312,6 +348,19 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   }
 
   return { port: address.port, adminPort, stats, reload, shutdown };
+}
+
+/** Cluster mode: several seeds, or one node that says cluster_enabled:1 (not asked with --sentinel). */
+async function isCluster(config: Config, tls: TlsClientOptions | undefined, log: { warn: (o: object, m: string) => void }): Promise<boolean> {
+  if (config.sentinels.length > 0) return false;
+  if (config.seeds.length > 1) return true;
+  try {
+    return await detectClusterMode(config.seeds, tls);
+  } catch (err) {
+    // (Redis is not up yet: fronted as one Redis, as before cluster support)
+    log.warn({ err: (err as Error).message }, 'could not ask Redis whether it runs in cluster mode: treating it as one Redis');
+    return false;
+  }
 }
 
 function processMemory(): { rss: number; heapUsed: number; heapTotal: number; external: number } {

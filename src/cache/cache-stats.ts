@@ -11,6 +11,12 @@ export class CacheStats {
   invalidations = 0;
   /** whole-cache drops (FLUSHALL, link loss, keyless writes) */
   flushes = 0;
+  /** entries dropped for their cluster slot (ReplyCache.invalidateSlots), by reason */
+  slotDropsLinkLost = 0;
+  slotDropsOwnerChanged = 0;
+  slotDropsNodeFlush = 0;
+  /** (a tracked connection to the node closed: what was read through it is reported no more) */
+  slotDropsTrackingLost = 0;
   /** MGETs that used the cache (their keys count in hits and misses) */
   mgets = 0;
   /** ... of which every key was answered from the cache */

@@ -222,6 +222,20 @@ export class KeyLru<V> {
     this.oldest = this.newest = NONE;
   }
 
+  /** Remove every entry whose key `doomed` names (a walk of them all: for rare bulk drops); returns how many. */
+  removeWhere(doomed: (key: string) => boolean): number {
+    let n = 0;
+    for (let s = this.oldest; s !== NONE; ) {
+      const after = this.next[s];
+      if (doomed(this.keys[s] as string)) {
+        this.remove(s);
+        n++;
+      }
+      s = after;
+    }
+    return n;
+  }
+
   /** [key, value, deadline] from the oldest entry to the newest. */
   *entries(): IterableIterator<[string, V, number]> {
     for (let s = this.oldest; s !== NONE; s = this.next[s]) {

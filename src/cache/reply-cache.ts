@@ -1,5 +1,6 @@
 import { KeyLru } from './key-lru.js';
 import { CacheStats } from './cache-stats.js';
+import { keyHashSlotLatin1, SLOT_COUNT } from '../cluster/key-slot.js';
 
 // The GET reply cache: at most `capacity` keys (least recently used evicted first),
 // each holding one slot per (ACL user, database) that read it.
@@ -125,6 +126,9 @@ export class FillTicket {
   trackGen = -1;
 }
 
+/** Why the entries of Redis Cluster slots are dropped (invalidateSlots; counted apart in the stats). */
+export type SlotDropReason = 'link-lost' | 'owner-changed' | 'node-flush' | 'tracking-lost';
+
 /** WriteHold's slot for a hold of the whole cache */
 const ALL_SLOTS = -2;
 
@@ -168,6 +172,12 @@ export class ReplyCache {
   private writes = 0;
   /** invalidations per slot (only equality is ever compared, so wrapping is harmless) */
   private readonly gens = new Int32Array(SLOT_MASK + 1);
+  /**
+   * Redis Cluster slots (CRC16, not the slots above) in which nothing may be filled: their
+   * node's tracking is not known to be on (blockSlots). null until a cluster first blocks one.
+   */
+  private blocked: Uint8Array | null = null;
+  private blockedCount = 0;
   private lru: KeyLru<KeyEntry>;
   private ttlMs: number;
   readonly now: () => number;
@@ -292,6 +302,7 @@ export class ReplyCache {
     if (!this.ready || this.allWrites > 0) return null;
     const slot = keySlot(key);
     if (this.writing[slot] > 0) return null;
+    if (this.blockedCount !== 0 && (this.blocked as Uint8Array)[keyHashSlotLatin1(key)] !== 0) return null;
     return new FillTicket(key, slot, this.gens[slot], this.epoch, this.now(), user, db);
   }
 
@@ -421,6 +432,62 @@ export class ReplyCache {
     if (this.lru.size === 0) return;
     this.stats.flushes++;
     this.lru.clear();
+  }
+
+  /**
+   * Redis Cluster: drop every entry whose key hashes (CRC16, hash tags) to a slot set in
+   * `slots` (SLOT_COUNT entries, non-zero: drop), and discard every fill in flight (the
+   * epoch moves: what they read may come from a node that no longer reports the key).
+   * Walks the whole cache: for rare events (a node's link lost, a failover, a moved slot).
+   * Returns how many keys were dropped.
+   */
+  invalidateSlots(slots: Uint8Array, reason: SlotDropReason): number {
+    this.epoch++;
+    const n = this.lru.removeWhere((key) => slots[keyHashSlotLatin1(key)] !== 0);
+    if (reason === 'link-lost') this.stats.slotDropsLinkLost += n;
+    else if (reason === 'owner-changed') this.stats.slotDropsOwnerChanged += n;
+    else if (reason === 'node-flush') this.stats.slotDropsNodeFlush += n;
+    else this.stats.slotDropsTrackingLost += n;
+    return n;
+  }
+
+  /**
+   * Redis Cluster: no fill of a key in these slots starts (beginFill refuses) until they are
+   * unblocked; fills already in flight are discarded (the epoch moves), so none completes either.
+   */
+  blockSlots(slots: Uint8Array): void {
+    const b = (this.blocked ??= new Uint8Array(SLOT_COUNT));
+    const before = this.blockedCount;
+    for (let s = 0; s < SLOT_COUNT; s++) {
+      if (slots[s] !== 0 && b[s] === 0) {
+        b[s] = 1;
+        this.blockedCount++;
+      }
+    }
+    // (a slot blocked already has no fill in flight: the block before discarded them)
+    if (this.blockedCount !== before) this.epoch++;
+  }
+
+  /** Fills of these slots may start again (their node's link is tracking). */
+  unblockSlots(slots: Uint8Array): void {
+    const b = this.blocked;
+    if (b === null) return;
+    for (let s = 0; s < SLOT_COUNT; s++) {
+      if (slots[s] !== 0 && b[s] !== 0) {
+        b[s] = 0;
+        this.blockedCount--;
+      }
+    }
+  }
+
+  /** is `slot` (a Redis Cluster slot) blocked (for tests and stats) */
+  isSlotBlocked(slot: number): boolean {
+    return this.blocked !== null && this.blocked[slot] !== 0;
+  }
+
+  /** how many Redis Cluster slots are blocked */
+  get blockedSlots(): number {
+    return this.blockedCount;
   }
 
   /** An entry as a chain of partitions (the default partition's reply becomes a slot). */

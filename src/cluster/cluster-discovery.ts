@@ -52,7 +52,7 @@ export function nodeAddress(seed: BackendAddress, node: ClusterNode): BackendAdd
 }
 
 /** Opens a connection and authenticates it (RESP2: the replies read here do not need RESP3). */
-async function openAuthed(addr: BackendAddress, tls: TlsClientOptions | undefined, timeoutMs: number): Promise<ControlConnection> {
+export async function openAuthed(addr: BackendAddress, tls: TlsClientOptions | undefined, timeoutMs: number): Promise<ControlConnection> {
   const conn = await ControlConnection.open(addr, tls, timeoutMs);
   if (addr.password !== null) {
     const r = await ask(conn, addr.username !== null ? ['AUTH', addr.username, addr.password] : ['AUTH', addr.password], timeoutMs);

@@ -41,3 +41,21 @@ export function keyHashSlot(buf: Uint8Array, start = 0, end = buf.length): numbe
   }
   return crc16(buf, start, end) & (SLOT_COUNT - 1);
 }
+
+/** keyHashSlot of a key held as a latin1 string (one byte per character), without making a Buffer of it. */
+export function keyHashSlotLatin1(key: string): number {
+  const n = key.length;
+  let start = 0;
+  let end = n;
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ key.charCodeAt(i)) & 0xff];
+  return crc & (SLOT_COUNT - 1);
+}

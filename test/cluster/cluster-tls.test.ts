@@ -1,5 +1,6 @@
 // Discovery over TLS: nodes that listen on a plain and a TLS port, with TLS on the cluster bus
-// (so they announce their TLS ports). A TLS seed must lead to the nodes' TLS addresses.
+// (so they announce their TLS ports). A TLS seed must lead to the nodes' TLS addresses, and a
+// proxy given a rediss:// address reaches every node over TLS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import type { TlsClientOptions } from '../../src/backend/connect.js';
 import type { BackendAddress } from '../../src/config/config.js';
 import { startCluster, type RedisCluster } from '../helpers/cluster.js';
 import { makeCerts, type Certs } from '../faults/fault-helpers.js';
+import { startAdminProxy, RawClient, cmd, eventually, proxyStats } from '../helpers/index.js';
 
 let certs: Certs;
 let cluster: RedisCluster;
@@ -62,3 +64,32 @@ for (const [what, username, command] of [
     }
   });
 }
+
+test('the proxy in front of the TLS cluster: every node reached over TLS, keys on every master read back and cached', async () => {
+  const ap = await startAdminProxy(cluster.ports[0], {
+    addr: `rediss://127.0.0.1:${cluster.tlsPorts[0]}`,
+    args: ['--redis-ca', certs.ca, '--redis-cert', certs.clientCert, '--redis-key', certs.clientKey],
+    until: 'readyz',
+    readyMs: 20_000,
+  });
+  const c = await RawClient.connect(ap.proxy.port);
+  try {
+    const st = (await proxyStats(ap.admin)) as unknown as { cluster: { nodes: Array<{ addr: string }>; links: Array<{ addr: string }> } };
+    // the nodes as the proxy reaches them (and its links): their TLS ports
+    assert.equal(st.cluster.nodes.length, 6);
+    for (const n of [...st.cluster.nodes, ...st.cluster.links]) assert.ok(cluster.tlsPorts.some((p) => n.addr.endsWith(`:${p}`)), n.addr);
+    const keys = ['a', 'b', 'c', 'foo', 'bar', 'zzz'];
+    c.write(keys.map((k) => cmd('SET', `tls:${k}`, k)).join(''));
+    for (const r of await c.readFrames(keys.length)) assert.equal(r.toString(), '+OK\r\n');
+    await eventually('read back, then from the cache', async () => {
+      const before = (await proxyStats(ap.admin)).cache.hits;
+      c.write(keys.map((k) => cmd('GET', `tls:${k}`)).join(''));
+      const got = (await c.readFrames(keys.length)).map((f) => f.toString());
+      keys.forEach((k, i) => assert.equal(got[i], `$${k.length}\r\n${k}\r\n`));
+      return (await proxyStats(ap.admin)).cache.hits >= before + keys.length;
+    }, 10_000, 50);
+  } finally {
+    c.destroy();
+    await ap.proxy.stop();
+  }
+});

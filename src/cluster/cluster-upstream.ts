@@ -1,0 +1,475 @@
+import type { BackendAddress } from '../config/config.js';
+import { CommandTable } from '../commands/command-table.js';
+import { StateCommand } from '../commands/session-commands.js';
+import { KeyFanout, fanoutSpecOf, validFanoutArity } from '../commands/key-fanout.js';
+import type { FillOwner } from '../cache/reply-cache.js';
+import { Fifo } from '../io/fifo.js';
+import { encodeCommand } from '../resp/encode.js';
+import { DecodeStatus, RequestDecoder } from '../resp/request-decoder.js';
+import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
+import { keyHashSlot } from './key-slot.js';
+import { ClusterReply, classifyReply, parseRedirect } from './redirect.js';
+import { keyspacePlan, type KeyspacePlan } from './keyspace-commands.js';
+import type { SelfAddress } from './keyspace-self.js';
+import { ClusterRequest, NodeLane, type LaneItem, type LaneOwner } from './node-lane.js';
+import { OwnRoutes, type LaneRouter } from './own-routes.js';
+import { ClusterFills } from './cluster-fills.js';
+
+// The cluster as one Redis for one client: the session hands it whole request frames (it
+// does not stream: streams is false), and it sends each command to the master of its key's
+// slot, over a lane per node, and hands the replies back in request order.
+//
+//   MOVED  ─▶ the same bytes to the named node (and the map is read again)
+//   ASK    ─▶ ASKING (its +OK swallowed) + the bytes, to the named node, this once
+//   TRYAGAIN, CLUSTERDOWN ─▶ again after a short backoff, a few times, then the error
+//   MGET/MSET/DEL/UNLINK/EXISTS/TOUCH over several slots ─▶ one part per slot, merged
+//   other commands ─▶ the first key's slot (a node's CROSSSLOT comes back as it is); keyless
+//                     ones to the client's home node
+//
+// Shared (a seat on each node's pool) for clients without connection state; own (lanes of
+// the client's own, opened lazily) for the others, which also keep what is the connection's
+// (own-routes.ts: replayed HELLO/AUTH, transactions pinned to a node, pass-through lanes for
+// subscribers). Whether a GET may fill the cache is cluster-fills.ts's.
+
+/** What the router needs of the cluster (ClusterTarget). */
+export interface ClusterRouting {
+  commands(): CommandTable | null;
+  /** the master of `slot` as known now; null when nobody owns it */
+  addrOfSlot(slot: number): BackendAddress | null;
+  /** where keyless commands go (the master of the lowest slot) */
+  home(): BackendAddress | null;
+  /** a node named by a redirect, with the seeds' credentials */
+  addressOf(host: string, port: number): BackendAddress;
+  /** an upstream to one node: a seat on its pool (shared) or a connection of the client's own */
+  connect(addr: BackendAddress, shared: boolean, client: UpstreamClient): Upstream;
+  /** would connect() give a seat on the node's pool now */
+  seatable(addr: BackendAddress): boolean;
+  /** a redirect was seen (MOVED: the map is read again, and the slot goes there meanwhile) */
+  redirected(kind: ClusterReply, slot: number, to: BackendAddress | null): void;
+  refresh(reason: string): void;
+  /** the masters, in the map's order (a SCAN cursor names one by its index) */
+  masterAddrs(): BackendAddress[];
+  /** the proxy as clients reach it (CLUSTER SLOTS and friends name it) */
+  readonly self: SelfAddress;
+  /** is there a cache to fill (links per master) */
+  readonly fills: boolean;
+  /** may keys of that master's slots fill now: its link tracks ('ttl-only': no tracking needed) */
+  trackingOf(addr: BackendAddress): 'tracking' | 'ttl-only' | null;
+}
+
+const MAX_HOPS = 5;
+// (about 3 s in all: a failover after a master is lost takes the node timeout and an election)
+const RETRY_MS = [20, 50, 100, 200, 400, 800, 1500];
+const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n');
+const CROSSSLOT = Buffer.from("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+const ignore = (): void => undefined;
+
+
+export function addrKey(a: BackendAddress): string {
+  return `${a.host}:${a.port}`;
+}
+
+function lower(b: Buffer): string {
+  return b.toString('latin1').toLowerCase();
+}
+
+export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
+  readonly streams = false;
+  answered: boolean;
+  private readonly decoder = new RequestDecoder({ maxBulkLen: Number.MAX_SAFE_INTEGER });
+  private readonly laneMap = new Map<string, NodeLane>();
+  /** every request not yet answered, in the client's order */
+  private readonly order = new Fifo<ClusterRequest>();
+  private delivered = false;
+  private closed = false;
+  private homeAddr: BackendAddress | null = null;
+  /** what a client of its own keeps across lanes (null: shared) */
+  private readonly own: OwnRoutes | null;
+  private readonly fills: ClusterFills;
+
+  constructor(
+    private readonly routing: ClusterRouting,
+    private readonly client: UpstreamClient,
+    readonly shared: boolean,
+  ) {
+    this.answered = shared;
+    this.own = shared ? null : new OwnRoutes(this);
+    this.fills = new ClusterFills(!shared);
+  }
+
+  get clientClosed(): boolean {
+    return this.closed || this.client.closed;
+  }
+
+  get congested(): boolean {
+    for (const l of this.laneMap.values()) if (l.inner?.congested) return true;
+    return false;
+  }
+
+  get fillOwner(): FillOwner | null {
+    return this.fills.owner;
+  }
+
+  // ───────────────────────────── requests ─────────────────────────────
+
+  send(parts: Buffer[], bytes: number): boolean {
+    if (this.closed) return true;
+    // a copy: the parts may lie in the listener's read buffer, and a request is kept for resends
+    this.decoder.push(Buffer.concat(parts, bytes));
+    const table = this.routing.commands();
+    for (;;) {
+      const st = this.decoder.next();
+      if (st === DecodeStatus.Request) {
+        const d = this.decoder;
+        const req = d.buffer.subarray(d.requestStart, d.end);
+        if (table === null || !this.routeOneKey(table, d, req)) this.route(d.args.slice(), req);
+        continue;
+      }
+      if (st === DecodeStatus.ProtocolError) this.client.onUpstreamFault(`cluster router: ${this.decoder.error}`);
+      break;
+    }
+    return this.flushLanes();
+  }
+
+  private flushLanes(): boolean {
+    let ok = true;
+    for (const l of this.laneMap.values()) if (!l.flush()) ok = false;
+    return ok;
+  }
+
+  /** The common case, without argument buffers: a command whose one key is its first argument (GET, SET, INCR...). */
+  private routeOneKey(table: CommandTable, d: RequestDecoder, bytes: Buffer): boolean {
+    if (d.argc < 2 || this.own?.passLane != null || this.own?.inTransaction === true) return false;
+    const r = table.routeOf(d.buffer, d.argOffset(0), d.argLength(0));
+    const info = r.info;
+    if (r.state !== StateCommand.None || info === undefined || info.subcommands !== null || info.movable || info.first !== 1 || info.last !== 1) return false;
+    const off = d.argOffset(1);
+    const slot = keyHashSlot(d.buffer, off, off + d.argLength(1));
+    const req = new ClusterRequest(bytes, slot, null, false, false);
+    this.order.push(req);
+    this.sendTo(this.laneForSlot(slot), req, -1, bytes, false);
+    return true;
+  }
+
+  private route(args: Buffer[], bytes: Buffer): void {
+    if (args.length === 0) return;
+    const own = this.own;
+    if (own?.passLane != null) {
+      // subscribed or relaying: the lane's frames are all the client's, unpaired
+      own.passOn(args, bytes);
+      return;
+    }
+    const name = lower(args[0]);
+    const info = this.routing.commands()?.lookup(name, args);
+    let keys = info === undefined ? null : CommandTable.keysOf(info, args);
+    if (own !== null && own.route(name, args, bytes, keys)) return;
+    if (own?.inTransaction !== true) {
+      const masters = this.routing.masterAddrs();
+      const plan = masters.length === 0 ? null : keyspacePlan(name, args, { masters: masters.length, self: this.routing.self });
+      if (plan !== null) {
+        this.routePlan(plan, masters, bytes);
+        return;
+      }
+    }
+    const spec = fanoutSpecOf(name);
+    if (spec !== undefined && !validFanoutArity(spec, args.length) && args.length > 2) {
+      // MSET k1 v1 k2: one Redis says "wrong number of arguments", a cluster node CROSSSLOT
+      // first; the key alone draws the one Redis's error from the key's node
+      args = [args[0], args[1]];
+      bytes = encodeCommand(args);
+      keys = [args[1]];
+    }
+    if (spec !== undefined && validFanoutArity(spec, args.length)) {
+      const fanout = new KeyFanout(spec, args, (key) => keyHashSlot(key));
+      if (fanout.groupCount > 1) {
+        const req = new ClusterRequest(bytes, -1, fanout, false, false);
+        this.order.push(req);
+        for (let g = 0; g < fanout.groupCount; g++) this.sendTo(this.laneForSlot(fanout.groupId(g)), req, g, fanout.request(g), false);
+        return;
+      }
+    }
+    let slot = keys !== null && keys.length > 0 ? keyHashSlot(keys[0]) : -1;
+    // sharded pub/sub names its channel where a key would be
+    if (slot < 0 && (name === 'spublish' || name === 'ssubscribe' || name === 'sunsubscribe') && args.length > 1) slot = keyHashSlot(args[1]);
+    const req = new ClusterRequest(bytes, slot, null, false, false);
+    this.order.push(req);
+    this.sendTo(slot < 0 ? this.homeLane() : this.laneForSlot(slot), req, -1, bytes, false);
+  }
+
+  /** A whole-keyspace or CLUSTER command: to every master, one, a slot's, or answered here. */
+  private routePlan(plan: KeyspacePlan, masters: BackendAddress[], bytes: Buffer): void {
+    const req = ClusterRequest.forPlan(bytes, plan, masters, (slot) => this.routing.addrOfSlot(slot));
+    this.order.push(req);
+    const addrs = req.planAddrs;
+    if (addrs === null) {
+      // answered here, once this send returned (the session is still handing the batch over)
+      queueMicrotask(() => {
+        if (this.closed) return;
+        this.finishPlan(req);
+        this.onLaneFlush();
+      });
+      return;
+    }
+    for (let i = 0; i < addrs.length; i++) this.sendTo(this.laneFor(addrs[i]), req, i, req.groupBytes(i), false);
+  }
+
+  private finishPlan(req: ClusterRequest): void {
+    const merged = req.mergePlan(this.own?.resp3 === true);
+    this.answer(req, -1, merged, 0, merged.length, false);
+  }
+
+  enqueue(req: ClusterRequest): void {
+    this.order.push(req);
+  }
+
+  /** The router's own request on `lane` (a replayed HELLO): its reply is swallowed. */
+  swallow(lane: NodeLane, bytes: Buffer): void {
+    lane.queue(bytes, { req: null, group: -1, swallow: ignore });
+  }
+
+  lanes(): Iterable<NodeLane> {
+    return this.laneMap.values();
+  }
+
+  mastersBut(key: string): BackendAddress[] {
+    return this.routing.masterAddrs().filter((a) => addrKey(a) !== key);
+  }
+
+  /** Queue `bytes` on `lane` as the reply `req` (or its group) waits for; ASK puts ASKING first. */
+  sendTo(lane: NodeLane, req: ClusterRequest, group: number, bytes: Buffer, asking: boolean): void {
+    if (asking) lane.queue(ASKING, { req: null, group: -1, swallow: ignore });
+    const item: LaneItem = { req, group, swallow: null };
+    lane.queue(bytes, item);
+  }
+
+  homeLane(): NodeLane {
+    this.homeAddr ??= this.routing.home();
+    return this.laneFor(this.homeAddr);
+  }
+
+  laneForSlot(slot: number): NodeLane {
+    return this.laneFor(this.routing.addrOfSlot(slot));
+  }
+
+  laneFor(addr: BackendAddress | null): NodeLane {
+    // nobody owns the slot (or nothing is known yet): the home node answers CLUSTERDOWN, retried
+    const a = addr ?? this.homeAddr ?? this.routing.home() ?? this.routing.addressOf('127.0.0.1', 0);
+    const key = addrKey(a);
+    let lane = this.laneMap.get(key);
+    // a shared client's lane that had to be a connection of its own (the node's pool was not
+    // up yet) moves to a seat once it owes nothing: only seats are tracked for the cache
+    if (lane !== undefined && this.shared && lane.inner?.shared === false && lane.items.length === 0 && this.routing.seatable(a)) {
+      this.laneMap.delete(key);
+      lane.close();
+      lane = undefined;
+    }
+    if (lane === undefined || lane.lost) {
+      lane = new NodeLane(key, a, this);
+      this.laneMap.set(key, lane);
+      for (const b of this.own?.replay ?? []) this.swallow(lane, b);
+      lane.inner = this.routing.connect(a, this.shared, lane);
+    }
+    return lane;
+  }
+
+  // ───────────────────────────── replies ─────────────────────────────
+
+  onLaneFrame(lane: NodeLane, buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    if (this.closed) return;
+    this.answered = true;
+    const item = lane.items.peek();
+    if (item !== undefined && item.req?.passthrough === true) {
+      const own = this.own as OwnRoutes;
+      if (own.resubscribing > 0 && lane === own.passLane) own.resubscribing--; // (a re-subscription's confirmation)
+      else this.passFrame(item.req, buf, start, end, inChunk);
+      return;
+    }
+    if (item === undefined || buf[start] === 0x3e) {
+      // RESP3 pushes (the client's own invalidations, messages) belong to no request
+      if (buf[start] === 0x3e) {
+        this.emit(buf, start, end, inChunk);
+        return;
+      }
+      this.client.onUpstreamFault(`node ${lane.key} sent a reply with no request pending`);
+      return;
+    }
+    lane.items.shift();
+    if (item.swallow !== null) {
+      item.swallow(Buffer.from(buf.subarray(start, end)));
+      return;
+    }
+    const req = item.req as ClusterRequest;
+    const kind = classifyReply(buf, start, end);
+    if (kind !== ClusterReply.Other) {
+      if (req.pinned && (kind === ClusterReply.Moved || kind === ClusterReply.Ask)) {
+        // inside a transaction the node decides: another node's key is another slot
+        this.answer(req, item.group, CROSSSLOT, 0, CROSSSLOT.length, false);
+        return;
+      }
+      if (!req.pinned && this.redirect(lane, req, item.group, kind, buf, start, end)) return;
+    } else if (buf[start] === 0x2d && end - start > 9 && buf.toString('latin1', start + 1, start + 9) === 'READONLY') {
+      this.routing.refresh('READONLY');
+    }
+    this.answer(req, item.group, buf, start, end, inChunk);
+  }
+
+  /** Follow a redirect or retry; false: give the reply to the client as it is. */
+  private redirect(lane: NodeLane, req: ClusterRequest, group: number, kind: ClusterReply, buf: Buffer, start: number, end: number): boolean {
+    const bytes = req.groupBytes(group);
+    if (kind === ClusterReply.Moved || kind === ClusterReply.Ask) {
+      const r = parseRedirect(buf, start, end);
+      if (r === null || req.hops >= MAX_HOPS) return false;
+      req.hops++;
+      const to = this.routing.addressOf(r.host === '' ? lane.addr.host : r.host, r.port);
+      this.routing.redirected(kind, r.slot, to);
+      const target = this.laneFor(to);
+      this.sendTo(target, req, group, bytes, kind === ClusterReply.Ask);
+      target.flush();
+      return true;
+    }
+    if (req.tries >= RETRY_MS.length) return false;
+    const delay = RETRY_MS[req.tries++];
+    this.routing.redirected(kind, -1, null);
+    const slot = group >= 0 && req.fanout !== null ? req.fanout.groupId(group) : req.slot;
+    const planAddr = group >= 0 && req.planAddrs !== null ? req.planAddrs[group] : null;
+    setTimeout(() => {
+      if (this.closed) return;
+      const target = planAddr !== null ? this.laneFor(planAddr) : slot >= 0 ? this.laneForSlot(slot) : this.homeLane();
+      this.sendTo(target, req, group, bytes, false);
+      target.flush();
+    }, delay).unref();
+    return true;
+  }
+
+  /** The reply to `req` (or to one group of it) is in. */
+  private answer(req: ClusterRequest, group: number, buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    if (req.plan !== null && group >= 0) {
+      (req.planReplies as Buffer[])[group] = Buffer.from(buf.subarray(start, end));
+      if (--req.planLeft === 0) this.finishPlan(req);
+      return;
+    }
+    if (req.fanout !== null) {
+      req.fanout.setReply(group, Buffer.from(buf.subarray(start, end)));
+      if (!req.fanout.complete) return;
+      const merged = req.fanout.merge();
+      buf = merged;
+      start = 0;
+      end = merged.length;
+      inChunk = false;
+    }
+    if (this.order.peek() === req) {
+      this.order.shift();
+      this.emit(buf, start, end, inChunk);
+      this.pump();
+    } else {
+      req.reply = req.fanout !== null ? buf : Buffer.from(buf.subarray(start, end));
+      req.done = true;
+    }
+  }
+
+  private passFrame(req: ClusterRequest, buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    if (this.order.peek() === req) {
+      this.emit(buf, start, end, inChunk);
+      return;
+    }
+    (req.early ??= []).push(Buffer.from(buf.subarray(start, end)));
+  }
+
+  /** Hand over the replies that waited for the ones before them. */
+  private pump(): void {
+    for (let head = this.order.peek(); head !== undefined; head = this.order.peek()) {
+      if (head.passthrough) {
+        const early = head.early;
+        head.early = null;
+        if (early !== null) for (const f of early) this.emit(f, 0, f.length, false);
+        return;
+      }
+      if (!head.done) return;
+      this.order.shift();
+      const r = head.reply as Buffer;
+      head.reply = null;
+      this.emit(r, 0, r.length, false);
+    }
+  }
+
+  private emit(buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    this.delivered = true;
+    if (!this.client.closed) this.client.onUpstreamReply(buf, start, end, inChunk);
+  }
+
+  onLaneFlush(): void {
+    if (!this.delivered || this.closed) return;
+    this.delivered = false;
+    this.client.onUpstreamFlush();
+  }
+
+  onLaneDrain(): void {
+    if (!this.closed) this.client.onUpstreamDrain();
+  }
+
+  onLaneLost(lane: NodeLane, reason: string): void {
+    if (this.closed) return;
+    if (this.laneMap.get(lane.key) === lane) this.laneMap.delete(lane.key);
+    if (this.fills.uses(lane)) this.fills.untrack();
+    // keyless commands go to whichever master is home once the map is read again
+    if (this.homeAddr !== null && addrKey(this.homeAddr) === lane.key) this.homeAddr = null;
+    this.routing.refresh(`connection to ${lane.key} lost`);
+    // a lane that owed nothing is opened again when needed; one that owed replies (or held
+    // the client's transaction or subscriptions) cannot be made whole: the client's
+    // connection is lost, as a direct one to that node would be
+    const own = this.own;
+    if (own !== null && lane === own.passLane && own.resubscribe(lane)) {
+      lane.items.drain();
+      return;
+    }
+    let owed = false;
+    for (let it = lane.items.shift(); it !== undefined; it = lane.items.shift()) if (it.swallow === null) owed = true;
+    if (owed || own?.pins(lane) === true || lane === own?.passLane) this.client.onUpstreamLost(`${reason} (node ${lane.key})`);
+  }
+
+  onLaneFault(reason: string): void {
+    if (!this.closed) this.client.onUpstreamFault(reason);
+  }
+
+  // ───────────────────────────── the rest of Upstream ─────────────────────────────
+
+  fillGeneration(): number {
+    const r = this.routing;
+    return r.fills && this.own?.passLane == null ? this.fills.generation(r, (a) => this.laneFor(a)) : -1;
+  }
+
+  stillTracked(generation: number): boolean {
+    return !this.closed && this.fills.stillTracked(generation);
+  }
+
+  yieldTracking(turnOff: boolean): void {
+    this.fills.untrack();
+    for (const l of this.laneMap.values()) l.inner?.yieldTracking(turnOff);
+  }
+
+  userChanged(): void {
+    for (const l of this.laneMap.values()) l.inner?.userChanged();
+  }
+
+  relayRaw(): void {
+    // (only once every earlier reply was paired, and only for a pass-through lane's stream)
+    this.own?.passLane?.inner?.relayRaw();
+  }
+
+  pause(): void {
+    this.fills.untrack();
+    for (const l of this.laneMap.values()) l.inner?.pause();
+  }
+
+  resume(): void {
+    for (const l of this.laneMap.values()) l.inner?.resume();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.fills.untrack();
+    for (const l of this.laneMap.values()) l.close();
+    this.laneMap.clear();
+  }
+}
