@@ -97,6 +97,14 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     this.fills = new ClusterFills(!shared);
   }
 
+  /**
+   * The user a shared client is (Upstream.seatUser): the node pools need no password (the
+   * home pool's probe says so before a client shares), so the default user.
+   */
+  get seatUser(): string | undefined {
+    return this.shared ? 'default' : undefined;
+  }
+
   get clientClosed(): boolean {
     return this.closed || this.client.closed;
   }

@@ -169,6 +169,26 @@ test('other multi-key commands over several slots get the CROSSSLOT error a dire
   }
 });
 
+test('clients without connection state share the node pools: 40 clients reading keys on every master open no connections of their own', async () => {
+  const masters = (await cluster.nodes()).filter((n) => n.role === 'master' && n.slots.length > 0);
+  const connected = async () => {
+    let n = 0;
+    for (const m of masters) n += Number(/connected_clients:(\d+)/.exec(String(await cluster.call(m.port, 'INFO', 'clients')))![1]);
+    return n;
+  };
+  const before = await connected();
+  const keys = await keyOnEachMaster('pool:');
+  const clients = await Promise.all(Array.from({ length: 40 }, () => RawClient.connect(ap.proxy.port)));
+  try {
+    for (const c of clients) c.write(keys.map(({ key }) => cmd('GET', key)).join(''));
+    for (const c of clients) for (const r of await c.readFrames(keys.length, 10_000)) assert.equal(r.toString(), '$-1\r\n');
+    // (a client of its own would be one more connection on every master it reached)
+    assert.ok((await connected()) - before < 10, `connections on the masters grew by ${(await connected()) - before} for 40 clients`);
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+});
+
 test('/stats shows the nodes, their roles and slot ranges', async () => {
   await eventually('cluster stats', async () => {
     const st = (await proxyStats(ap.admin)) as unknown as { cluster?: { state: string; nodes: Array<{ role: string; slots?: string }>; coveredSlots: number } };
