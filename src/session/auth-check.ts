@@ -12,6 +12,11 @@ import type { ClientSession } from './session.js';
 //                                             ├─ +OK but no seat: the AUTH goes down a
 //                                             │   connection of the client's own, as before
 //                                             └─ no answer: closed as a lost connection
+//
+// `HELLO 2 AUTH u pw` (nothing else: SETNAME would name the shared connection, protocol 3
+// needs one of the client's own) is checked as `AUTH u pw`; Redis refuses both with the same
+// bytes, and on +OK the client's HELLO 2 goes down its new seat, so the reply it gets (the
+// server's description) is Redis's.
 
 /** A request that waits for the session's shared requests to be answered. */
 export interface HeldRequest {
@@ -23,13 +28,27 @@ export interface HeldRequest {
   auth: boolean;
   /** that check was sent */
   checking: boolean;
+  /** a HELLO 2 AUTH: on +OK, HELLO 2 is sent on the new seat for the reply */
+  hello: boolean;
 }
 
 const OK = Buffer.from('+OK\r\n');
 
+const AUTH = Buffer.from('AUTH');
+
 /** The user an AUTH names (two arguments: the default user). */
 function userOf(args: Buffer[]): string {
   return args.length === 3 ? args[1].toString('latin1') : 'default';
+}
+
+/** `HELLO 2 AUTH u pw` exactly? */
+export function isHelloAuth(args: Buffer[]): boolean {
+  return args.length === 5 && args[1].length === 1 && args[1][0] === 0x32 && args[2].toString('latin1').toLowerCase() === 'auth';
+}
+
+/** The AUTH that checks a request's credentials: AUTH itself, or HELLO 2 AUTH's as AUTH u pw. */
+export function authArgsOf(args: Buffer[]): Buffer[] {
+  return isHelloAuth(args) ? [AUTH, args[3], args[4]] : args;
 }
 
 export class AuthCheck {
@@ -37,14 +56,16 @@ export class AuthCheck {
 
   /** Is this AUTH checked off the connection: per-user sharing is on and has room for its user. */
   static applies(ups: UpstreamProvider, args: Buffer[]): boolean {
-    if (ups.verify === undefined || ups.canPool === undefined || (args.length !== 2 && args.length !== 3)) return false;
-    return ups.canPool(userOf(args));
+    if (ups.verify === undefined || ups.canPool === undefined) return false;
+    const auth = authArgsOf(args);
+    if (auth.length !== 2 && auth.length !== 3) return false;
+    return ups.canPool(userOf(auth));
   }
 
   start(h: HeldRequest): void {
     h.checking = true;
     const ups = this.s.ctx.upstreams;
-    (ups.verify as NonNullable<UpstreamProvider['verify']>).call(ups, h.args, (reply) => this.checked(h, reply));
+    (ups.verify as NonNullable<UpstreamProvider['verify']>).call(ups, authArgsOf(h.args), (reply) => this.checked(h, reply));
   }
 
   private checked(h: HeldRequest, reply: Buffer | null): void {
@@ -52,16 +73,17 @@ export class AuthCheck {
     if (!s.holds(h)) return;
     if (reply === null) return s.authLost('the AUTH check got no answer from Redis');
     // refused: the client stays as it was, as on Redis
-    if (!reply.equals(OK)) return s.authAnswered(reply, null, null);
-    const user = userOf(h.args);
+    if (!reply.equals(OK)) return s.authAnswered(reply, null, null, false);
+    const auth = authArgsOf(h.args);
+    const user = userOf(auth);
     const ups = s.ctx.upstreams;
-    (ups.joinPool as NonNullable<UpstreamProvider['joinPool']>).call(ups, user, h.args[h.args.length - 1], s, (seat) => {
+    (ups.joinPool as NonNullable<UpstreamProvider['joinPool']>).call(ups, user, auth[auth.length - 1], s, (seat) => {
       if (!s.holds(h)) {
         seat?.close();
         return;
       }
       if (seat === null) s.authOnOwnConnection(h);
-      else s.authAnswered(reply, seat, user);
+      else s.authAnswered(reply, seat, user, h.hello);
     });
   }
 }

@@ -7,6 +7,7 @@ import { Kind, Pending } from './pending.js';
 import { StateRouter } from './state-routes.js';
 import type { ClientSession } from './session.js';
 import { routeMget } from './mget.js';
+import { isHelloAuth } from './auth-check.js';
 
 // The request side of a session: where each decoded command goes. Forwarded as it came
 // (to the session's upstream, in one write per read), answered from the cache, or held
@@ -165,7 +166,7 @@ export class RequestRouter {
     s.observer?.onCommand(name);
     if (s.upstream?.shared === true && (s.state.user === null || !this.shareable(name, args))) {
       // (checked off the shared connection; on +OK the session moves to its user's pool)
-      if (name === 'auth' && s.verifyAuth(args, buf, start, end)) return;
+      if ((name === 'auth' || (name === 'hello' && isHelloAuth(args))) && s.verifyAuth(args, buf, start, end)) return;
       if (name === 'quit') {
         // QUIT would close the shared connection: answer it here, as Redis would
         s.enqueueReady(QUIT_OK, true);

@@ -50,6 +50,7 @@ export const enum Phase {
   Closed,
 }
 
+const HELLO_2 = Buffer.from('*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n');
 const HALF_CLOSE_GRACE_MS = 10_000;
 /** after its last reply is out, how long a finished session waits for the client to close before closing itself */
 const FINISH_LINGER_MS = 1000;
@@ -180,7 +181,7 @@ export class ClientSession implements UpstreamClient {
    */
   leaveShared(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
     if (this.pending.length > 0) {
-      this.held = { args, buf, start, end, auth: false, checking: false };
+      this.held = { args, buf, start, end, auth: false, checking: false, hello: false };
       this.client.pause();
       return false;
     }
@@ -217,7 +218,7 @@ export class ClientSession implements UpstreamClient {
    */
   verifyAuth(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
     if (!AuthCheck.applies(this.ctx.upstreams, args)) return false;
-    const h: HeldRequest = { args, buf, start, end, auth: true, checking: false };
+    const h: HeldRequest = { args, buf, start, end, auth: true, checking: false, hello: args.length === 5 };
     this.held = h;
     if (this.pending.length === 0) {
       // (a credential Redis accepted since the last change is answered at once: the reader
@@ -236,13 +237,20 @@ export class ClientSession implements UpstreamClient {
   }
 
   /** The held AUTH was answered `reply`: and with a seat on its user's pool when it succeeded. */
-  authAnswered(reply: Buffer, seat: Upstream | null, user: string | null): void {
+  authAnswered(reply: Buffer, seat: Upstream | null, user: string | null, hello: boolean): void {
     if (seat !== null) {
       this.upstream?.close();
       this.upstream = seat;
       this.state.user = user;
     }
-    this.enqueueReady(reply, false);
+    if (seat !== null && hello) {
+      // HELLO 2 AUTH: the reply is the server's description, asked on the new seat
+      this.toUpstream(HELLO_2);
+      this.pending.pushPass(false);
+      this.flushUpstream();
+    } else {
+      this.enqueueReady(reply, false);
+    }
     this.continueAfterHeld();
   }
 

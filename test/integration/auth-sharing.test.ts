@@ -109,6 +109,23 @@ describe('authenticated clients share connections and the cache', () => {
     assert.equal((await getCalls()) - before, 0, 'the second one was answered from the cache');
   });
 
+  test('HELLO 2 AUTH shares as AUTH does: 100 connect-HELLO-GET clients are served from the cache; refusals are the bytes Redis sends', async () => {
+    const hello = (user: string, pw: string) => cmd('HELLO', '2', 'AUTH', user, pw);
+    // the server's description, from Redis (the client id in it differs from a direct connection's)
+    const [desc, value] = await conversation(proxy.port, hello('app', PW.app) + get('hot'), 2);
+    assert.match(desc, /^\*14\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n/);
+    assert.match(desc, /\$5\r\nproto\r\n:2\r\n/);
+    assert.equal(value, '$1\r\nv\r\n');
+    const before = await getCalls();
+    const connectedBefore = await info('clients', /connected_clients:(\d+)/);
+    for (let i = 0; i < 100; i++) assert.equal((await conversation(proxy.port, hello('app', PW.app) + get('hot'), 2))[1], '$1\r\nv\r\n');
+    assert.ok((await getCalls()) - before <= 10, `Redis ran ${(await getCalls()) - before} of the 100 GETs`);
+    assert.ok((await info('clients', /connected_clients:(\d+)/)) <= connectedBefore + 2, 'no connection of their own');
+    const [a, b] = await sameAsDirect(hello('app', 'not-the-password') + get('hot'), 2);
+    assert.match(a, /^-WRONGPASS /);
+    assert.match(b, /^-NOAUTH /);
+  });
+
   test('a wrong password gets WRONGPASS, then NOAUTH for a cached key, as on Redis', async () => {
     await conversation(proxy.port, auth('app', PW.app) + get('hot'), 2); // (cached for app)
     const [a, b] = await sameAsDirect(auth('app', 'not-the-password') + get('hot'), 2);
