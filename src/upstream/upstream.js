@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=upstream.js.map
