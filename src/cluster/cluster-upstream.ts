@@ -101,8 +101,8 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
    * The user a shared client is (Upstream.seatUser): the node pools need no password (the
    * home pool's probe says so before a client shares), so the default user.
    */
-  get seatUser(): string | undefined {
-    return this.shared ? 'default' : undefined;
+  get seatUser(): string | null {
+    return this.shared ? 'default' : null;
   }
 
   get clientClosed(): boolean {

@@ -114,7 +114,7 @@ export class ClientSession implements UpstreamClient {
     if (seat) {
       // a fresh connection: the default user (or none, where Redis wants a password), db 0, RESP2
       this.upstream = seat;
-      this.state.user = seat.seatUser ?? null;
+      this.state.user = seat.seatUser;
     } else {
       this.openUpstream();
     }
@@ -404,7 +404,7 @@ export class ClientSession implements UpstreamClient {
         this.state.unprove();
         this.openUpstream();
       } else {
-        this.state.user = this.upstream.seatUser ?? null;
+        this.state.user = this.upstream.seatUser;
       }
       return;
     }

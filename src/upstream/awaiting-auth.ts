@@ -1,5 +1,5 @@
-import type { FillOwner } from '../cache/reply-cache.js';
-import type { Upstream, UpstreamClient } from './upstream.js';
+import type { UpstreamClient } from './upstream.js';
+import { NoConnection } from './no-connection.js';
 
 // Where a new client starts when Redis wants a password: no connection at all yet. Its
 // first request decides (see session/): an AUTH is checked off the connection and, if
@@ -12,39 +12,19 @@ import type { Upstream, UpstreamClient } from './upstream.js';
 // It counts as shared (the session leaves it the way it leaves a shared seat) and its
 // user is unknown (seatUser null), which is also what keeps every request off it.
 
-export class AwaitingAuth implements Upstream {
+export class AwaitingAuth extends NoConnection {
   readonly shared = true;
   readonly streams = false;
   readonly answered = true;
-  readonly congested = false;
-  readonly fillOwner: FillOwner | null = null;
-  readonly seatUser = null;
   readonly seatLogin = null;
-  private left = false;
 
-  constructor(private readonly client: UpstreamClient) {}
+  constructor(private readonly client: UpstreamClient) {
+    super();
+  }
 
   send(_parts: Buffer[], bytes: number): boolean {
     // (never reached: a request moves the session to a connection first)
     if (bytes > 0 && !this.left && !this.client.closed) this.client.onUpstreamFault('a request reached no connection to Redis');
     return true;
-  }
-
-  fillGeneration(): number {
-    return -1;
-  }
-
-  stillTracked(): boolean {
-    return false;
-  }
-
-  yieldTracking(): void {}
-  userChanged(): void {}
-  relayRaw(): void {}
-  pause(): void {}
-  resume(): void {}
-
-  close(): void {
-    this.left = true;
   }
 }

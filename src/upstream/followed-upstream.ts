@@ -1,5 +1,6 @@
 import type { FillOwner } from '../cache/reply-cache.js';
 import type { Upstream, UpstreamClient } from './upstream.js';
+import { NoConnection } from './no-connection.js';
 
 // A client's upstream while the proxy follows a Sentinel-managed primary: it stands between
 // the session and the real upstream (an own connection or a shared seat), in both
@@ -62,7 +63,7 @@ export class FollowedUpstream implements Upstream, UpstreamClient {
   get fillOwner(): FillOwner | null {
     return this.inner.fillOwner;
   }
-  get seatUser(): string | null | undefined {
+  get seatUser(): string | null {
     return this.inner.seatUser;
   }
   get seatLogin(): Buffer | null | undefined {
@@ -124,35 +125,19 @@ export class FollowedUpstream implements Upstream, UpstreamClient {
 }
 
 /** The upstream handed out while no primary is known: it reports itself lost at once. */
-export class NoPrimaryUpstream implements Upstream {
+export class NoPrimaryUpstream extends NoConnection {
   readonly shared = false;
   readonly streams = true;
   readonly answered = false;
-  readonly congested = false;
-  readonly fillOwner = null;
-  private closed = false;
 
   constructor(client: UpstreamClient, reason: string) {
+    super();
     setImmediate(() => {
-      if (!this.closed && !client.closed) client.onUpstreamLost(reason);
+      if (!this.left && !client.closed) client.onUpstreamLost(reason);
     });
   }
 
   send(): boolean {
     return true;
-  }
-  fillGeneration(): number {
-    return -1;
-  }
-  stillTracked(): boolean {
-    return false;
-  }
-  yieldTracking(): void {}
-  userChanged(): void {}
-  relayRaw(): void {}
-  pause(): void {}
-  resume(): void {}
-  close(): void {
-    this.closed = true;
   }
 }

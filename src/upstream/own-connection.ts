@@ -111,6 +111,9 @@ export class OwnConnection implements Upstream {
     return generation === NO_TRACKING_NEEDED || this.trackedGen === generation;
   }
 
+  /** (a connection of the client's own: whoever the client authenticates as) */
+  readonly seatUser = null;
+
   get fillOwner(): FillOwner | null {
     return this.owner;
   }

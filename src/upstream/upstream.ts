@@ -52,8 +52,12 @@ export interface Upstream {
    * is not keeping up: stop reading the client until onUpstreamDrain.
    */
   send(parts: Buffer[], bytes: number, replies: number): boolean;
-  /** a shared seat: the ACL user its connection is authenticated as (null: none, Redis answers NOAUTH) */
-  readonly seatUser?: string | null;
+  /**
+   * A shared seat: the ACL user its clients are (its connection is authenticated as that
+   * user). null: no user known (not a shared seat, or no connection yet). Every kind must
+   * say: a session on a shared seat whose user is null waits for its AUTH (AwaitingAuth).
+   */
+  readonly seatUser: string | null;
   /** a seat on a user's pool: the AUTH that makes a connection of the client's own that user's too */
   readonly seatLogin?: Buffer | null;
   /** is the socket's send buffer full (the client should stop being read) */

@@ -32,6 +32,7 @@ class FakeNode implements Upstream {
   readonly answered = true;
   readonly congested = false;
   readonly fillOwner = null;
+  readonly seatUser = 'default';
   sent = '';
   closed = false;
   constructor(readonly client: UpstreamClient) {}
