@@ -28,8 +28,6 @@ export interface HeldRequest {
   auth: boolean;
   /** that check was sent */
   checking: boolean;
-  /** a HELLO 2 AUTH: on +OK, HELLO 2 is sent on the new seat for the reply */
-  hello: boolean;
 }
 
 const OK = Buffer.from('+OK\r\n');
@@ -83,7 +81,7 @@ export class AuthCheck {
         return;
       }
       if (seat === null) s.authOnOwnConnection(h);
-      else s.authAnswered(reply, seat, user, h.hello);
+      else s.authAnswered(reply, seat, user, isHelloAuth(h.args));
     });
   }
 }

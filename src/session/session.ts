@@ -181,7 +181,7 @@ export class ClientSession implements UpstreamClient {
    */
   leaveShared(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
     if (this.pending.length > 0) {
-      this.held = { args, buf, start, end, auth: false, checking: false, hello: false };
+      this.held = { args, buf, start, end, auth: false, checking: false };
       this.client.pause();
       return false;
     }
@@ -218,7 +218,7 @@ export class ClientSession implements UpstreamClient {
    */
   verifyAuth(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
     if (!AuthCheck.applies(this.ctx.upstreams, args)) return false;
-    const h: HeldRequest = { args, buf, start, end, auth: true, checking: false, hello: args.length === 5 };
+    const h: HeldRequest = { args, buf, start, end, auth: true, checking: false };
     this.held = h;
     if (this.pending.length === 0) {
       // (a credential Redis accepted since the last change is answered at once: the reader
