@@ -95,6 +95,16 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   // pipelined connections) and its invalidation link (without a cache it only watches
   // reachability and, for sharing, reads COMMAND), made again at each switch
   const follower = followerFromConfig(config, redisTls, log);
+  // on every link (one per master on a cluster): entries filled under the old rules go, and
+  // who may share is checked again
+  const aclWatch = (c: ReplyCache) =>
+    new AclWatch({
+      log,
+      onChange: () => {
+        c.invalidateAll();
+        target.accessChanged();
+      },
+    });
   // a cluster: ClusterUpstreams route each command to its slot's master (cluster/)
   const target: PrimaryTarget | ClusterTarget = clusterMode
     ? new ClusterTarget({
@@ -114,29 +124,28 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
               coherence: config.coherence,
               log,
               equip: (link, view) => {
-                link.use(new AclWatch({ log, onChange: () => (cache.invalidateAll(), target.accessChanged()) }));
+                link.use(aclWatch(cache));
                 link.use(new HealthWatchdog(link, { cache: view, log }));
               },
             })
           : null,
       })
     : new PrimaryTarget({
-    addr: config.addr,
-    follower,
-    tls: redisTls,
-    sharedConnections: config.sharedConnections,
-    maxUserPools: config.maxUserPools,
-    cache,
-    coherence: config.coherence,
-    log,
-    commands: () => commands,
-    equip: (link: InvalidationLink) => {
-      link.use(tableLoader);
-      // entries filled under the old rules go; sharing is checked again
-      if (cache) link.use(new AclWatch({ log, onChange: () => (cache.invalidateAll(), target.accessChanged()) }));
-      return link.use(new HealthWatchdog(link, { cache, log }));
-    },
-  });
+        addr: config.addr,
+        follower,
+        tls: redisTls,
+        sharedConnections: config.sharedConnections,
+        maxUserPools: config.maxUserPools,
+        cache,
+        coherence: config.coherence,
+        log,
+        commands: () => commands,
+        equip: (link: InvalidationLink) => {
+          link.use(tableLoader);
+          if (cache) link.use(aclWatch(cache));
+          return link.use(new HealthWatchdog(link, { cache, log }));
+        },
+      });
   const cluster = target instanceof ClusterTarget ? target : null;
 
   let listener: Listener | null = null;
