@@ -376,6 +376,15 @@ async function hits(): Promise<number> {
   return (await proxyStats(ap.admin)).cache.hits;
 }
 
+/** Waits until a GET of `key` through `c` is a cache hit (the proxy's hit count moves). */
+async function servedFromCache(c: RawClient, key: string, what: string, ms: number, step: number): Promise<void> {
+  await eventually(what, async () => {
+    const h = await hits();
+    await get(c, key);
+    return (await hits()) > h;
+  }, ms, step);
+}
+
 /** A key per master, with a prefix. */
 async function keyOnEachMaster(prefix: string): Promise<Array<{ key: string; port: number }>> {
   const masters = (await cluster.nodes()).filter((n) => n.role === 'master' && !n.failed && n.slots.length > 0);
@@ -436,22 +445,14 @@ test('a slot moved to another master: its cached keys are dropped, and a write o
     const slot = keyHashSlot(Buffer.from(key));
     c.write(cmd('SET', key, 'before'));
     assert.equal((await c.readFrame()).toString(), '+OK\r\n');
-    await eventually('cached', async () => {
-      const h = await hits();
-      await get(c, key);
-      return (await hits()) > h;
-    }, 5000, 20);
+    await servedFromCache(c, key, 'cached', 5000, 20);
     const owner = await cluster.ownerOf(slot);
     const to = (await cluster.nodes()).find((n) => n.role === 'master' && !n.failed && n.id !== owner.id)!;
     await cluster.moveSlot(slot, to.port);
     await cluster.call(to.port, 'SET', key, 'after');
     assert.ok((await seenWithin(c, key, 'after', 2000)) < 2000);
     // and it fills again from the new owner, and is invalidated by it
-    await eventually('cached again', async () => {
-      const h = await hits();
-      await get(c, key);
-      return (await hits()) > h;
-    }, 5000, 20);
+    await servedFromCache(c, key, 'cached again', 5000, 20);
     await cluster.call(to.port, 'SET', key, 'again');
     assert.ok((await seenWithin(c, key, 'again', 1000)) < 1000);
   } finally {
@@ -467,19 +468,11 @@ test('CLUSTER FAILOVER: nothing read from the old master is served after the swi
     const [{ key }] = (await keyOnEachMaster('fo:')).filter((k) => k.port === master.port);
     c.write(cmd('SET', key, 'old'));
     assert.equal((await c.readFrame()).toString(), '+OK\r\n');
-    await eventually('cached', async () => {
-      const h = await hits();
-      await get(c, key);
-      return (await hits()) > h;
-    }, 5000, 20);
+    await servedFromCache(c, key, 'cached', 5000, 20);
     await cluster.failover(replica.port);
     await cluster.call(replica.port, 'SET', key, 'new');
     assert.ok((await seenWithin(c, key, 'new', 3000)) < 3000);
-    await eventually('cached from the new master', async () => {
-      const h = await hits();
-      await get(c, key);
-      return (await hits()) > h;
-    }, 10_000, 50);
+    await servedFromCache(c, key, 'cached from the new master', 10_000, 50);
     await cluster.call(replica.port, 'SET', key, 'newer');
     assert.ok((await seenWithin(c, key, 'newer', 1000)) < 1000);
   } finally {
