@@ -39,6 +39,22 @@ async function otherMaster(slot: number): Promise<number> {
   return (await cluster.nodes()).find((n) => n.role === 'master' && !n.failed && n.id !== owner.id)!.port;
 }
 
+
+/** A value written directly on `master` (in its first slot) is read through the proxy at once. */
+async function directWriteReadThrough(master: { port: number; slots: Array<[number, number]> }, prefix: string): Promise<void> {
+  const slot = master.slots[0][0];
+  let key = '';
+  for (let i = 0; key === ''; i++) if (keyHashSlot(Buffer.from(`${prefix}${i}`)) === slot) key = `${prefix}${i}`;
+  await cluster.call(master.port, 'SET', key, 'direct');
+  const c = await RawClient.connect(ap.proxy.port);
+  try {
+    c.write(cmd('GET', key));
+    assert.equal((await c.readFrame()).toString(), '$6\r\ndirect\r\n');
+  } finally {
+    c.destroy();
+  }
+}
+
 test('a slot moved to another master: MOVED is followed inside the proxy, the same connection reads every value', async () => {
   const { slot, keys } = slotKeys('mv', 20);
   const c = await RawClient.connect(ap.proxy.port);
@@ -157,17 +173,7 @@ test('CLUSTER FAILOVER under pipelined load from several clients: no reply mispa
   assert.deepEqual(r.errors, []);
   assert.ok(r.rounds > 20, `rounds: ${r.rounds}`);
   // a value written directly on the new master is read through the proxy at once
-  const slot = (await cluster.nodes()).find((n) => n.port === replica.port)!.slots[0][0];
-  let key = '';
-  for (let i = 0; key === ''; i++) if (keyHashSlot(Buffer.from(`fo${i}`)) === slot) key = `fo${i}`;
-  await cluster.call(replica.port, 'SET', key, 'direct');
-  const c = await RawClient.connect(ap.proxy.port);
-  try {
-    c.write(cmd('GET', key));
-    assert.equal((await c.readFrame()).toString(), '$6\r\ndirect\r\n');
-  } finally {
-    c.destroy();
-  }
+  await directWriteReadThrough((await cluster.nodes()).find((n) => n.port === replica.port)!, 'fo');
 });
 
 test('a master killed (kill -9) under pipelined load: no reply mispaired, clients keep working once its replica took over', async () => {
@@ -186,17 +192,7 @@ test('a master killed (kill -9) under pipelined load: no reply mispaired, client
   assert.deepEqual(r2.errors, []);
   assert.equal(r2.reconnects, 0, 'no client closed once the new master is known');
   assert.ok(r2.rounds > 10, `rounds after the switch: ${r2.rounds}`);
-  const slot = promoted.slots[0][0];
-  let key = '';
-  for (let i = 0; key === ''; i++) if (keyHashSlot(Buffer.from(`kd${i}`)) === slot) key = `kd${i}`;
-  await cluster.call(promoted.port, 'SET', key, 'direct');
-  const c = await RawClient.connect(ap.proxy.port);
-  try {
-    c.write(cmd('GET', key));
-    assert.equal((await c.readFrame()).toString(), '$6\r\ndirect\r\n');
-  } finally {
-    c.destroy();
-  }
+  await directWriteReadThrough(promoted, 'kd');
   // back as a replica of its old shard: every shard has a replica again for the next test
   await cluster.restartNode(master.port);
 });
