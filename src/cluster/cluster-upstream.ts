@@ -147,7 +147,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
 
   /** The common case, without argument buffers: a command whose one key is its first argument (GET, SET, INCR...). */
   private routeOneKey(table: CommandTable, d: RequestDecoder, bytes: Buffer): boolean {
-    if (d.argc < 2 || this.own?.passLane != null || this.own?.inTransaction === true) return false;
+    if (d.argc < 2 || this.own?.routesAll === true) return false;
     const r = table.routeOf(d.buffer, d.argOffset(0), d.argLength(0));
     const info = r.info;
     if (r.state !== StateCommand.None || info === undefined || info.subcommands !== null || info.movable || info.first !== 1 || info.last !== 1) return false;
@@ -163,8 +163,8 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     if (args.length === 0) return;
     const own = this.own;
     if (own?.passLane != null) {
-      // subscribed or relaying: the lane's frames are all the client's, unpaired
-      own.passOn(args, bytes);
+      // relaying (MONITOR...): the lane's frames are all the client's, unpaired
+      own.passOn(bytes);
       return;
     }
     const name = lower(args[0]);
@@ -243,6 +243,45 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     return this.routing.masterAddrs().filter((a) => addrKey(a) !== key);
   }
 
+  addrOfSlot(slot: number): BackendAddress | null {
+    return this.routing.addrOfSlot(slot);
+  }
+
+  addressOf(host: string, port: number): BackendAddress {
+    return this.routing.addressOf(host, port);
+  }
+
+  refresh(reason: string): void {
+    this.routing.refresh(reason);
+  }
+
+  lostClient(reason: string): void {
+    if (!this.closed) this.client.onUpstreamLost(reason);
+  }
+
+  /** A subscriber's frame: now, or behind `req`'s (a copy) while requests before it wait. */
+  deliver(req: ClusterRequest | null, buf: Buffer, start: number, end: number, inChunk: boolean): void {
+    if (req === null || req.sent || this.order.peek() === req) this.emit(buf, start, end, inChunk);
+    else (req.early ??= []).push(Buffer.from(buf.subarray(start, end)));
+  }
+
+  /** An (un)subscribe took its last confirmation. */
+  complete(req: ClusterRequest): void {
+    req.done = true;
+    if (this.order.peek() !== req) return;
+    this.order.shift();
+    req.sent = true;
+    this.pump();
+  }
+
+  answerLocal(req: ClusterRequest, frame: Buffer): void {
+    queueMicrotask(() => {
+      if (this.closed) return;
+      this.answer(req, -1, frame, 0, frame.length, false);
+      this.onLaneFlush();
+    });
+  }
+
   /** Queue `bytes` on `lane` as the reply `req` (or its group) waits for; ASK puts ASKING first. */
   sendTo(lane: NodeLane, req: ClusterRequest, group: number, bytes: Buffer, asking: boolean): void {
     if (asking) lane.queue(ASKING, { req: null, group: -1, swallow: ignore });
@@ -287,11 +326,11 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     this.answered = true;
     const item = lane.items.peek();
     if (item !== undefined && item.req?.passthrough === true) {
-      const own = this.own as OwnRoutes;
-      if (own.resubscribing > 0 && lane === own.passLane) own.resubscribing--; // (a re-subscription's confirmation)
-      else this.passFrame(item.req, buf, start, end, inChunk);
+      this.passFrame(item.req, buf, start, end, inChunk);
       return;
     }
+    // a subscriber's confirmations and messages (subscriptions.ts)
+    if (this.own?.subs.active === true && this.own.subs.onFrame(lane, buf, start, end, inChunk)) return;
     if (item === undefined || buf[start] === 0x3e) {
       // RESP3 pushes (the client's own invalidations, messages) belong to no request
       if (buf[start] === 0x3e) {
@@ -367,6 +406,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     }
     if (this.order.peek() === req) {
       this.order.shift();
+      req.sent = true;
       this.emit(buf, start, end, inChunk);
       this.pump();
     } else {
@@ -386,17 +426,16 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   /** Hand over the replies that waited for the ones before them. */
   private pump(): void {
     for (let head = this.order.peek(); head !== undefined; head = this.order.peek()) {
-      if (head.passthrough) {
-        const early = head.early;
-        head.early = null;
-        if (early !== null) for (const f of early) this.emit(f, 0, f.length, false);
-        return;
-      }
-      if (!head.done) return;
+      // (a pass-through's or an (un)subscribe's frames so far)
+      const early = head.early;
+      head.early = null;
+      if (early !== null) for (const f of early) this.emit(f, 0, f.length, false);
+      if (head.passthrough || !head.done) return;
       this.order.shift();
-      const r = head.reply as Buffer;
+      head.sent = true;
+      const r = head.reply;
       head.reply = null;
-      this.emit(r, 0, r.length, false);
+      if (r !== null) this.emit(r, 0, r.length, false);
     }
   }
 
@@ -425,14 +464,12 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     // a lane that owed nothing is opened again when needed; one that owed replies (or held
     // the client's transaction or subscriptions) cannot be made whole: the client's
     // connection is lost, as a direct one to that node would be
+    // (subscriptions it held are made again elsewhere: subscriptions.ts)
     const own = this.own;
-    if (own !== null && lane === own.passLane && own.resubscribe(lane)) {
-      lane.items.drain();
-      return;
-    }
     let owed = false;
     for (let it = lane.items.shift(); it !== undefined; it = lane.items.shift()) if (it.swallow === null) owed = true;
-    if (owed || own?.pins(lane) === true || lane === own?.passLane) this.client.onUpstreamLost(`${reason} (node ${lane.key})`);
+    if (owed || own?.pins(lane) === true) this.client.onUpstreamLost(`${reason} (node ${lane.key})`);
+    else own?.subs.laneLost(lane);
   }
 
   onLaneFault(reason: string): void {
@@ -476,6 +513,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.own?.subs.close();
     this.fills.untrack();
     for (const l of this.laneMap.values()) l.close();
     this.laneMap.clear();

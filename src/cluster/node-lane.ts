@@ -36,9 +36,18 @@ export class ClusterRequest {
   tries = 0;
   /** its reply once known while requests before it still wait (a copy) */
   reply: Buffer | null = null;
-  /** passthrough: frames that came while requests before it still waited (copies) */
+  /** passthrough, or (un)subscribe: frames that came while requests before it still waited (copies) */
   early: Buffer[] | null = null;
   done = false;
+  /** an (un)subscribe (its lower-case name, else null): confirmations still expected (subAll: as many as the lane holds, counted at the first) */
+  subName: string | null = null;
+  subLeft = 0;
+  subAll = false;
+  /** the subscription count each confirmation shows the client (the last one for any beyond) */
+  subCounts: number[] = [];
+  subSeen = 0;
+  /** handed to the client (no longer in the router's order) */
+  sent = false;
 
   constructor(bytes: Buffer, slot: number, fanout: KeyFanout | null, passthrough: boolean, pinned: boolean) {
     this.bytes = bytes;
