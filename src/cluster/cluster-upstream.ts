@@ -93,7 +93,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     readonly shared: boolean,
   ) {
     this.answered = shared;
-    this.own = shared ? null : new OwnRoutes(this);
+    this.own = shared ? null : new OwnRoutes(this, routing);
     this.fills = new ClusterFills(!shared);
   }
 
@@ -237,22 +237,6 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
 
   lanes(): Iterable<NodeLane> {
     return this.laneMap.values();
-  }
-
-  mastersBut(key: string): BackendAddress[] {
-    return this.routing.masterAddrs().filter((a) => addrKey(a) !== key);
-  }
-
-  addrOfSlot(slot: number): BackendAddress | null {
-    return this.routing.addrOfSlot(slot);
-  }
-
-  addressOf(host: string, port: number): BackendAddress {
-    return this.routing.addressOf(host, port);
-  }
-
-  refresh(reason: string): void {
-    this.routing.refresh(reason);
   }
 
   lostClient(reason: string): void {

@@ -1,7 +1,6 @@
-import type { BackendAddress } from '../config/config.js';
 import { keyHashSlot } from './key-slot.js';
 import { ClusterRequest, type NodeLane } from './node-lane.js';
-import { Subscriptions, type SubRouter } from './subscriptions.js';
+import { Subscriptions, type SubCluster, type SubRouter } from './subscriptions.js';
 
 // What a client of its own keeps across its lanes, beside plain routing (cluster-upstream.ts):
 //
@@ -41,8 +40,11 @@ export class OwnRoutes {
   resp3 = false;
   readonly subs: Subscriptions;
 
-  constructor(private readonly r: LaneRouter) {
-    this.subs = new Subscriptions(r, () => this.resp3);
+  constructor(
+    private readonly r: LaneRouter,
+    cluster: SubCluster,
+  ) {
+    this.subs = new Subscriptions(r, cluster, () => this.resp3);
   }
 
   get inTransaction(): boolean {

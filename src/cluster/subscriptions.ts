@@ -3,6 +3,7 @@ import { MESSAGES } from '../commands/session-commands.js';
 import { encodeCommand } from '../resp/encode.js';
 import { parseRedisInt } from '../resp/redis-int.js';
 import { keyHashSlot } from './key-slot.js';
+import type { ClusterRouting } from './cluster-upstream.js';
 import { ClusterRequest, type NodeLane } from './node-lane.js';
 import { ClusterReply, classifyReply, parseRedirect } from './redirect.js';
 
@@ -54,11 +55,6 @@ export interface SubRouter {
   laneFor(addr: BackendAddress | null): NodeLane;
   laneForSlot(slot: number): NodeLane;
   homeLane(): NodeLane;
-  addrOfSlot(slot: number): BackendAddress | null;
-  addressOf(host: string, port: number): BackendAddress;
-  /** masters other than `key`, for classic subscriptions that lost their node */
-  mastersBut(key: string): BackendAddress[];
-  refresh(reason: string): void;
   /** a frame for the client behind `req`'s frames (now if req is null or handed over) */
   deliver(req: ClusterRequest | null, buf: Buffer, start: number, end: number, inChunk: boolean): void;
   /** `req` took its last confirmation */
@@ -67,6 +63,9 @@ export interface SubRouter {
   answerLocal(req: ClusterRequest, frame: Buffer): void;
   lostClient(reason: string): void;
 }
+
+/** What they need of the cluster's map. */
+export type SubCluster = Pick<ClusterRouting, 'addrOfSlot' | 'addressOf' | 'masterAddrs' | 'refresh'>;
 
 /** What one lane holds, as its confirmations said. */
 class LaneSubs {
@@ -145,6 +144,7 @@ export class Subscriptions {
 
   constructor(
     private readonly r: SubRouter,
+    private readonly cluster: SubCluster,
     private readonly resp3: () => boolean,
   ) {}
 
@@ -379,7 +379,7 @@ export class Subscriptions {
     if (name === 'sunsubscribe' && channel !== null) {
       // the node let the channel go: its slot is someone else's now (a failover, a resharding)
       this.orphan(SHARD, channel, lane.key);
-      this.r.refresh(`shard channel moved off ${lane.key}`);
+      this.cluster.refresh(`shard channel moved off ${lane.key}`);
       this.schedule(0);
       return;
     }
@@ -452,7 +452,7 @@ export class Subscriptions {
       else this.resend(o, lane);
     }
     if (waiting) {
-      this.r.refresh('a subscriber waits for its channel\'s new node');
+      this.cluster.refresh('a subscriber waits for its channel\'s new node');
       this.schedule(RETRY_MS);
     }
   }
@@ -460,12 +460,12 @@ export class Subscriptions {
   private targetOf(o: Orphan, now: number): NodeLane | null {
     if (o.kind !== SHARD) {
       if (this.classic !== null && !this.classic.lost) return this.classic;
-      const to = this.r.mastersBut(o.avoid)[0];
+      const to = this.cluster.masterAddrs().find((a) => keyOf(a) !== o.avoid);
       if (to === undefined) return null;
       this.classic = this.r.laneFor(to);
       return this.classic;
     }
-    const addr = this.r.addrOfSlot(keyHashSlot(Buffer.from(o.name, 'latin1')));
+    const addr = this.cluster.addrOfSlot(keyHashSlot(Buffer.from(o.name, 'latin1')));
     if (addr === null || (keyOf(addr) === o.avoid && now - o.since < WAIT_OWNER_MS)) return null;
     return this.r.laneFor(addr);
   }
@@ -489,7 +489,7 @@ export class Subscriptions {
     }
     const moved = frame.length > 7 && frame.toString('latin1', 0, 7) === '-MOVED ' ? parseRedirect(frame, 0, frame.length) : null;
     if (moved !== null && o.hops++ < 5) {
-      this.resend(o, this.r.laneFor(this.r.addressOf(moved.host === '' ? lane.addr.host : moved.host, moved.port)));
+      this.resend(o, this.r.laneFor(this.cluster.addressOf(moved.host === '' ? lane.addr.host : moved.host, moved.port)));
       return;
     }
     this.schedule(RETRY_MS);
