@@ -5,7 +5,8 @@ import { parseRedisInt } from '../resp/redis-int.js';
 import { keyHashSlot } from './key-slot.js';
 import type { ClusterRouting } from './cluster-upstream.js';
 import { ClusterRequest, type NodeLane } from './node-lane.js';
-import { ClusterReply, classifyReply, parseRedirect } from './redirect.js';
+import { ClusterReply, classifyReply } from './redirect.js';
+import { Resubscriber, SHARD } from './resubscriber.js';
 
 // A client's subscriptions across its lanes (a client of its own), as one connection to one
 // Redis would hold them:
@@ -18,18 +19,17 @@ import { ClusterReply, classifyReply, parseRedirect } from './redirect.js';
 //        here: a node would answer MOVED first); RESP3: they are routed as usual
 //
 // Each (un)subscribe is a request in the client's order that takes as many confirmations as
-// one Redis sends; messages of a lane wait behind that lane's confirmations still in order.
-// The count a confirmation carries is the client's, over all its lanes.
+// one Redis sends; messages wait behind the latest (un)subscribe until it is handed over (so
+// none passes its channel's confirmation). The count a confirmation carries is the client's,
+// over all its lanes, in its order (predicted as one Redis counts).
 //
 // Subscriptions that lose their node (the lane is lost, or the node sends `sunsubscribe`
-// because the slot left it: a failover, a resharding) are made again, the confirmations of
-// that swallowed: classic ones on another master at once, shard channels on the slot's new
-// master once the map names one (or after a MOVED from the old one). The client sees no
-// frame of it; messages published in between are lost (pub/sub is at most once).
+// because the slot left it: a failover, a resharding) are made again (resubscriber.ts), the
+// confirmations of that swallowed. The client sees no frame of it; messages published in
+// between are lost (pub/sub is at most once).
 
 const CHANNELS = 0;
 const PATTERNS = 1;
-const SHARD = 2;
 const KINDS = new Map([
   ['subscribe', CHANNELS],
   ['unsubscribe', CHANNELS],
@@ -38,15 +38,9 @@ const KINDS = new Map([
   ['ssubscribe', SHARD],
   ['sunsubscribe', SHARD],
 ]);
-const VERBS = [Buffer.from('SUBSCRIBE'), Buffer.from('PSUBSCRIBE'), Buffer.from('SSUBSCRIBE')];
 const SUNSUBSCRIBE = Buffer.from('SUNSUBSCRIBE');
 /** what Redis lets a RESP2 subscriber send besides (un)subscribing (PING is answered as a subscriber's) */
 const ALLOWED = new Set(['quit', 'reset']);
-const RETRY_MS = 250;
-/** a shard channel whose slot left its node waits this long for the map to name another owner, then asks the old one (MOVED) */
-const WAIT_OWNER_MS = 2_000;
-/** a subscription that cannot be made again for this long: the client's connection is lost */
-const GIVE_UP_MS = 30_000;
 
 /** What the subscriptions need of the router. */
 export interface SubRouter {
@@ -70,28 +64,10 @@ export type SubCluster = Pick<ClusterRouting, 'addrOfSlot' | 'addressOf' | 'mast
 /** What one lane holds, as its confirmations said. */
 class LaneSubs {
   readonly sets: [Set<string>, Set<string>, Set<string>] = [new Set(), new Set(), new Set()];
-  /** the latest (un)subscribe sent on it: its messages wait behind it until it is handed over */
-  held: ClusterRequest | null = null;
 
   get count(): number {
     return this.sets[0].size + this.sets[1].size + this.sets[2].size;
   }
-}
-
-/** A subscription that lost its node, to be made again. */
-interface Orphan {
-  readonly kind: number;
-  readonly name: string;
-  readonly since: number;
-  /** the node it was lost on */
-  readonly avoid: string;
-  /** the lane its re-subscription is in flight on */
-  on: NodeLane | null;
-  hops: number;
-}
-
-function keyOf(a: BackendAddress): string {
-  return `${a.host}:${a.port}`;
 }
 
 /** Lower-case name of an aggregate's first element when it is a short bulk ("message", "subscribe"). */
@@ -129,11 +105,12 @@ export class Subscriptions {
   private readonly laneSubs = new Map<NodeLane, LaneSubs>();
   /** where SUBSCRIBE and PSUBSCRIBE go */
   private classic: NodeLane | null = null;
-  /** the latest (un)subscribe sent, and its lane */
+  /**
+   * the latest (un)subscribe sent, and its lane: messages wait behind it until it is handed
+   * over (a channel's messages never pass its confirmation, whichever node it came from)
+   */
   private last: ClusterRequest | null = null;
   private lastLane: NodeLane | null = null;
-  private readonly orphans = new Map<string, Orphan>();
-  private timer: NodeJS.Timeout | null = null;
   /**
    * What the client holds once every (un)subscribe sent is done, predicted from them (a
    * RESP2 command after an UNSUBSCRIBE is refused or not as that says); set again from the
@@ -141,12 +118,16 @@ export class Subscriptions {
    */
   private readonly predicted: [Set<string>, Set<string>, Set<string>] = [new Set(), new Set(), new Set()];
   private inFlight = 0;
+  /** what lost its node, being made again */
+  private readonly again: Resubscriber;
 
   constructor(
     private readonly r: SubRouter,
     private readonly cluster: SubCluster,
     private readonly resp3: () => boolean,
-  ) {}
+  ) {
+    this.again = new Resubscriber(r, cluster, (avoid) => this.classicFor(avoid));
+  }
 
   /** has the client ever (un)subscribed: its lanes' frames are looked at */
   get active(): boolean {
@@ -247,7 +228,6 @@ export class Subscriptions {
     req.subAll = n === 0;
     this.r.enqueue(req);
     this.r.sendTo(lane, req, -1, bytes, false);
-    this.subsOf(lane).held = req;
     this.last = req;
     this.lastLane = lane;
   }
@@ -257,7 +237,7 @@ export class Subscriptions {
     const lanes = new Map<NodeLane, number>();
     for (const [lane, ls] of this.laneSubs) if (ls.sets[SHARD].size > 0 && !lane.lost) lanes.set(lane, ls.sets[SHARD].size);
     const waiting: string[] = [];
-    for (const o of this.orphans.values()) {
+    for (const o of this.again.orphans.values()) {
       if (o.kind !== SHARD) continue;
       if (o.on !== null) lanes.set(o.on, (lanes.get(o.on) ?? 0) + 1);
       else waiting.push(o.name);
@@ -280,12 +260,15 @@ export class Subscriptions {
 
   /** The client unsubscribes: what waited to be made again is not. */
   private forget(kind: number, args: Buffer[]): void {
-    if (this.orphans.size === 0 || !args[0].toString('latin1').toLowerCase().includes('unsub')) return;
-    if (args.length === 1) {
-      for (const [k, o] of this.orphans) if (o.kind === kind) this.orphans.delete(k);
-    } else {
-      for (let i = 1; i < args.length; i++) this.orphans.delete(`${kind}:${args[i].toString('latin1')}`);
-    }
+    if (args[0].toString('latin1').toLowerCase().includes('unsub')) this.again.forget(kind, args.slice(1));
+  }
+
+  /** Where classic subscriptions go now: the classic lane, or (it was lost) another master than `avoid`. */
+  private classicFor(avoid: string): NodeLane | null {
+    if (this.classic !== null && !this.classic.lost) return this.classic;
+    const to = this.cluster.masterAddrs().find((a) => `${a.host}:${a.port}` !== avoid);
+    this.classic = to === undefined ? null : this.r.laneFor(to);
+    return this.classic;
   }
 
   private holding(kind: number, name: string): NodeLane | null {
@@ -307,16 +290,14 @@ export class Subscriptions {
     for (const s of this.predicted) s.clear();
     this.inFlight = 0;
     this.laneSubs.clear();
-    this.orphans.clear();
+    this.again.orphans.clear();
     this.classic = null;
     this.last = null;
     this.lastLane = null;
   }
 
   close(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.orphans.clear();
+    this.again.close();
   }
 
   // ───────────────────────────── frames ─────────────────────────────
@@ -335,13 +316,14 @@ export class Subscriptions {
     const name = firstName(buf, start, end);
     const kind = KINDS.get(name);
     const mine = req !== null && req.subName !== null;
-    if (kind !== undefined && (t === 0x3e || mine || item?.swallow != null || (ls?.count ?? 0) > 0)) {
+    // (RESP3 confirmations are pushes: an array is a reply, whatever it holds)
+    if (kind !== undefined && (t === 0x3e || (!this.resp3() && (mine || this.again.owns(item?.swallow) || (ls?.count ?? 0) > 0)))) {
       this.confirmation(lane, kind, name, buf, start, end, inChunk);
       return true;
     }
     if (t === 0x3e || ((ls?.count ?? 0) > 0 && !this.resp3() && MESSAGES.has(name))) {
       // a message (or another push): behind the lane's confirmations still in order
-      this.r.deliver(ls?.held ?? null, buf, start, end, inChunk);
+      this.r.deliver(this.last, buf, start, end, inChunk);
       return true;
     }
     return false;
@@ -369,21 +351,20 @@ export class Subscriptions {
       return;
     }
     this.apply(set, name, buf, start);
-    if (item !== undefined && item.swallow !== null) {
-      // a re-subscription's (or a replayed command's) confirmation
+    if (item !== undefined && this.again.owns(item.swallow)) {
+      // a re-subscription's confirmation
       lane.items.shift();
-      item.swallow(Buffer.from(buf.subarray(start, end)));
+      (item.swallow as (frame: Buffer) => void)(Buffer.from(buf.subarray(start, end)));
       return;
     }
     const channel = channelOf(buf, start);
     if (name === 'sunsubscribe' && channel !== null) {
       // the node let the channel go: its slot is someone else's now (a failover, a resharding)
-      this.orphan(SHARD, channel, lane.key);
       this.cluster.refresh(`shard channel moved off ${lane.key}`);
-      this.schedule(0);
+      this.again.add(SHARD, channel, lane.key, 0);
       return;
     }
-    this.r.deliver(ls.held, buf, start, end, inChunk);
+    this.r.deliver(this.last, buf, start, end, inChunk);
   }
 
   /** An (un)subscribe is done: with none left in flight, the prediction is what the nodes confirmed. */
@@ -395,7 +376,7 @@ export class Subscriptions {
       p.clear();
       for (const ls of this.laneSubs.values()) for (const name of ls.sets[k]) p.add(name);
     }
-    for (const o of this.orphans.values()) this.predicted[o.kind].add(o.name);
+    for (const o of this.again.orphans.values()) this.predicted[o.kind].add(o.name);
   }
 
   private apply(set: Set<string>, name: string, buf: Buffer, start: number): void {
@@ -412,86 +393,7 @@ export class Subscriptions {
     const ls = this.laneSubs.get(lane);
     this.laneSubs.delete(lane);
     if (lane === this.classic) this.classic = null;
-    let again = false;
-    for (const o of this.orphans.values()) {
-      if (o.on === lane) {
-        o.on = null;
-        again = true;
-      }
-    }
-    if (ls !== undefined) for (let k = 0; k < 3; k++) for (const name of ls.sets[k]) this.orphan(k, name, lane.key);
-    if (ls !== undefined && ls.count > 0) this.schedule(0);
-    else if (again) this.schedule(RETRY_MS);
-  }
-
-  private orphan(kind: number, name: string, avoid: string): void {
-    this.orphans.set(`${kind}:${name}`, { kind, name, since: Date.now(), avoid, on: null, hops: 0 });
-  }
-
-  private schedule(ms: number): void {
-    if (this.timer !== null) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.retry();
-    }, ms);
-    this.timer.unref();
-  }
-
-  private retry(): void {
-    const now = Date.now();
-    let waiting = false;
-    for (const o of this.orphans.values()) {
-      if (o.on !== null) continue;
-      if (now - o.since > GIVE_UP_MS) {
-        this.close();
-        this.r.lostClient(`the subscription to ${o.name} could not be made again on another node`);
-        return;
-      }
-      const lane = this.targetOf(o, now);
-      if (lane === null) waiting = true;
-      else this.resend(o, lane);
-    }
-    if (waiting) {
-      this.cluster.refresh('a subscriber waits for its channel\'s new node');
-      this.schedule(RETRY_MS);
-    }
-  }
-
-  private targetOf(o: Orphan, now: number): NodeLane | null {
-    if (o.kind !== SHARD) {
-      if (this.classic !== null && !this.classic.lost) return this.classic;
-      const to = this.cluster.masterAddrs().find((a) => keyOf(a) !== o.avoid);
-      if (to === undefined) return null;
-      this.classic = this.r.laneFor(to);
-      return this.classic;
-    }
-    const addr = this.cluster.addrOfSlot(keyHashSlot(Buffer.from(o.name, 'latin1')));
-    if (addr === null || (keyOf(addr) === o.avoid && now - o.since < WAIT_OWNER_MS)) return null;
-    return this.r.laneFor(addr);
-  }
-
-  private resend(o: Orphan, lane: NodeLane): void {
-    o.on = lane;
-    const bytes = encodeCommand([VERBS[o.kind], Buffer.from(o.name, 'latin1')]);
-    lane.queue(bytes, { req: null, group: -1, swallow: (frame) => this.resubscribed(o, lane, frame) });
-    lane.flush();
-  }
-
-  /** A re-subscription's reply: its confirmation, or an error (MOVED: to that node at once; else later). */
-  private resubscribed(o: Orphan, lane: NodeLane, frame: Buffer): void {
-    if (o.on !== lane) return;
-    o.on = null;
-    const key = `${o.kind}:${o.name}`;
-    if (this.orphans.get(key) !== o) return; // unsubscribed meanwhile
-    if (frame[0] === 0x2a || frame[0] === 0x3e) {
-      this.orphans.delete(key);
-      return;
-    }
-    const moved = frame.length > 7 && frame.toString('latin1', 0, 7) === '-MOVED ' ? parseRedirect(frame, 0, frame.length) : null;
-    if (moved !== null && o.hops++ < 5) {
-      this.resend(o, this.r.laneFor(this.cluster.addressOf(moved.host === '' ? lane.addr.host : moved.host, moved.port)));
-      return;
-    }
-    this.schedule(RETRY_MS);
+    this.again.laneLost(lane);
+    if (ls !== undefined) for (let k = 0; k < 3; k++) for (const name of ls.sets[k]) this.again.add(k, name, lane.key, 0);
   }
 }
