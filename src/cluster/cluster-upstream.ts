@@ -392,6 +392,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
       this.order.shift();
       req.sent = true;
       this.emit(buf, start, end, inChunk);
+      this.emitEarly(req);
       this.pump();
     } else {
       req.reply = req.fanout !== null ? buf : Buffer.from(buf.subarray(start, end));
@@ -410,17 +411,24 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   /** Hand over the replies that waited for the ones before them. */
   private pump(): void {
     for (let head = this.order.peek(); head !== undefined; head = this.order.peek()) {
-      // (a pass-through's or an (un)subscribe's frames so far)
-      const early = head.early;
-      head.early = null;
-      if (early !== null) for (const f of early) this.emit(f, 0, f.length, false);
-      if (head.passthrough || !head.done) return;
+      if (head.passthrough || !head.done) {
+        this.emitEarly(head);
+        return;
+      }
       this.order.shift();
       head.sent = true;
       const r = head.reply;
       head.reply = null;
       if (r !== null) this.emit(r, 0, r.length, false);
+      this.emitEarly(head);
     }
+  }
+
+  /** A pass-through's or an (un)subscribe's frames so far (the messages that waited behind it). */
+  private emitEarly(req: ClusterRequest): void {
+    const early = req.early;
+    req.early = null;
+    if (early !== null) for (const f of early) this.emit(f, 0, f.length, false);
   }
 
   private emit(buf: Buffer, start: number, end: number, inChunk: boolean): void {

@@ -99,6 +99,53 @@ test('a RESP3 subscriber (SUBSCRIBE and SSUBSCRIBE) reads and writes keys of eve
   }
 });
 
+test('a refused SSUBSCRIBE (channels of two slots) leaves the connection unsubscribed; SSUBSCRIBE pipelined with GETs answers in order (RESP3)', async () => {
+  const [m1, m2] = await masters();
+  const a = nameOn(m1, 'xa');
+  const b = nameOn(m2, 'xb');
+  const c = await subscriber(false);
+  try {
+    c.write(cmd('SSUBSCRIBE', a, b));
+    assert.equal((await c.readFrame()).toString(), "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    // not subscribed after all: a RESP2 GET is answered, not refused
+    c.write(cmd('SET', a, '1') + cmd('GET', b));
+    assert.deepEqual((await c.readFrames(2)).map(String), ['+OK\r\n', '$-1\r\n']);
+  } finally {
+    c.destroy();
+  }
+  const d = await subscriber(true);
+  try {
+    // the GET of m1's key is answered at once; the confirmation from m2 still comes between, in order
+    d.write(cmd('GET', a) + cmd('SSUBSCRIBE', b) + cmd('GET', a) + cmd('SPUBLISH', b, 'own'));
+    const got = (await d.readFrames(5)).map(String);
+    assert.deepEqual(got.slice(0, 3), [bulk('1'), confirmation('ssubscribe', b, 1, true), bulk('1')]);
+    assert.deepEqual(got.slice(3).sort(), [':1\r\n', smessage(b, 'own', true)].sort());
+  } finally {
+    d.destroy();
+  }
+});
+
+test('MONITOR through the proxy shows the home node\'s commands only', async () => {
+  const home = await cluster.ownerOf(0);
+  const other = (await masters()).find((m) => m.id !== home.id)!;
+  const mon = await RawClient.connect(ap.proxy.port);
+  const c = await RawClient.connect(ap.proxy.port);
+  try {
+    mon.write(cmd('MONITOR'));
+    assert.equal((await mon.readFrame()).toString(), '+OK\r\n');
+    const here = nameOn(home, 'mon-here');
+    const there = nameOn(other, 'mon-there');
+    c.write(cmd('SET', here, 'x') + cmd('SET', there, 'y'));
+    assert.deepEqual((await c.readFrames(2)).map(String), ['+OK\r\n', '+OK\r\n']);
+    const seen = (await mon.readBytes(1000)).toString();
+    assert.match(seen, new RegExp(`"SET" "${here}" "x"`));
+    assert.doesNotMatch(seen, new RegExp(there));
+  } finally {
+    mon.destroy();
+    c.destroy();
+  }
+});
+
 /** After a move of `ch`'s slot: a message published on `to` reaches each subscriber, which saw nothing else. */
 async function heardAfterMove(subs: Array<{ c: RawClient; resp3: boolean }>, ch: string, toPort: number, tag: string): Promise<void> {
   await spublishUntilHeard(toPort, ch, tag, subs.length);
