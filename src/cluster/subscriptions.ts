@@ -287,13 +287,11 @@ export class Subscriptions {
 
   /** RESET: every lane forgets its subscriptions (Redis drops them with it). */
   reset(): void {
+    // (`last` stays: confirmations of (un)subscribes sent before it may still come)
     for (const s of this.predicted) s.clear();
-    this.inFlight = 0;
     this.laneSubs.clear();
     this.again.orphans.clear();
     this.classic = null;
-    this.last = null;
-    this.lastLane = null;
   }
 
   close(): void {
