@@ -1,0 +1,203 @@
+// A subscriber's lanes in ClusterUpstream (subscriptions.ts, resubscriber.ts) with fakes at
+// the edges: fake nodes that record what they were sent and answer by hand, in whatever
+// order the test says; a routing whose slot map the test changes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { BackendAddress } from '../../src/config/config.js';
+import { CommandTable } from '../../src/commands/command-table.js';
+import { ClusterUpstream, addrKey, type ClusterRouting } from '../../src/cluster/cluster-upstream.js';
+import { keyHashSlot } from '../../src/cluster/key-slot.js';
+import type { Upstream, UpstreamClient } from '../../src/upstream/upstream.js';
+import { cmd, sleep } from '../helpers/index.js';
+
+const addr = (port: number): BackendAddress => ({ host: '127.0.0.1', port, tls: false, username: null, password: null, db: 0, display: `127.0.0.1:${port}` });
+const A = addr(7000);
+const B = addr(7001);
+const C = addr(7002);
+
+const table = CommandTable.fromCommandReply([
+  ['get', 2, ['readonly'], 1, 1, 1],
+  ['set', -3, ['write'], 1, 1, 1],
+  ['ping', -1, ['fast'], 0, 0, 0],
+]);
+
+class FakeNode implements Upstream {
+  readonly shared = false;
+  readonly streams = false;
+  readonly answered = true;
+  readonly congested = false;
+  readonly fillOwner = null;
+  readonly seatUser = null;
+  sent = '';
+  constructor(readonly client: UpstreamClient) {}
+  send(parts: Buffer[]): boolean {
+    this.sent += Buffer.concat(parts).toString('latin1');
+    return true;
+  }
+  answer(...frames: string[]): void {
+    const chunk = Buffer.from(frames.join(''), 'latin1');
+    let p = 0;
+    for (const f of frames) {
+      this.client.onUpstreamReply(chunk, p, p + f.length, true);
+      p += f.length;
+    }
+    this.client.onUpstreamFlush();
+  }
+  fillGeneration(): number {
+    return -1;
+  }
+  stillTracked(): boolean {
+    return false;
+  }
+  yieldTracking(): void {}
+  userChanged(): void {}
+  relayRaw(): void {}
+  pause(): void {}
+  resume(): void {}
+  close(): void {}
+}
+
+/** A name whose slot is below 8192 (A's) or not (B's, until the test moves it). */
+function nameOn(node: 'A' | 'B', prefix: string): string {
+  for (let i = 0; ; i++) if (keyHashSlot(Buffer.from(`${prefix}${i}`)) < 8192 === (node === 'A')) return `${prefix}${i}`;
+}
+
+const bulk = (s: string): string => `$${s.length}\r\n${s}\r\n`;
+const conf = (kind: string, ch: string, n: number): string => `*3\r\n${bulk(kind)}${bulk(ch)}:${n}\r\n`;
+const smessage = (ch: string, msg: string): string => `*3\r\n${bulk('smessage')}${bulk(ch)}${bulk(msg)}`;
+
+function setup() {
+  const nodes = new Map<string, FakeNode>();
+  /** slots moved away from their first owner */
+  const moved = new Map<number, BackendAddress>();
+  const routing: ClusterRouting = {
+    commands: () => table,
+    addrOfSlot: (slot) => moved.get(slot) ?? (slot < 8192 ? A : B),
+    home: () => A,
+    addressOf: (host, port) => ({ ...A, host, port, display: `${host}:${port}` }),
+    connect: (a, _shared, client) => {
+      const n = new FakeNode(client);
+      nodes.set(addrKey(a), n);
+      return n;
+    },
+    seatable: () => false,
+    redirected: () => undefined,
+    refresh: () => undefined,
+    masterAddrs: () => [A, B],
+    self: { host: '127.0.0.1', port: 6380 },
+    fills: false,
+    trackingOf: () => null,
+  };
+  const got: string[] = [];
+  let lost = '';
+  const client: UpstreamClient = {
+    closed: false,
+    onUpstreamReply: (buf, start, end) => void got.push(buf.toString('latin1', start, end)),
+    onUpstreamFlush: () => undefined,
+    onUpstreamDrain: () => undefined,
+    onUpstreamLost: (reason) => void (lost = reason),
+    onUpstreamFault: (reason) => assert.fail(reason),
+    sendInternal: () => assert.fail('no internal requests expected'),
+  };
+  const up = new ClusterUpstream(routing, client, false);
+  const send = (...commands: string[][]) => {
+    const bytes = Buffer.from(commands.map((c) => cmd(...c)).join(''), 'latin1');
+    up.send([bytes], bytes.length);
+  };
+  return { up, got, send, moved, node: (a: BackendAddress) => nodes.get(addrKey(a)) as FakeNode, lost: () => lost };
+}
+
+test('shard channels on two nodes: the counts are the one connection\'s, in the client\'s order, whichever node answers first', () => {
+  const t = setup();
+  const a = nameOn('A', 'a');
+  const b = nameOn('B', 'b');
+  t.send(['SSUBSCRIBE', a], ['SSUBSCRIBE', b]);
+  assert.equal(t.node(A).sent, cmd('SSUBSCRIBE', a));
+  assert.equal(t.node(B).sent, cmd('SSUBSCRIBE', b));
+  t.node(B).answer(conf('ssubscribe', b, 1));
+  assert.deepEqual(t.got, []);
+  t.node(A).answer(conf('ssubscribe', a, 1));
+  assert.deepEqual(t.got, [conf('ssubscribe', a, 1), conf('ssubscribe', b, 2)]);
+  // SUNSUBSCRIBE alone: each node its own, counted down across both to 0
+  t.got.length = 0;
+  t.send(['SUNSUBSCRIBE']);
+  t.node(B).answer(conf('sunsubscribe', b, 0));
+  t.node(A).answer(conf('sunsubscribe', a, 0));
+  assert.equal(t.node(A).sent, cmd('SSUBSCRIBE', a) + cmd('SUNSUBSCRIBE'));
+  assert.equal(t.node(B).sent, cmd('SSUBSCRIBE', b) + cmd('SUNSUBSCRIBE'));
+  // (in no particular order of channels, as one Redis; the counts go down in the order sent)
+  const [first, second] = t.got;
+  assert.ok(
+    (first === conf('sunsubscribe', a, 1) && second === conf('sunsubscribe', b, 0)) || (first === conf('sunsubscribe', b, 1) && second === conf('sunsubscribe', a, 0)),
+    JSON.stringify(t.got),
+  );
+});
+
+test('a message waits behind its channel\'s confirmation while an earlier reply is owed', () => {
+  const t = setup();
+  const k = nameOn('A', 'k');
+  const b = nameOn('B', 'b');
+  t.send(['GET', k], ['SSUBSCRIBE', b]);
+  t.node(B).answer(conf('ssubscribe', b, 1), smessage(b, 'early'));
+  assert.deepEqual(t.got, []);
+  t.node(A).answer('$1\r\nv\r\n');
+  assert.deepEqual(t.got, ['$1\r\nv\r\n', conf('ssubscribe', b, 1), smessage(b, 'early')]);
+});
+
+test('RESP2 and subscribed: a keyed command is refused as by one Redis (not sent: a node would say MOVED)', async () => {
+  const t = setup();
+  const b = nameOn('B', 'b');
+  const k = nameOn('A', 'k');
+  t.send(['SSUBSCRIBE', b]);
+  t.node(B).answer(conf('ssubscribe', b, 1));
+  t.send(['GET', k], ['PING']);
+  assert.equal(t.node(B).sent, cmd('SSUBSCRIBE', b) + cmd('PING'));
+  assert.equal(t.node(A), undefined);
+  t.node(B).answer('*2\r\n$4\r\npong\r\n$0\r\n\r\n');
+  await sleep(1);
+  assert.deepEqual(t.got.slice(1), [
+    "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
+    '*2\r\n$4\r\npong\r\n$0\r\n\r\n',
+  ]);
+});
+
+test('a node\'s sunsubscribe (its slot moved) is swallowed; the channel is subscribed on the new owner, its confirmation swallowed too', async () => {
+  const t = setup();
+  const b = nameOn('B', 'b');
+  t.send(['SSUBSCRIBE', b]);
+  t.node(B).answer(conf('ssubscribe', b, 1));
+  t.moved.set(keyHashSlot(Buffer.from(b)), C);
+  t.node(B).answer(conf('sunsubscribe', b, 0));
+  await sleep(20);
+  assert.equal(t.node(C).sent, cmd('SSUBSCRIBE', b));
+  t.node(C).answer(conf('ssubscribe', b, 1), smessage(b, 'after'));
+  assert.deepEqual(t.got, [conf('ssubscribe', b, 1), smessage(b, 'after')]);
+  // the count stays the client's: a second channel makes 2
+  const b2 = nameOn('B', 'bb');
+  t.send(['SSUBSCRIBE', b2]);
+  t.node(B).answer(conf('ssubscribe', b2, 1));
+  assert.equal(t.got.at(-1), conf('ssubscribe', b2, 2));
+  assert.equal(t.lost(), '');
+});
+
+test('a lost node\'s shard channel waits for the map to name another owner; a MOVED from the one it asks is followed', async () => {
+  const t = setup();
+  const b = nameOn('B', 'b');
+  t.send(['SSUBSCRIBE', b]);
+  t.node(B).answer(conf('ssubscribe', b, 1));
+  const lostLane = t.node(B);
+  lostLane.client.onUpstreamLost('killed');
+  assert.equal(t.lost(), '');
+  await sleep(300);
+  // the map still names the dead node: nothing is sent yet
+  assert.equal(t.node(B), lostLane);
+  t.moved.set(keyHashSlot(Buffer.from(b)), A);
+  await sleep(300);
+  assert.equal(t.node(A).sent, cmd('SSUBSCRIBE', b));
+  // A is wrong after all: its MOVED names C
+  t.node(A).answer(`-MOVED ${keyHashSlot(Buffer.from(b))} 127.0.0.1:7002\r\n`);
+  assert.equal(t.node(C).sent, cmd('SSUBSCRIBE', b));
+  t.node(C).answer(conf('ssubscribe', b, 1), smessage(b, 'there'));
+  assert.deepEqual(t.got, [conf('ssubscribe', b, 1), smessage(b, 'there')]);
+  assert.equal(t.lost(), '');
+});
