@@ -178,6 +178,7 @@ test('a node\'s sunsubscribe (its slot moved) is swallowed; the channel is subsc
   t.node(B).answer(conf('ssubscribe', b2, 1));
   assert.equal(t.got.at(-1), conf('ssubscribe', b2, 2));
   assert.equal(t.lost(), '');
+  t.up.close();
 });
 
 test('a lost node\'s shard channel waits for the map to name another owner; a MOVED from the one it asks is followed', async () => {
@@ -200,4 +201,24 @@ test('a lost node\'s shard channel waits for the map to name another owner; a MO
   t.node(C).answer(conf('ssubscribe', b, 1), smessage(b, 'there'));
   assert.deepEqual(t.got, [conf('ssubscribe', b, 1), smessage(b, 'there')]);
   assert.equal(t.lost(), '');
+  t.up.close();
+});
+
+test('a lost node that held classic and shard subscriptions: the classic ones go to another master at once, unseen', async () => {
+  const t = setup();
+  const a = nameOn('A', 'a');
+  t.send(['SUBSCRIBE', 'plain'], ['PSUBSCRIBE', 'pl*'], ['SSUBSCRIBE', a]);
+  t.node(A).answer(conf('subscribe', 'plain', 1), conf('psubscribe', 'pl*', 2), conf('ssubscribe', a, 1));
+  assert.equal(t.got.length, 3);
+  t.node(A).client.onUpstreamLost('killed');
+  await sleep(20);
+  // (one command per name: each owes one frame, its confirmation or an error)
+  assert.equal(t.node(B).sent, cmd('SUBSCRIBE', 'plain') + cmd('PSUBSCRIBE', 'pl*'));
+  t.node(B).answer(conf('subscribe', 'plain', 1), conf('psubscribe', 'pl*', 2), `*3\r\n${bulk('message')}${bulk('plain')}${bulk('hi')}`);
+  assert.deepEqual(t.got.slice(3), [`*3\r\n${bulk('message')}${bulk('plain')}${bulk('hi')}`]);
+  // PING goes to a lane that is subscribed (B now), answered as a subscriber's
+  t.send(['PING']);
+  assert.equal(t.node(B).sent.endsWith(cmd('PING')), true);
+  assert.equal(t.lost(), '');
+  t.up.close();
 });
