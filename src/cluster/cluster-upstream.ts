@@ -453,10 +453,10 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     // keyless commands go to whichever master is home once the map is read again
     if (this.homeAddr !== null && addrKey(this.homeAddr) === lane.key) this.homeAddr = null;
     this.routing.refresh(`connection to ${lane.key} lost`);
-    // a lane that owed nothing is opened again when needed; one that owed replies (or held
-    // the client's transaction or subscriptions) cannot be made whole: the client's
-    // connection is lost, as a direct one to that node would be
-    // (subscriptions it held are made again elsewhere: subscriptions.ts)
+    // a lane that owed nothing is opened again when needed (subscriptions it held are made
+    // again elsewhere: subscriptions.ts); one that owed replies (or held the client's
+    // transaction or MONITOR) cannot be made whole: the client's connection is lost, as a
+    // direct one to that node would be
     const own = this.own;
     let owed = false;
     for (let it = lane.items.shift(); it !== undefined; it = lane.items.shift()) if (it.swallow === null) owed = true;

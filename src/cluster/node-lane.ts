@@ -39,13 +39,8 @@ export class ClusterRequest {
   /** passthrough, or (un)subscribe: frames that came while requests before it still waited (copies) */
   early: Buffer[] | null = null;
   done = false;
-  /** an (un)subscribe (its lower-case name, else null): confirmations still expected (subAll: as many as the lane holds, counted at the first) */
-  subName: string | null = null;
-  subLeft = 0;
-  subAll = false;
-  /** the subscription count each confirmation shows the client (the last one for any beyond) */
-  subCounts: number[] = [];
-  subSeen = 0;
+  /** an (un)subscribe: the confirmations it takes (subscriptions.ts) */
+  sub: SubRequest | null = null;
   /** handed to the client (no longer in the router's order) */
   sent = false;
 
@@ -91,6 +86,26 @@ export class ClusterRequest {
     }
     this.plan = null;
     return merged;
+  }
+}
+
+/** What an (un)subscribe request takes: confirmations, as many as one Redis sends. */
+export class SubRequest {
+  /** confirmations still expected (all: as many as the lane holds, counted at the first) */
+  left: number;
+  all: boolean;
+  /** confirmations seen */
+  seen = 0;
+
+  constructor(
+    /** lower-case: subscribe, sunsubscribe... */
+    readonly name: string,
+    n: number,
+    /** the subscription count each confirmation shows the client (the last one for any beyond) */
+    readonly counts: number[],
+  ) {
+    this.left = n;
+    this.all = n === 0;
   }
 }
 

@@ -4,7 +4,7 @@ import { encodeCommand } from '../resp/encode.js';
 import { parseRedisInt } from '../resp/redis-int.js';
 import { keyHashSlot } from './key-slot.js';
 import type { ClusterRouting } from './cluster-upstream.js';
-import { ClusterRequest, type NodeLane } from './node-lane.js';
+import { ClusterRequest, SubRequest, type NodeLane } from './node-lane.js';
 import { ClusterReply, classifyReply } from './redirect.js';
 import { Resubscriber, SHARD } from './resubscriber.js';
 
@@ -222,10 +222,7 @@ export class Subscriptions {
   private send(lane: NodeLane, name: string, bytes: Buffer, n: number, slot: number, counts: number[]): void {
     this.inFlight++;
     const req = new ClusterRequest(bytes, slot, null, false, false);
-    req.subName = name;
-    req.subCounts = counts;
-    req.subLeft = n;
-    req.subAll = n === 0;
+    req.sub = new SubRequest(name, n, counts);
     this.r.enqueue(req);
     this.r.sendTo(lane, req, -1, bytes, false);
     this.last = req;
@@ -306,14 +303,14 @@ export class Subscriptions {
     const item = lane.items.peek();
     if (t !== 0x3e && t !== 0x2a) {
       // an (un)subscribe refused (CROSSSLOT, arity...): the prediction was wrong
-      if ((t === 0x2d || t === 0x21) && item?.req != null && item.req.subName !== null && classifyReply(buf, start, end) === ClusterReply.Other) this.settled();
+      if ((t === 0x2d || t === 0x21) && item?.req?.sub != null && classifyReply(buf, start, end) === ClusterReply.Other) this.settled();
       return false;
     }
     const req = item?.req ?? null;
     const ls = this.laneSubs.get(lane);
     const name = firstName(buf, start, end);
     const kind = KINDS.get(name);
-    const mine = req !== null && req.subName !== null;
+    const mine = req?.sub != null;
     // (RESP3 confirmations are pushes: an array is a reply, whatever it holds)
     if (kind !== undefined && (t === 0x3e || (!this.resp3() && (mine || this.again.owns(item?.swallow) || (ls?.count ?? 0) > 0)))) {
       this.confirmation(lane, kind, name, buf, start, end, inChunk);
@@ -332,17 +329,18 @@ export class Subscriptions {
     const item = lane.items.peek();
     const req = item?.req ?? null;
     const set = ls.sets[kind];
-    if (req !== null && req.subName !== null && KINDS.get(req.subName) === kind && req.subName.includes('unsub') === name.includes('unsub')) {
-      if (req.subAll) {
-        req.subAll = false;
-        req.subLeft = Math.max(1, set.size);
+    const sub = req?.sub ?? null;
+    if (req !== null && sub !== null && KINDS.get(sub.name) === kind && sub.name.includes('unsub') === name.includes('unsub')) {
+      if (sub.all) {
+        sub.all = false;
+        sub.left = Math.max(1, set.size);
       }
       this.apply(set, name, buf, start);
-      const counts = req.subCounts;
-      const counted = counts.length === 0 ? null : withCount(buf, start, end, counts[Math.min(req.subSeen++, counts.length - 1)]);
+      const counts = sub.counts;
+      const counted = counts.length === 0 ? null : withCount(buf, start, end, counts[Math.min(sub.seen++, counts.length - 1)]);
       if (counted !== null) this.r.deliver(req, counted, 0, counted.length, false);
       else this.r.deliver(req, buf, start, end, inChunk);
-      if (--req.subLeft > 0) return;
+      if (--sub.left > 0) return;
       lane.items.shift();
       this.settled();
       this.r.complete(req);
