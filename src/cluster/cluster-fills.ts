@@ -7,11 +7,13 @@ import { keyHashSlotLatin1 } from './key-slot.js';
 
 // May a GET a client of the cluster sends now fill the cache? The session asks before it
 // forwards the GET, with the GET's key: only the lane to that key's master matters, and it
-// must be tracked for its master's link's current generation. That generation is the token
-// (generations are unique across every link of the process), and the fill's reply is kept
-// only while that lane is still tracked for it. So while one master's link is down, keys of
-// the others go on filling. The cache itself refuses fills of slots whose master's link is
-// not tracking (ReplyCache.blockSlots, NodeLinks).
+// must be tracked for its master's link's current generation. The token names that lane and
+// generation (a number of its own: a lane whose token is dropped gets a new one), and the
+// fill's reply is kept only while that lane is still tracked for it. So while one master's
+// link is down, keys of the others go on filling. A lane that answers with a redirect or a
+// retry (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, READONLY) loses its token: the reply then comes
+// from another lane, which may not be tracked. The cache itself refuses fills of slots whose
+// master's link is not tracking (ReplyCache.blockSlots, NodeLinks).
 //
 // Without a key (an MGET's missing keys, which may span masters), every master's lane of the
 // client must be tracked: the token is then the negated sum of their generations, minus 2
@@ -34,16 +36,23 @@ const ignore = (): void => undefined;
 
 interface Tracked {
   readonly lane: NodeLane;
-  gen: number;
+  readonly gen: number;
 }
+
+interface Keyed extends Tracked {
+  readonly token: number;
+}
+
+/** keyed tokens, unique in the process (above 0: never -1, NO_TRACKING_NEEDED or an every-master token) */
+let lastKeyed = 0;
 
 export class ClusterFills {
   owner: FillOwner | null = null;
   /** the token for every master (≤ -3), and the lanes and generations it rests on */
   private token = -1;
   private tracked: Tracked[] = [];
-  /** per lane, the generation a keyed token was last handed out for (a token is that generation) */
-  private keyed: Tracked[] = [];
+  /** per lane, the token handed out for a key of its master, and the generation it rests on */
+  private keyed: Keyed[] = [];
 
   constructor(private readonly ownsFills: boolean) {}
 
@@ -87,15 +96,23 @@ export class ClusterFills {
     const keyed = this.keyed;
     let i = 0;
     while (i < keyed.length && keyed[i].lane !== lane) i++;
+    if (i < keyed.length && keyed[i].gen === g) return keyed[i].token;
+    const entry = { lane, gen: g, token: ++lastKeyed };
     if (i === keyed.length) {
-      keyed.push({ lane, gen: g });
+      keyed.push(entry);
       if (this.owner === null) this.renewOwner();
-    } else if (keyed[i].gen !== g) {
+    } else {
       // the lane tracks for a new generation: what it filled before relied on the old one
-      keyed[i].gen = g;
+      keyed[i] = entry;
       this.renewOwner();
     }
-    return g;
+    return entry.token;
+  }
+
+  /** `lane` answered a request with a redirect or a retry: fills in flight through it are not kept. */
+  redirected(lane: NodeLane): void {
+    const i = this.keyed.findIndex((t) => t.lane === lane);
+    if (i >= 0) this.keyed.splice(i, 1);
   }
 
   /** The generation `lane` is tracked for, if its master's slots may fill (st); NO_TRACKING_NEEDED; or -1. */
@@ -125,7 +142,7 @@ export class ClusterFills {
       for (const t of this.tracked) if (!laneTracked(t)) return false;
       return true;
     }
-    for (const t of this.keyed) if (t.gen === generation) return laneTracked(t);
+    for (const t of this.keyed) if (t.token === generation) return laneTracked(t);
     return false;
   }
 

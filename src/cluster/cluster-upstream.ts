@@ -333,6 +333,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   /** Follow a redirect or retry; false: give the reply to the client as it is. */
   private redirect(lane: NodeLane, req: ClusterRequest, group: number, kind: ClusterReply, buf: Buffer, start: number, end: number): boolean {
     const bytes = req.groupBytes(group);
+    this.fills.redirected(lane);
     if (kind === ClusterReply.Moved || kind === ClusterReply.Ask) {
       const r = parseRedirect(buf, start, end);
       if (r === null || req.hops >= MAX_HOPS) return false;
