@@ -191,6 +191,16 @@ test('READONLY: a keyless write that reaches a master just demoted is retried at
     const direct = await RawClient.connect(home.port);
     direct.write(cmd('FLUSHALL'));
     assert.equal((await direct.readFrame()).toString(), "-READONLY You can't write against a read only replica.\r\n");
+    // ...while a keyed write gets MOVED, even on a connection in READONLY mode (which reads there)
+    direct.write(cmd('SET', key, 'x') + cmd('READONLY') + cmd('SET', key, 'x'));
+    const [set, ro, roSet] = (await direct.readFrames(3)).map((f) => f.toString());
+    assert.match(set, new RegExp(`^-MOVED \\d+ 127\\.0\\.0\\.1:${replica.port}\r\n$`));
+    assert.equal(ro, '+OK\r\n');
+    assert.equal(roSet, set);
+    await eventually('the demoted node serves the READONLY connection\'s GET: the key is flushed there too', async () => {
+      direct.write(cmd('GET', key));
+      return (await direct.readFrame()).toString() === '$-1\r\n';
+    }, 5000, 50);
     direct.destroy();
     own.write(incr);
     assert.equal((await own.readFrame()).toString(), ':1\r\n');
