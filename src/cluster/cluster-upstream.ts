@@ -326,6 +326,8 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
       // (a demoted home node: keyless commands go to whichever master is home once the map is read again)
       if (kind === ClusterReply.ReadOnly && this.homeAddr !== null && addrKey(this.homeAddr) === lane.key) this.homeAddr = null;
       if (!req.pinned && this.redirect(lane, req, item.group, kind, buf, start, end)) return;
+      // (a transaction's READONLY is the client's, but the map is read again all the same)
+      if (req.pinned && kind === ClusterReply.ReadOnly) this.routing.redirected(kind, -1, null);
     }
     this.answer(req, item.group, buf, start, end, inChunk);
   }
