@@ -52,7 +52,7 @@ export interface ClusterStats {
   /** per node: its invalidation link, and the entries dropped for its slots (null without a cache) */
   links: NodeLinkStats[] | null;
   coveredSlots: number;
-  redirects: { moved: number; ask: number; tryagain: number; clusterdown: number };
+  redirects: { moved: number; ask: number; tryagain: number; clusterdown: number; readonly: number };
   refreshes: number;
   refreshFailures: number;
   topologyChanges: number;
@@ -66,7 +66,7 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
   private readonly pools = new Map<string, SharedPool>();
   /** slots a MOVED sent elsewhere since the map was read */
   private readonly moved = new Map<number, BackendAddress>();
-  private readonly redirects = { moved: 0, ask: 0, tryagain: 0, clusterdown: 0 };
+  private readonly redirects = { moved: 0, ask: 0, tryagain: 0, clusterdown: 0, readonly: 0 };
   private stopped = false;
   private startError: string | null = null;
 
@@ -200,7 +200,7 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     return node === undefined ? null : this.discovery.addressOf(node);
   }
 
-  /** the proxy's address for CLUSTER SLOTS/SHARDS/NODES (set once it listens) */
+  /** where the proxy listens (set once it does): CLUSTER SLOTS/SHARDS/NODES name a client's own socket's local end, this where it has none */
   self: SelfAddress = { host: '127.0.0.1', port: 0 };
 
   /** the masters that own slots, in the map's order (made again at each change) */
@@ -236,6 +236,15 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     return pool !== undefined && pool.probe.open && pool.connectionsUp > 0;
   }
 
+  masterFor(addr: BackendAddress): BackendAddress {
+    const map = this.map;
+    if (map === null) return addr;
+    const key = addrKey(addr);
+    const node = map.nodes.find((n) => addrKey(this.discovery.addressOf(n)) === key);
+    const master = node?.role === 'replica' && node.masterId !== null ? map.node(node.masterId) : undefined;
+    return master === undefined ? addr : this.discovery.addressOf(master);
+  }
+
   redirected(kind: ClusterReply, slot: number, to: BackendAddress | null): void {
     switch (kind) {
       case ClusterReply.Moved:
@@ -252,6 +261,10 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
       case ClusterReply.ClusterDown:
         this.redirects.clusterdown++;
         this.refresh('CLUSTERDOWN');
+        break;
+      case ClusterReply.ReadOnly:
+        this.redirects.readonly++;
+        this.refresh('READONLY');
         break;
     }
   }

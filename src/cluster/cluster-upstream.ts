@@ -10,7 +10,7 @@ import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
 import { keyHashSlot } from './key-slot.js';
 import { ClusterReply, classifyReply, parseRedirect } from './redirect.js';
 import { keyspacePlan, type KeyspacePlan } from './keyspace-commands.js';
-import type { SelfAddress } from './keyspace-self.js';
+import { selfAsReached, type SelfAddress } from './keyspace-self.js';
 import { ClusterRequest, NodeLane, type LaneItem, type LaneOwner } from './node-lane.js';
 import { OwnRoutes, type LaneRouter } from './own-routes.js';
 import { ClusterFills } from './cluster-fills.js';
@@ -22,6 +22,7 @@ import { ClusterFills } from './cluster-fills.js';
 //   MOVED  ─▶ the same bytes to the named node (and the map is read again)
 //   ASK    ─▶ ASKING (its +OK swallowed) + the bytes, to the named node, this once
 //   TRYAGAIN, CLUSTERDOWN ─▶ again after a short backoff, a few times, then the error
+//   READONLY (a keyless write to a demoted master) ─▶ the same, at the node's master once known
 //   MGET/MSET/DEL/UNLINK/EXISTS/TOUCH over several slots ─▶ one part per slot, merged
 //   other commands ─▶ the first key's slot (a node's CROSSSLOT comes back as it is); keyless
 //                     ones to the client's home node
@@ -44,6 +45,8 @@ export interface ClusterRouting {
   connect(addr: BackendAddress, shared: boolean, client: UpstreamClient): Upstream;
   /** would connect() give a seat on the node's pool now */
   seatable(addr: BackendAddress): boolean;
+  /** the master `addr` serves now: itself while the map has it as a master, else its master if it is a replica */
+  masterFor(addr: BackendAddress): BackendAddress;
   /** a redirect was seen (MOVED: the map is read again, and the slot goes there meanwhile) */
   redirected(kind: ClusterReply, slot: number, to: BackendAddress | null): void;
   refresh(reason: string): void;
@@ -86,6 +89,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   /** what a client of its own keeps across lanes (null: shared) */
   private readonly own: OwnRoutes | null;
   private readonly fills: ClusterFills;
+  private selfAddr: SelfAddress | null = null;
 
   constructor(
     private readonly routing: ClusterRouting,
@@ -173,7 +177,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     if (own !== null && own.route(name, args, bytes, keys)) return;
     if (own?.inTransaction !== true) {
       const masters = this.routing.masterAddrs();
-      const plan = masters.length === 0 ? null : keyspacePlan(name, args, { masters: masters.length, self: this.routing.self });
+      const plan = masters.length === 0 ? null : keyspacePlan(name, args, { masters: masters.length, self: this.self() });
       if (plan !== null) {
         this.routePlan(plan, masters, bytes);
         return;
@@ -202,6 +206,11 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     const req = new ClusterRequest(bytes, slot, null, false, false);
     this.order.push(req);
     this.sendTo(slot < 0 ? this.homeLane() : this.laneForSlot(slot), req, -1, bytes, false);
+  }
+
+  /** The proxy's address as this client reached it (CLUSTER SLOTS and friends name it). */
+  private self(): SelfAddress {
+    return (this.selfAddr ??= selfAsReached(this.routing.self, this.client.socket));
   }
 
   /** A whole-keyspace or CLUSTER command: to every master, one, a slot's, or answered here. */
@@ -337,9 +346,11 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
         this.answer(req, item.group, CROSSSLOT, 0, CROSSSLOT.length, false);
         return;
       }
+      // (a demoted home node: keyless commands go to whichever master is home once the map is read again)
+      if (kind === ClusterReply.ReadOnly && this.homeAddr !== null && addrKey(this.homeAddr) === lane.key) this.homeAddr = null;
       if (!req.pinned && this.redirect(lane, req, item.group, kind, buf, start, end)) return;
-    } else if (buf[start] === 0x2d && end - start > 9 && buf.toString('latin1', start + 1, start + 9) === 'READONLY') {
-      this.routing.refresh('READONLY');
+      // (a transaction's READONLY is the client's, but the map is read again all the same)
+      if (req.pinned && kind === ClusterReply.ReadOnly) this.routing.redirected(kind, -1, null);
     }
     this.answer(req, item.group, buf, start, end, inChunk);
   }
@@ -347,6 +358,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   /** Follow a redirect or retry; false: give the reply to the client as it is. */
   private redirect(lane: NodeLane, req: ClusterRequest, group: number, kind: ClusterReply, buf: Buffer, start: number, end: number): boolean {
     const bytes = req.groupBytes(group);
+    this.fills.redirected(lane);
     if (kind === ClusterReply.Moved || kind === ClusterReply.Ask) {
       const r = parseRedirect(buf, start, end);
       if (r === null || req.hops >= MAX_HOPS) return false;
@@ -358,14 +370,23 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
       target.flush();
       return true;
     }
+    this.routing.redirected(kind, -1, null);
     if (req.tries >= RETRY_MS.length) return false;
     const delay = RETRY_MS[req.tries++];
-    this.routing.redirected(kind, -1, null);
     const slot = group >= 0 && req.fanout !== null ? req.fanout.groupId(group) : req.slot;
-    const planAddr = group >= 0 && req.planAddrs !== null ? req.planAddrs[group] : null;
     setTimeout(() => {
       if (this.closed) return;
-      const target = planAddr !== null ? this.laneFor(planAddr) : slot >= 0 ? this.laneForSlot(slot) : this.homeLane();
+      let planAddrs = group >= 0 ? req.planAddrs : null;
+      if (planAddrs !== null && kind === ClusterReply.ReadOnly) {
+        // a part for one master goes to the master of the node that refused it, once the map
+        // says so (a copy: the list may be the router's own list of masters)
+        const to = this.routing.masterFor(planAddrs[group]);
+        if (to !== planAddrs[group]) {
+          planAddrs = req.planAddrs = planAddrs.slice();
+          planAddrs[group] = to;
+        }
+      }
+      const target = planAddrs !== null ? this.laneFor(planAddrs[group]) : slot >= 0 ? this.laneForSlot(slot) : this.homeLane();
       this.sendTo(target, req, group, bytes, false);
       target.flush();
     }, delay).unref();
@@ -470,9 +491,9 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
 
   // ───────────────────────────── the rest of Upstream ─────────────────────────────
 
-  fillGeneration(): number {
+  fillGeneration(key?: string): number {
     const r = this.routing;
-    return r.fills && this.own?.passLane == null ? this.fills.generation(r, (a) => this.laneFor(a)) : -1;
+    return r.fills && this.own?.passLane == null ? this.fills.generation(r, (a) => this.laneFor(a), key) : -1;
   }
 
   stillTracked(generation: number): boolean {

@@ -16,6 +16,18 @@ export interface SelfAddress {
   readonly port: number;
 }
 
+/**
+ * The proxy as one client reached it: its socket's local end (an IPv4-mapped IPv6 address
+ * unwrapped), so that a proxy listening on every address names one the client can reach;
+ * `listening` (where the proxy listens) when the socket has no address (a Unix socket).
+ */
+export function selfAsReached(listening: SelfAddress, socket: { readonly localAddress?: string; readonly localPort?: number } | undefined): SelfAddress {
+  const host = socket?.localAddress;
+  const port = socket?.localPort;
+  if (host === undefined || host === '' || port === undefined) return listening;
+  return { host: host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host, port };
+}
+
 export function selfNodeId(self: SelfAddress): string {
   return createHash('sha1').update(`redisproxy ${self.host}:${self.port}`).digest('hex');
 }

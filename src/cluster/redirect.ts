@@ -1,7 +1,8 @@
 // The cluster's answers that a cluster-unaware client must never see: `-MOVED slot host:port`
 // (the slot has another owner: follow, and refresh the map), `-ASK slot host:port` (this one
 // command goes there, after ASKING), `-TRYAGAIN` (a multi-key command during a slot's move)
-// and `-CLUSTERDOWN` (retry with a backoff). Every reply passes through here, so the check
+// and `-CLUSTERDOWN` (retry with a backoff); and `-READONLY` (a keyless write reached a node
+// that is a replica now: refresh the map, retry at its master). Every reply passes through here, so the check
 // reads at most a few bytes and allocates nothing; only a redirect is parsed.
 
 export const enum ClusterReply {
@@ -10,6 +11,7 @@ export const enum ClusterReply {
   Ask = 2,
   TryAgain = 3,
   ClusterDown = 4,
+  ReadOnly = 5,
 }
 
 export interface Redirect {
@@ -24,6 +26,7 @@ const MOVED = Buffer.from('-MOVED ');
 const ASK = Buffer.from('-ASK ');
 const TRYAGAIN = Buffer.from('-TRYAGAIN');
 const CLUSTERDOWN = Buffer.from('-CLUSTERDOWN');
+const READONLY = Buffer.from('-READONLY');
 
 function startsWith(buf: Uint8Array, pos: number, end: number, word: Buffer): boolean {
   if (end - pos < word.length) return false;
@@ -50,6 +53,8 @@ export function classifyReply(buf: Uint8Array, pos: number, end: number): Cluste
       return isWord(buf, pos, end, TRYAGAIN) ? ClusterReply.TryAgain : ClusterReply.Other;
     case 0x43: // C
       return isWord(buf, pos, end, CLUSTERDOWN) ? ClusterReply.ClusterDown : ClusterReply.Other;
+    case 0x52: // R
+      return isWord(buf, pos, end, READONLY) ? ClusterReply.ReadOnly : ClusterReply.Other;
     default:
       return ClusterReply.Other;
   }

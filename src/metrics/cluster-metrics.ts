@@ -20,11 +20,11 @@ export function registerClusterMetrics(reg: Registry, stats: () => ClusterStats)
     collect() { this.set(stats().coveredSlots); },
   });
   new Counter({
-    name: 'redisproxy_cluster_redirects_total', help: 'MOVED and ASK followed, TRYAGAIN and CLUSTERDOWN retried, inside the proxy', labelNames: ['kind'], registers: [reg],
+    name: 'redisproxy_cluster_redirects_total', help: 'MOVED and ASK followed, TRYAGAIN, CLUSTERDOWN and READONLY retried, inside the proxy', labelNames: ['kind'], registers: [reg],
     collect() {
       this.reset();
       const r = stats().redirects;
-      for (const kind of ['moved', 'ask', 'tryagain', 'clusterdown'] as const) this.inc({ kind }, r[kind]);
+      for (const kind of ['moved', 'ask', 'tryagain', 'clusterdown', 'readonly'] as const) this.inc({ kind }, r[kind]);
     },
   });
   new Counter({

@@ -298,7 +298,7 @@ export class RequestRouter {
     const s = this.s;
     const ticket = cache.beginFill(key, s.state.user, s.state.db);
     // (may send the upstream's CLIENT TRACKING ahead of the GET)
-    const trackGen = ticket === null ? -1 : (s.upstream?.fillGeneration() ?? -1);
+    const trackGen = ticket === null ? -1 : (s.upstream?.fillGeneration(key) ?? -1);
     s.forward(buf, start, end);
     if (ticket === null || trackGen === -1) {
       s.pending.pushPass(true);

@@ -124,6 +124,11 @@ export class ClientSession implements UpstreamClient {
     return this.phase === Phase.Closed;
   }
 
+  /** (UpstreamClient.socket: the proxy's address as this client reached it) */
+  get socket(): net.Socket {
+    return this.client;
+  }
+
   /** are requests read and handled */
   get reading(): boolean {
     return this.phase === Phase.Open;

@@ -17,6 +17,8 @@ import type { FillOwner } from '../cache/reply-cache.js';
 /** What an upstream tells its client session. */
 export interface UpstreamClient {
   readonly closed: boolean;
+  /** the client's socket, where there is one: its local end is the proxy as this client reached it */
+  readonly socket?: { readonly localAddress?: string; readonly localPort?: number };
   /**
    * One reply frame, buf[start, end). inChunk: buf is the read's chunk (frames side by side
    * may go on as one slice); else buf is the frame alone. After relayRaw(), any range of
@@ -66,8 +68,10 @@ export interface Upstream {
    * May a GET sent now fill the cache? Returns the tracking generation the fill relies on
    * (checked again with stillTracked when its reply is in), NO_TRACKING_NEEDED without
    * tracking, or -1. An upstream may send its own CLIENT TRACKING first (sendInternal).
+   * key: the GET's key (latin1), when one key is to fill: a cluster router then asks of that
+   * key's node only (one Redis ignores it).
    */
-  fillGeneration(): number;
+  fillGeneration(key?: string): number;
   /** false if the tracking a fill relied on was lost or refused meanwhile */
   stillTracked(generation: number): boolean;
   /** whose tracking reports the keys filled through it (null: the pool's, whose loss empties the cache) */

@@ -88,6 +88,7 @@ function setup() {
       return n;
     },
     seatable: () => true,
+    masterFor: (a) => a,
     redirected: (kind) => void redirects.push(kind),
     refresh: () => undefined,
     masterAddrs: () => [A, B],

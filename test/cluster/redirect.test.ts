@@ -72,11 +72,12 @@ test('CLUSTERDOWN from a node that serves no slot', async () => {
 });
 
 test('look-alikes and other replies are Other', () => {
-  for (const s of ['+OK\r\n', '-ERR MOVED 1 a:1\r\n', '-MOVEDX 1 a:1\r\n', '-ASKING\r\n', '-TRYAGAINX\r\n', '-CLUSTERDOWNX\r\n', '$6\r\n-MOVED\r\n', ':1\r\n', '-\r\n', '-M', '!12\r\nMOVED 1 a:1\r\n', '*1\r\n-MOVED 1 a:1\r\n']) {
+  for (const s of ['+OK\r\n', '-ERR MOVED 1 a:1\r\n', '-MOVEDX 1 a:1\r\n', '-ASKING\r\n', '-TRYAGAINX\r\n', '-CLUSTERDOWNX\r\n', '-READONLYX\r\n', '-ERR READONLY\r\n', '$6\r\n-MOVED\r\n', ':1\r\n', '-\r\n', '-M', '!12\r\nMOVED 1 a:1\r\n', '*1\r\n-MOVED 1 a:1\r\n']) {
     assert.equal(kindOf(latin1(s)), ClusterReply.Other, s);
   }
   assert.equal(kindOf(latin1('-TRYAGAIN\r\n')), ClusterReply.TryAgain);
   assert.equal(kindOf(latin1('-CLUSTERDOWN\r\n')), ClusterReply.ClusterDown);
+  assert.equal(kindOf(latin1("-READONLY You can't write against a read only replica.\r\n")), ClusterReply.ReadOnly);
 });
 
 test('addresses: IPv6 without brackets, host names, an empty host; malformed ones are null', () => {
