@@ -84,6 +84,7 @@ function setup() {
     redirected: () => undefined,
     refresh: () => undefined,
     masterAddrs: () => [A, B],
+    masterFor: (a) => a,
     self: { host: '127.0.0.1', port: 6380 },
     fills: false,
     trackingOf: () => null,
