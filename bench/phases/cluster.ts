@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import { parseRbCsv } from '../lib/redis-benchmark.js';
 import { startCluster } from '../../test/helpers/cluster.js';
 import { startProxy } from '../../test/helpers/proxy.js';
+import { startRedis } from '../../test/helpers/redis.js';
 import { RawClient } from '../../test/helpers/raw-client.js';
 import { cmd } from '../../test/helpers/resp.js';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
@@ -58,25 +59,25 @@ export interface Staleness {
   maxMs: number;
 }
 
+/** Where a key's direct writes go: the port of the master owning its slot. */
+type OwnerOf = (key: string) => number;
+
 /**
  * Staleness of direct writes: a key read (and cached) through the proxy is written directly on
- * its master; the ms from that SET's reply until the proxy serves the new value, per key.
+ * its master; the ms from that SET's reply until the proxy serves the new value, per key. The
+ * same probe runs against one Redis behind its own proxy, so the two can be compared.
  */
-async function staleness(cluster: RedisCluster, proxyPort: number, samples: number): Promise<Staleness> {
-  const view = await cluster.nodes();
-  const masters = view.filter((n) => n.role === 'master' && n.slots.length > 0);
+async function staleness(ownerOf: OwnerOf, ports: number[], proxyPort: number, samples: number): Promise<Staleness> {
   const c = await RawClient.connect(proxyPort);
   const direct = new Map<number, RawClient>();
-  for (const m of masters) direct.set(m.port, await RawClient.connect(m.port));
+  for (const port of ports) direct.set(port, await RawClient.connect(port));
   const ms: number[] = [];
   try {
     for (let i = 0; i < samples; i++) {
       const key = `stale:${i}`;
-      const slot = keyHashSlot(Buffer.from(key));
-      const owner = masters.find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b))!;
       c.write(cmd('SET', key, 'old') + cmd('GET', key) + cmd('GET', key));
       await c.readFrames(3);
-      const d = direct.get(owner.port)!;
+      const d = direct.get(ownerOf(key))!;
       d.write(cmd('SET', key, 'new'));
       await d.readFrame();
       const t0 = performance.now();
@@ -95,7 +96,28 @@ async function staleness(cluster: RedisCluster, proxyPort: number, samples: numb
   return { samples, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
 }
 
-export async function clusterBench(requests: number): Promise<{ rows: ClusterBenchRow[]; staleness: Staleness }> {
+async function clusterStaleness(cluster: RedisCluster, proxyPort: number, samples: number): Promise<Staleness> {
+  const masters = (await cluster.nodes()).filter((n) => n.role === 'master' && n.slots.length > 0);
+  const ownerOf = (key: string): number => {
+    const slot = keyHashSlot(Buffer.from(key));
+    return masters.find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b))!.port;
+  };
+  return staleness(ownerOf, masters.map((m) => m.port), proxyPort, samples);
+}
+
+/** The same probe against one Redis behind a proxy of its own: the floor the cluster is held to. */
+async function singleStaleness(samples: number): Promise<Staleness> {
+  const redis = await startRedis({ args: ['--save', '', '--appendonly', 'no'] });
+  const proxy = await startProxy({ redisPort: redis.port, args: ['--capacity', '200000', '--ttl', '3600', '--log-level', 'warn'] });
+  try {
+    return await staleness(() => redis.port, [redis.port], proxy.port, samples);
+  } finally {
+    await proxy.stop();
+    await redis.stop();
+  }
+}
+
+export async function clusterBench(requests: number): Promise<{ rows: ClusterBenchRow[]; staleness: Staleness; singleStaleness: Staleness }> {
   const cluster = await startCluster({ args: ['--save', '', '--appendonly', 'no'] });
   const proxy = await startProxy({ redisPort: cluster.ports[0], args: ['--capacity', '200000', '--ttl', '3600', '--log-level', 'warn'], timeoutMs: 20_000 });
   try {
@@ -111,7 +133,9 @@ export async function clusterBench(requests: number): Promise<{ rows: ClusterBen
         if (rep === 1) rows.push(...direct, ...viaProxy);
       }
     }
-    return { rows, staleness: await staleness(cluster, proxy.port, 300) };
+    // one Redis's probe right after the cluster's, so both see about the same machine
+    const st = await clusterStaleness(cluster, proxy.port, 300);
+    return { rows, staleness: st, singleStaleness: await singleStaleness(300) };
   } finally {
     await proxy.stop();
     await cluster.stop();
@@ -138,10 +162,11 @@ if (process.argv[1]?.endsWith('cluster.ts')) {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const requests = Number(at('--requests') ?? 100_000);
-  const { rows, staleness: st } = await clusterBench(requests);
+  const { rows, staleness: st, singleStaleness: one } = await clusterBench(requests);
   console.log(table(rows));
   console.log(`\nstaleness of direct writes on the masters, through the proxy's cache (${st.samples} keys): p50 ${st.p50Ms} ms, p99 ${st.p99Ms} ms, max ${st.maxMs} ms`);
+  console.log(`the same against one Redis behind the proxy, in the same run (${one.samples} keys): p50 ${one.p50Ms} ms, p99 ${one.p99Ms} ms, max ${one.maxMs} ms`);
   const json = at('--json');
-  if (json) fs.writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), requests, clients: CLIENTS, keyspace: KEYSPACE, rows, staleness: st }, null, 2));
+  if (json) fs.writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), requests, clients: CLIENTS, keyspace: KEYSPACE, rows, staleness: st, singleStaleness: one }, null, 2));
   process.exit(0);
 }
