@@ -84,6 +84,8 @@ export class ClientSession implements UpstreamClient {
   private authInline = false;
   private hasSent = false;
   private finishTimer: NodeJS.Timeout | null = null;
+  /** closes a half-closed client whose replies never come (cleared at close: it would hold the session for its 10 s) */
+  private graceTimer: NodeJS.Timeout | null = null;
 
   constructor(client: net.Socket, ctx: SessionContext) {
     this.client = client;
@@ -271,11 +273,13 @@ export class ClientSession implements UpstreamClient {
   private continueAfterHeld(): void {
     this.held = null;
     if (this.authInline) return;
-    this.flushOut();
-    if (this.reading) {
-      this.reader.process();
-      if (this.reading && this.held === null) this.client.resume();
+    if (!this.reading) {
+      this.flushOut();
+      return;
     }
+    // (the held request's reply goes out with the replies to what followed it: one write)
+    this.reader.process();
+    if (this.reading && this.held === null) this.client.resume();
   }
 
   /** The shared requests were all answered: continue on the client's own connection (or check the held AUTH). */
@@ -444,7 +448,10 @@ export class ClientSession implements UpstreamClient {
     // what it sent before the end is answered (up to a blocked command: see onAnswered)
     this.onAnswered();
     // a Redis that never answers must not keep the session
-    if (!this.closed) setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS).unref();
+    if (!this.closed) {
+      this.graceTimer = setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS);
+      this.graceTimer.unref();
+    }
   }
 
   stopInput(): void {
@@ -527,6 +534,7 @@ export class ClientSession implements UpstreamClient {
     if (this.closed) return;
     this.phase = Phase.Closed;
     if (this.finishTimer) clearTimeout(this.finishTimer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     this.upstream?.close();
     for (const p of this.pending.drain()) p.releaseHold();
     if (!this.client.destroyed) this.client.destroy();
