@@ -1,15 +1,19 @@
-import { hash, randomBytes } from 'node:crypto';
+import crypto from 'node:crypto';
 
 // The credentials Redis accepted lately, so that a client that connects, authenticates and
 // leaves (a PHP or CGI request, a health check) costs Redis nothing more than a direct client
 // that reads from the cache. Only a SHA-256 of (salt, user, password), with a salt drawn at
 // start, is kept, never the password: a heap dump or a core file shows digests that cannot be
-// tried against Redis, nor compared across processes. (One-shot SHA-256 rather than an HMAC:
-// it is the same one-way lookup key, at about a third of the cost, and with no object made
-// per AUTH: this runs for every connect-per-request client.) Bounded (the oldest go first), each entry
-// good for a second only, and emptied whole at any change of rules or passwords the proxy
-// sees (see UserPools.accessChanged): a credential answered from memory was accepted by
-// Redis less than a second ago, with or without an ACL watch to report changes.
+// tried against Redis, nor compared across processes. (A one-shot SHA-256 rather than an
+// HMAC: the same one-way lookup key at a third of the cost, and no object per AUTH, which
+// every connect-per-request client sends.) Bounded (the oldest go first), each entry good
+// for a second only, and emptied whole at any change of rules or passwords the proxy sees
+// (see UserPools.accessChanged): a credential answered from memory was accepted by Redis
+// less than a second ago, with or without an ACL watch to report changes.
+
+/** crypto.hash is Node 20.12+ (package.json allows any 20): createHash before it */
+const sha256: (data: Buffer) => string =
+  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha256', data, 'base64') : (data) => crypto.createHash('sha256').update(data).digest('base64');
 
 const DEFAULT_MAX = 1024;
 const DEFAULT_TTL_MS = 1000;
@@ -30,7 +34,7 @@ export class CredentialCache {
     private readonly ttlMs = DEFAULT_TTL_MS,
     private readonly now: () => number = Date.now,
   ) {
-    randomBytes(SALT_BYTES).copy(this.scratch);
+    crypto.randomBytes(SALT_BYTES).copy(this.scratch);
   }
 
   /** The salted digest the memory is keyed by (the same for the same user and password, in this process only). */
@@ -43,7 +47,7 @@ export class CredentialCache {
     if (b !== s) s.copy(b, 0, 0, SALT_BYTES);
     b.write(head, SALT_BYTES, 'latin1');
     password.copy(b, SALT_BYTES + head.length);
-    const d = hash('sha256', b.subarray(0, end), 'base64');
+    const d = sha256(b.subarray(0, end));
     // (the password is not kept past the call)
     b.fill(0, SALT_BYTES, end);
     return d;
