@@ -1,5 +1,6 @@
 import type { UpstreamProvider } from '../upstream/upstream.js';
 import type { ClientSession } from './session.js';
+import type { HeldRequest } from './seat-moves.js';
 
 // A client's AUTH while it rides a shared connection (issue 14). Sent down that connection,
 // a successful AUTH would change its user for every client on it; so Redis checks it on a
@@ -17,18 +18,6 @@ import type { ClientSession } from './session.js';
 // needs one of the client's own) is checked as `AUTH u pw`; Redis refuses both with the same
 // bytes, and on +OK the client's HELLO 2 goes down its new seat, so the reply it gets (the
 // server's description) is Redis's.
-
-/** A request that waits for the session's shared requests to be answered. */
-export interface HeldRequest {
-  args: Buffer[];
-  buf: Buffer;
-  start: number;
-  end: number;
-  /** an AUTH to be checked off the connection, not a move to an own connection */
-  auth: boolean;
-  /** that check was sent */
-  checking: boolean;
-}
 
 const OK = Buffer.from('+OK\r\n');
 
@@ -68,20 +57,20 @@ export class AuthCheck {
 
   private checked(h: HeldRequest, reply: Buffer | null): void {
     const s = this.s;
-    if (!s.holds(h)) return;
-    if (reply === null) return s.authLost('the AUTH check got no answer from Redis');
+    if (!s.moves.holds(h)) return;
+    if (reply === null) return s.moves.authLost('the AUTH check got no answer from Redis');
     // refused: the client stays as it was, as on Redis
-    if (!reply.equals(OK)) return s.authAnswered(reply, null, null, false);
+    if (!reply.equals(OK)) return s.moves.authAnswered(reply, null, null, false);
     const auth = authArgsOf(h.args);
     const user = userOf(auth);
     const ups = s.ctx.upstreams;
     (ups.joinPool as NonNullable<UpstreamProvider['joinPool']>).call(ups, user, auth[auth.length - 1], s, (seat) => {
-      if (!s.holds(h)) {
+      if (!s.moves.holds(h)) {
         seat?.close();
         return;
       }
-      if (seat === null) s.authOnOwnConnection(h);
-      else s.authAnswered(reply, seat, user, isHelloAuth(h.args));
+      if (seat === null) s.moves.authOnOwnConnection(h);
+      else s.moves.authAnswered(reply, seat, user, isHelloAuth(h.args));
     });
   }
 }

@@ -94,7 +94,7 @@ export class RequestReader {
         }
         // Inline requests go to a connection of the client's own: Redis checks an inline
         // line's length while it is still arriving, and a refusal closes the connection.
-        if (d.inline && s.upstream?.shared === true && !s.leaveShared(d.args, d.buffer, start, d.end)) break;
+        if (d.inline && s.upstream?.shared === true && !s.moves.leaveShared(d.args, d.buffer, start, d.end)) break;
         this.router.route(d.args, d.buffer, start, d.end);
         if (!s.reading || s.holding) break;
       }
@@ -103,7 +103,7 @@ export class RequestReader {
         // no connection yet (AwaitingAuth) and a request in progress that is no AUTH: Redis
         // must see it as it arrives (it refuses an oversized one from an unauthenticated
         // client at its header), so the connection is opened now
-        if (s.upstream?.shared === true && s.state.user === null && this.partialNeedsConnection()) s.leaveSharedNow();
+        if (s.upstream?.shared === true && s.state.user === null && this.partialNeedsConnection()) s.moves.leaveSharedNow();
         this.streamPartial();
       }
       // every request taken: the decoder lets go of the chunk (a held request keeps its own reference)

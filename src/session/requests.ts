@@ -166,14 +166,14 @@ export class RequestRouter {
     s.observer?.onCommand(name);
     if (s.upstream?.shared === true && (s.state.user === null || !this.shareable(name, args))) {
       // (checked off the shared connection; on +OK the session moves to its user's pool)
-      if ((name === 'auth' || (name === 'hello' && isHelloAuth(args))) && s.verifyAuth(args, buf, start, end)) return;
+      if ((name === 'auth' || (name === 'hello' && isHelloAuth(args))) && s.moves.verifyAuth(args, buf, start, end)) return;
       if (name === 'quit') {
         // QUIT would close the shared connection: answer it here, as Redis would
         s.enqueueReady(QUIT_OK, true);
         s.stopInput();
         return;
       }
-      if (!s.leaveShared(args, buf, start, end)) return;
+      if (!s.moves.leaveShared(args, buf, start, end)) return;
     }
     if (s.relaysRequests) {
       if (changesAccess(name, args)) {

@@ -6,13 +6,13 @@ import type { SessionContext } from './context.js';
 import { RequestBatch } from './request-batch.js';
 import { WriteBatch, type OutBytes } from '../io/write-batch.js';
 import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
-import { AuthCheck, type HeldRequest } from './auth-check.js';
 import { ConnState } from './conn-state.js';
 import { Kind, Pending, PendingQueue } from './pending.js';
 import { RequestRouter } from './requests.js';
 import { RequestReader } from './request-reader.js';
 import { ReplyPairer } from './replies.js';
 import { OutputLimiter } from './output-limit.js';
+import { SeatMoves } from './seat-moves.js';
 
 // One client of the proxy: its socket, its request decoder, its pending queue, and the
 // upstream its requests go to (upstream/upstream.ts). The request side (requests.ts)
@@ -25,7 +25,8 @@ import { OutputLimiter } from './output-limit.js';
 //
 // A session starts on a seat of a shared connection when it may (no connection state
 // yet); the first command that needs connection state waits until its shared commands
-// are answered, then the session moves to a connection of its own for the rest of its life.
+// are answered, then the session moves to a connection of its own for the rest of its life
+// (seat-moves.ts; an AUTH Redis accepts moves it to a seat on its user's pool instead).
 //
 // Its life, one phase at a time:
 //
@@ -50,7 +51,6 @@ export const enum Phase {
   Closed,
 }
 
-const HELLO_2 = Buffer.from('*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n');
 const HALF_CLOSE_GRACE_MS = 10_000;
 /** after its last reply is out, how long a finished session waits for the client to close before closing itself */
 const FINISH_LINGER_MS = 1000;
@@ -73,17 +73,17 @@ export class ClientSession implements UpstreamClient {
   lastInput = Date.now();
   private readonly reader: RequestReader;
   private readonly requests: RequestRouter;
+  /** leaving the shared seat: the request held meanwhile, and AUTH's check */
+  readonly moves: SeatMoves;
   private readonly replies: ReplyPairer;
   private readonly limiter = new OutputLimiter();
-  private readonly authCheck: AuthCheck;
   /** requests (and, once the Raw record is reached, replies) are relayed without pairing */
   private rawRequests = false;
   private rawReplies = false;
-  private held: HeldRequest | null = null;
-  /** an AUTH check is being answered within the read that sent it */
-  private authInline = false;
   private hasSent = false;
   private finishTimer: NodeJS.Timeout | null = null;
+  /** closes a half-closed client whose replies never come (cleared at close: it would hold the session for its 10 s) */
+  private graceTimer: NodeJS.Timeout | null = null;
 
   constructor(client: net.Socket, ctx: SessionContext) {
     this.client = client;
@@ -93,8 +93,8 @@ export class ClientSession implements UpstreamClient {
     this.pending = new PendingQueue(this.batch, ctx.observer !== undefined);
     this.requests = new RequestRouter(this);
     this.replies = new ReplyPairer(this);
-    this.authCheck = new AuthCheck(this);
     this.reader = new RequestReader(this, this.requests);
+    this.moves = new SeatMoves(this, this.requests, this.reader);
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => {
       if (this.reading) this.reader.onData(chunk);
@@ -102,7 +102,7 @@ export class ClientSession implements UpstreamClient {
     client.on('drain', () => {
       // the client caught up: let both directions flow again
       this.upstream?.resume();
-      if (this.reading && this.held === null && !this.upstream?.congested) this.client.resume();
+      if (this.reading && this.moves.held === null && !this.upstream?.congested) this.client.resume();
       this.limiter.reset();
     });
     client.on('error', () => this.close());
@@ -143,7 +143,7 @@ export class ClientSession implements UpstreamClient {
   }
 
   /** (writes before it connects are buffered) */
-  private openUpstream(): void {
+  openUpstream(): void {
     this.upstream = this.ctx.upstreams.open(this);
   }
 
@@ -167,7 +167,7 @@ export class ClientSession implements UpstreamClient {
 
   /** is a request waiting for the session to leave its shared connection */
   get holding(): boolean {
-    return this.held !== null;
+    return this.moves.held !== null;
   }
 
   /** After a read's requests were taken: apply backpressure. */
@@ -176,138 +176,6 @@ export class ClientSession implements UpstreamClient {
     // (cache hits are produced without Redis, so the client's own buffer counts too).
     if (this.reading && (this.upstream?.congested === true || this.client.writableNeedDrain)) this.client.pause();
     this.checkOutputLimit();
-  }
-
-  /**
-   * Move to a connection of the client's own. Its requests on the shared connection must
-   * be answered first (they were sent earlier), so the request that needs the move waits
-   * with everything after it, and the client is not read meanwhile.
-   * Returns true when the request can be routed now.
-   */
-  leaveShared(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
-    if (this.pending.length > 0) {
-      this.held = { args, buf, start, end, auth: false, checking: false };
-      this.client.pause();
-      return false;
-    }
-    this.moveToOwnConnection();
-    return true;
-  }
-
-  /** Move to a connection of the client's own now, if nothing is in flight on the shared one (see RequestReader). */
-  leaveSharedNow(): void {
-    if (this.pending.length === 0 && this.held === null) this.moveToOwnConnection();
-  }
-
-  private moveToOwnConnection(): void {
-    // a seat on a user's pool: the client is that user's on Redis, and so must its own connection be
-    const login = this.upstream?.seatLogin ?? null;
-    const user = this.state.user;
-    this.upstream?.close();
-    this.state.unprove(); // a new connection: proven again by its first reply
-    this.openUpstream();
-    if (login === null) return;
-    this.state.user = user;
-    this.sendInternal(login, (frame) => {
-      // (Redis no longer takes the pool's credentials: the client cannot go on as that user)
-      if (frame[0] !== 0x2b) this.lose('its user could not authenticate a connection of its own');
-    });
-  }
-
-  /**
-   * AUTH [user] password from a shared seat: checked by Redis off this connection, and on
-   * +OK the session moves to a seat on that user's pool (see AuthCheck). Like a move to an
-   * own connection, it waits until the shared requests before it are answered, and the
-   * requests after it until its answer. Returns false when the AUTH must go down a
-   * connection of the client's own.
-   */
-  verifyAuth(args: Buffer[], buf: Buffer, start: number, end: number): boolean {
-    if (!AuthCheck.applies(this.ctx.upstreams, args)) return false;
-    const h: HeldRequest = { args, buf, start, end, auth: true, checking: false };
-    this.held = h;
-    if (this.pending.length === 0) {
-      // (a credential Redis accepted since the last change is answered at once: the reader
-      // goes on with this read's requests itself)
-      this.authInline = true;
-      this.authCheck.start(h);
-      this.authInline = false;
-    }
-    if (this.held === h) this.client.pause();
-    return true;
-  }
-
-  /** is `h` still the request this session holds (a late answer for a closed one is dropped) */
-  holds(h: HeldRequest): boolean {
-    return this.held === h && !this.closed;
-  }
-
-  /** The held AUTH was answered `reply`: and with a seat on its user's pool when it succeeded. */
-  authAnswered(reply: Buffer, seat: Upstream | null, user: string | null, hello: boolean): void {
-    if (seat !== null) {
-      this.upstream?.close();
-      this.upstream = seat;
-      this.state.user = user;
-    }
-    if (seat !== null && hello) {
-      // HELLO 2 AUTH: the reply is the server's description, asked on the new seat
-      this.toUpstream(HELLO_2);
-      this.pending.pushPass(false);
-      this.flushUpstream();
-    } else {
-      this.enqueueReady(reply, false);
-    }
-    this.continueAfterHeld();
-  }
-
-  /** No seat for the held AUTH: it goes down a connection of the client's own, as before (Redis answers it there). */
-  authOnOwnConnection(h: HeldRequest): void {
-    this.held = null;
-    this.moveToOwnConnection();
-    this.routeNow(h);
-  }
-
-  /** The held AUTH's check got no answer: like a lost connection. */
-  authLost(reason: string): void {
-    this.held = null;
-    this.lose(reason);
-  }
-
-  /** The held request is answered: read on. */
-  private continueAfterHeld(): void {
-    this.held = null;
-    if (this.authInline) return;
-    this.flushOut();
-    if (this.reading) {
-      this.reader.process();
-      if (this.reading && this.held === null) this.client.resume();
-    }
-  }
-
-  /** The shared requests were all answered: continue on the client's own connection (or check the held AUTH). */
-  private resumeHeld(): void {
-    const h = this.held;
-    if (h === null || this.pending.length > 0 || this.closed) return;
-    if (h.auth) {
-      if (!h.checking) this.authCheck.start(h);
-      return;
-    }
-    this.held = null;
-    this.moveToOwnConnection();
-    this.routeNow(h);
-  }
-
-  private routeNow(h: HeldRequest): void {
-    try {
-      this.requests.route(h.args, h.buf, h.start, h.end);
-      this.flushForward();
-    } finally {
-      this.flushUpstream();
-      this.flushOut();
-    }
-    if (this.reading && this.held === null && !this.authInline) {
-      this.reader.process();
-      if (this.reading) this.client.resume();
-    }
   }
 
   /** Disconnect a client whose unread replies pass its class's limit, as Redis does. */
@@ -396,12 +264,12 @@ export class ClientSession implements UpstreamClient {
   }
 
   onUpstreamDrain(): void {
-    if (this.reading && this.held === null && !this.client.writableNeedDrain) this.client.resume();
+    if (this.reading && this.moves.held === null && !this.client.writableNeedDrain) this.client.resume();
   }
 
   onUpstreamLost(reason: string): void {
     if (this.phase === Phase.Finishing || this.closed) return;
-    if (this.upstream?.shared === true && this.pending.length === 0 && this.held === null && !this.hasSent) {
+    if (this.upstream?.shared === true && this.pending.length === 0 && this.moves.held === null && !this.hasSent) {
       // A client that has sent nothing yet has never been a client of that connection in
       // Redis's eyes: it moves on, to another shared connection or one of its own.
       this.upstream = this.ctx.upstreams.share(this);
@@ -433,7 +301,7 @@ export class ClientSession implements UpstreamClient {
     const head = this.pending.peek();
     if (head === undefined) {
       if (this.phase === Phase.HalfClosed) this.finish();
-      else if (this.held !== null) this.resumeHeld();
+      else if (this.moves.held !== null) this.moves.resumeHeld();
     } else if (this.phase === Phase.HalfClosed && head.blocking) {
       // Redis frees a client that half-closes while blocked, and its blocked command with
       // it: closing its connection does the same (nothing is consumed by it later)
@@ -449,7 +317,10 @@ export class ClientSession implements UpstreamClient {
     // what it sent before the end is answered (up to a blocked command: see onAnswered)
     this.onAnswered();
     // a Redis that never answers must not keep the session
-    if (!this.closed) setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS).unref();
+    if (!this.closed) {
+      this.graceTimer = setTimeout(() => this.close(), HALF_CLOSE_GRACE_MS);
+      this.graceTimer.unref();
+    }
   }
 
   stopInput(): void {
@@ -487,7 +358,7 @@ export class ClientSession implements UpstreamClient {
    * will never be answered, so the client's connection closes behind the replies that did
    * arrive, as Redis would have closed it. A shared connection stays for the others.
    */
-  private lose(reason: string): void {
+  lose(reason: string): void {
     this.ctx.log.debug({ client: this.remote, reason }, 'closing client: its connection to Redis is gone');
     if (this.pending.length > 0) this.observer?.onError('backend-lost');
     for (const p of this.pending.drain()) p.releaseHold();
@@ -532,6 +403,7 @@ export class ClientSession implements UpstreamClient {
     if (this.closed) return;
     this.phase = Phase.Closed;
     if (this.finishTimer) clearTimeout(this.finishTimer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     this.upstream?.close();
     for (const p of this.pending.drain()) p.releaseHold();
     if (!this.client.destroyed) this.client.destroy();

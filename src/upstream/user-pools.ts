@@ -45,6 +45,13 @@ export interface UserPoolsOptions {
   idleMs?: number;
 }
 
+/** A check of some credentials in flight, and the clients with the same credentials that wait for its answer. */
+interface CheckInFlight {
+  /** the memory's epoch when it was sent */
+  epoch: number;
+  joined: { args: Buffer[]; then: AuthAnswer }[];
+}
+
 export class UserPools {
   /** the invalidation link, once wired (null: nothing to track for) */
   tracking: TrackingTarget | null = null;
@@ -55,6 +62,8 @@ export class UserPools {
   private readonly pools = new Map<string, SharedPool>();
   /** refused by Redis: closing once their last client leaves */
   private readonly retired = new Set<SharedPool>();
+  /** checks in flight, by the credentials' digest */
+  private readonly checking = new Map<string, CheckInFlight>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** AUTHs answered from memory (for /stats) */
@@ -106,17 +115,48 @@ export class UserPools {
   /** AUTH [user] password, as the client sent it: Redis's reply, or +OK for a credential it accepted within the last second. */
   verify(args: Buffer[], then: AuthAnswer): void {
     const user = args.length === 3 ? args[1].toString('latin1') : 'default';
-    const password = args[args.length - 1];
-    if (ANSWER_FROM_MEMORY && this.credentials.has(user, password)) {
-      this.answeredFromMemory++;
-      then(OK);
-      return;
+    const creds = this.credentials;
+    const d = creds.digestOf(user, args[args.length - 1]);
+    if (ANSWER_FROM_MEMORY) {
+      if (creds.hasDigest(d)) {
+        this.answeredFromMemory++;
+        then(OK);
+        return;
+      }
+      // The same credentials are being checked already (the entry just ran out, and the
+      // clients connecting meanwhile all missed it): Redis's +OK to that check answers them
+      // too, as the memory would have, instead of one check each.
+      const w = this.checking.get(d);
+      if (w !== undefined && w.epoch === creds.epoch) {
+        w.joined.push({ args, then });
+        return;
+      }
     }
-    const epoch = this.credentials.epoch;
+    const w = this.check(args, d, then);
+    if (ANSWER_FROM_MEMORY) this.checking.set(d, w);
+  }
+
+  /** Ask Redis (the verifier); an +OK is remembered unless the rules changed since the check was sent. */
+  private check(args: Buffer[], d: string, then: AuthAnswer): CheckInFlight {
+    const creds = this.credentials;
+    const w: CheckInFlight = { epoch: creds.epoch, joined: [] };
     this.verifier.check(encodeCommand(args), (reply) => {
-      if (reply !== null && reply.equals(OK)) this.credentials.add(user, password, epoch);
+      if (this.checking.get(d) === w) this.checking.delete(d);
+      const ok = reply !== null && reply.equals(OK);
+      if (ok) creds.addDigest(d, w.epoch);
       then(reply);
+      for (const j of w.joined) {
+        if (ok && w.epoch === creds.epoch) {
+          this.answeredFromMemory++;
+          j.then(OK);
+        } else {
+          // anything but a still-valid +OK: each asks Redis itself, so that every refusal is
+          // Redis's own, counted and logged by it as for a direct client
+          this.check(j.args, d, j.then);
+        }
+      }
     });
+    return w;
   }
 
   /** A seat on `user`'s pool for a client Redis accepted with `password`; null when there is none to be had. */

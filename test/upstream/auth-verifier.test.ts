@@ -31,6 +31,8 @@ test('the credential memory keeps a digest, never the password, and forgets ever
   // nothing in the object holds the password's bytes
   const seen = JSON.stringify([...(c as unknown as { verified: Map<string, number> }).verified]);
   assert.ok(!seen.includes('s3cret'), seen);
+  // nor its scratch space, once a digest is made
+  assert.equal((c as unknown as { scratch: Buffer }).scratch.indexOf('s3cret'), -1);
   const epoch = c.epoch;
   c.clear();
   assert.equal(c.has('app', b('s3cret-pw')), false);
@@ -47,6 +49,15 @@ test('a remembered credential answers for a second only: Redis is asked again af
   t += 1;
   assert.equal(c.has('app', b('pw')), false);
   assert.equal(c.size, 0, 'and forgotten');
+});
+
+test('a credential longer than the scratch space is remembered too, and told apart', () => {
+  const c = new CredentialCache(8);
+  const long = 'x'.repeat(2000);
+  c.add('app', b(`${long}a`), c.epoch);
+  assert.equal(c.has('app', b(`${long}a`)), true);
+  assert.equal(c.has('app', b(`${long}b`)), false);
+  assert.equal(c.has('app', b('x')), false);
 });
 
 test('the credential memory is bounded: the oldest goes first', () => {
@@ -135,6 +146,49 @@ test("a refused login closes the pool's connection for good and tells the pool",
   await new Promise((r) => setTimeout(r, 400)); // past the reconnect delay
   assert.equal(fake.conns.length, 1, 'no reconnect');
   assert.equal(pool.pick(), null);
+});
+
+test("UserPools: clients with the same credentials while they are checked wait for that check's +OK; a refusal is Redis's for each of them", async () => {
+  const fake = await FakeRedis.start();
+  stops.push(() => fake.stop());
+  const users = new UserPools({ addr: fake.addr, tls: undefined, size: 1, maxPools: 4, log, idleMs: 60_000 });
+  stops.push(() => users.stop());
+  const answers: (string | null)[] = [];
+  const ask = (...args: string[]) => users.verify(args.map(b), (r) => answers.push(r?.toString('latin1') ?? null));
+  ask('AUTH', 'app', 'pw');
+  ask('AUTH', 'app', 'pw');
+  ask('AUTH', 'app', 'pw');
+  const verifier = await fake.conn(0);
+  await verifier.gets(cmd('AUTH', 'app', 'pw'));
+  await verifier.send('+OK\r\n');
+  await until('three answers', () => answers.length === 3);
+  assert.deepEqual(answers, ['+OK\r\n', '+OK\r\n', '+OK\r\n']);
+  assert.equal(users.verifier.checks, 1, 'one check for the three');
+  assert.equal(verifier.text, cmd('AUTH', 'app', 'pw'));
+  // wrong passwords are never answered on another's behalf: each goes to Redis
+  answers.length = 0;
+  ask('AUTH', 'app', 'bad');
+  ask('AUTH', 'app', 'bad');
+  await verifier.gets(cmd('AUTH', 'app', 'bad'));
+  const WRONGPASS = '-WRONGPASS invalid username-password pair or user is disabled.\r\n';
+  await verifier.send(WRONGPASS);
+  await until('the second check', () => verifier.text.endsWith(cmd('AUTH', 'app', 'bad') + cmd('AUTH', 'app', 'bad')));
+  await verifier.send(WRONGPASS);
+  await until('two answers', () => answers.length === 2);
+  assert.deepEqual(answers, [WRONGPASS, WRONGPASS]);
+  assert.equal(users.verifier.checks, 3);
+  // nor across a change of rules: a client that joined before it asks again
+  answers.length = 0;
+  ask('AUTH', 'bob', 'pw');
+  ask('AUTH', 'bob', 'pw');
+  users.accessChanged();
+  await verifier.gets(cmd('AUTH', 'bob', 'pw'));
+  await verifier.send('+OK\r\n');
+  await until('the joined client asks again', () => verifier.text.endsWith(cmd('AUTH', 'bob', 'pw') + cmd('AUTH', 'bob', 'pw')));
+  await verifier.send('+OK\r\n');
+  await until('two answers', () => answers.length === 2);
+  assert.deepEqual(answers, ['+OK\r\n', '+OK\r\n']);
+  assert.equal(users.credentials.has('bob', b('pw')), true, 'the check sent after the change is remembered');
 });
 
 test('UserPools: a pool per user, up to the bound; an unused pool closes', async () => {
