@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     loadgen: await LoadgenClient.start(repoRoot),
     control: await MiniClient.connect(started.redis.port),
     warmed: new Set(), probed: new Set(), runSeconds: opts.runSeconds,
+    fresh: new Set([...started.targets.values()].filter((t) => t.kind === 'proxy').map((t) => t.id)),
   };
   bench = b;
 

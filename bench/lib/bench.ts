@@ -39,6 +39,12 @@ export interface Bench extends Started {
   warmed: Set<string>;
   /** `workload|target` pairs that had their unrecorded calibration run */
   probed: Set<string>;
+  /**
+   * RedisProxy targets started or restarted since they last settled: their JIT is cold, and
+   * their first ~2 s under load cost up to 2× the CPU per request of a warm process, so their
+   * next calibration run is followed by SETTLE_SECONDS of unrecorded load (see runOnce).
+   */
+  fresh: Set<string>;
   /** length of a measured run; shrinks to keep the whole run inside its time budget */
   runSeconds: number;
 }

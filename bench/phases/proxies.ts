@@ -30,6 +30,7 @@ export async function ensureProxies(b: Bench, wanted: string[]): Promise<void> {
       // a restarted proxy's cache is empty and its JIT cold
       for (const k of [...b.warmed]) if (k.endsWith(`|${id}`)) b.warmed.delete(k);
       for (const k of [...b.probed]) if (k.endsWith(`|${id}`)) b.probed.delete(k);
+      b.fresh.add(id);
       if (!t.ok) b.log(`${id}: restart failed: ${t.note}`);
     }
   }

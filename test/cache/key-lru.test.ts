@@ -249,3 +249,29 @@ test('churn at small capacities against a Map model: mixed key lengths, wrap-aro
     assert.deepEqual([...lru.entries()].map(([k, v]) => [k, v]), [...model.entries()]);
   }
 });
+
+test('deletes find every key of a crowded hash bucket: past the presence filter byte sticking, after removals and clears', () => {
+  // 300 keys whose hashes share their top 16 bits (the filter's bucket), found by search
+  const bucket = (k: string) => hashKey(k) >>> 16;
+  const want = bucket('k0');
+  const same: string[] = [];
+  for (let i = 0; same.length < 300 && i < 100_000_000; i++) if (bucket(`k${i}`) === want) same.push(`k${i}`);
+  assert.equal(same.length, 300);
+  const lru = new KeyLru<number>({ capacity: 4000 });
+  const del = (k: string, bytes: boolean) => (bytes ? lru.deleteBytes(asRequest(k), 7, k.length) : lru.delete(k));
+  for (const k of same) lru.set(k, 1, Infinity);
+  // removals while the byte is stuck (300 > 255) never make a held key look absent
+  for (let i = 0; i < 290; i++) assert.equal(del(same[i], i % 2 === 0), true, `${same[i]} held`);
+  assert.equal(del(same[0], false), false, 'deleted once');
+  for (let i = 290; i < 300; i++) assert.equal(lru.peek(same[i], 0), 1);
+  for (let i = 290; i < 300; i++) assert.equal(del(same[i], true), true, `${same[i]} still held`);
+  // a clear (cell by cell: few keys) resets the bucket; counting is exact again below the sticking point
+  lru.set(same[0], 2, Infinity);
+  lru.clear();
+  assert.equal(del(same[0], true), false);
+  for (let i = 0; i < 10; i++) lru.set(same[i], 3, Infinity);
+  for (let i = 0; i < 10; i++) lru.delete(same[i]);
+  lru.set(same[5], 4, Infinity);
+  assert.equal(del(same[5], true), true, 'the one left is found');
+  assert.equal(lru.size, 0);
+});
