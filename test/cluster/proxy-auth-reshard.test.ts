@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
 import { startCluster, type RedisCluster } from '../helpers/cluster.js';
-import { startAdminProxy, RawClient, cmd, eventually, sleep, proxyStats, getFreePort, type AdminProxy } from '../helpers/index.js';
+import { everyLinkTracking, startAdminProxy, RawClient, cmd, eventually, sleep, proxyStats, getFreePort, type AdminProxy } from '../helpers/index.js';
 
 const PASSWORD = 'cluster-secret';
 let cluster: RedisCluster;
@@ -17,11 +17,7 @@ before(async () => {
   // two seeds, the first of which answers nothing: the second leads to the cluster
   const dead = await getFreePort();
   ap = await startAdminProxy(cluster.ports[0], { addr: `redis://:${PASSWORD}@127.0.0.1:${dead},127.0.0.1:${cluster.ports[1]}`, until: 'readyz', readyMs: 20_000 });
-  await eventually('every link tracking', async () => {
-    const st = (await proxyStats(ap.admin)) as unknown as { cluster: { links: Array<{ role: string; tracking: boolean }> | null } };
-    const masters = st.cluster.links?.filter((l) => l.role === 'master') ?? [];
-    return masters.length === 3 && masters.every((l) => l.tracking);
-  }, 10_000);
+  await everyLinkTracking(ap);
 });
 after(async () => {
   await ap?.proxy.stop();

@@ -6,20 +6,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
-import { startCluster, type RedisCluster, type ClusterNodeView } from '../helpers/cluster.js';
-import { startAdminProxy, RawClient, cmd, eventually, sleep, proxyStats, type AdminProxy } from '../helpers/index.js';
+import { type RedisCluster, type ClusterNodeView } from '../helpers/cluster.js';
+import { startClusterProxy, stopClusterProxy, RawClient, cmd, eventually, sleep, proxyStats, type AdminProxy } from '../helpers/index.js';
 
 let cluster: RedisCluster;
 let ap: AdminProxy;
 
-before(async () => {
-  cluster = await startCluster();
-  ap = await startAdminProxy(cluster.ports[0], { until: 'readyz', readyMs: 20_000 });
-});
-after(async () => {
-  await ap?.proxy.stop();
-  await cluster?.stop();
-});
+before(async () => ({ cluster, ap } = await startClusterProxy()));
+after(() => stopClusterProxy(ap, cluster));
 
 type Redirects = { moved: number; ask: number; tryagain: number; clusterdown: number; readonly: number };
 async function redirects(): Promise<Redirects> {

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
 import { startCluster, type RedisCluster } from '../helpers/cluster.js';
-import { startAdminProxy, startRedis, redisCli, RawClient, cmd, eventually, proxyStats, type AdminProxy, type RedisServer } from '../helpers/index.js';
+import { everyLinkTracking, startAdminProxy, startRedis, redisCli, RawClient, cmd, eventually, proxyStats, type AdminProxy, type RedisServer } from '../helpers/index.js';
 
 let cluster: RedisCluster;
 let single: RedisServer;
@@ -20,11 +20,7 @@ before(async () => {
   [cluster, single] = await Promise.all([startCluster(), startRedis()]);
   ap = await startAdminProxy(cluster.ports[0], { until: 'readyz', readyMs: 20_000 });
   // every master's link tracking: its slots may fill
-  await eventually('every link tracking', async () => {
-    const st = (await proxyStats(ap.admin)) as unknown as { cluster: { links: Array<{ role: string; tracking: boolean }> | null } };
-    const masters = st.cluster.links?.filter((l) => l.role === 'master') ?? [];
-    return masters.length === 3 && masters.every((l) => l.tracking);
-  }, 10_000);
+  await everyLinkTracking(ap);
 });
 after(async () => {
   await ap?.proxy.stop();

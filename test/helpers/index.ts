@@ -23,3 +23,4 @@ export { startCluster, parseClusterNodes, NodeReplyError, type RedisCluster, typ
 export { eventually, type EventuallyOptions } from './eventually.js';
 export { proxyStats, type ProxyStats } from './stats.js';
 export { startAdminProxy, linkUp, type AdminProxy, type AdminProxyOptions } from './admin-proxy.js';
+export { startClusterProxy, stopClusterProxy, everyLinkTracking, type ClusterProxy } from './cluster-proxy.js';
