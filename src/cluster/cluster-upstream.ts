@@ -3,7 +3,6 @@ import { CommandTable } from '../commands/command-table.js';
 import { StateCommand } from '../commands/session-commands.js';
 import { KeyFanout, fanoutSpecOf, validFanoutArity } from '../commands/key-fanout.js';
 import type { FillOwner } from '../cache/reply-cache.js';
-import { Fifo } from '../io/fifo.js';
 import { encodeCommand } from '../resp/encode.js';
 import { DecodeStatus, RequestDecoder } from '../resp/request-decoder.js';
 import type { Upstream, UpstreamClient } from '../upstream/upstream.js';
@@ -14,10 +13,11 @@ import { selfAsReached, type SelfAddress } from './keyspace-self.js';
 import { ClusterRequest, NodeLane, type LaneItem, type LaneOwner } from './node-lane.js';
 import { OwnRoutes, type LaneRouter } from './own-routes.js';
 import { ClusterFills } from './cluster-fills.js';
+import { ReplyOrder } from './reply-order.js';
 
 // The cluster as one Redis for one client: the session hands it whole request frames (it
 // does not stream: streams is false), and it sends each command to the master of its key's
-// slot, over a lane per node, and hands the replies back in request order.
+// slot, over a lane per node, and hands the replies back in request order (reply-order.ts).
 //
 //   MOVED  ─▶ the same bytes to the named node (and the map is read again)
 //   ASK    ─▶ ASKING (its +OK swallowed) + the bytes, to the named node, this once
@@ -81,14 +81,12 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   answered: boolean;
   private readonly decoder = new RequestDecoder({ maxBulkLen: Number.MAX_SAFE_INTEGER });
   private readonly laneMap = new Map<string, NodeLane>();
-  /** every request not yet answered, in the client's order */
-  private readonly order = new Fifo<ClusterRequest>();
-  private delivered = false;
   private closed = false;
   private homeAddr: BackendAddress | null = null;
   /** what a client of its own keeps across lanes (null: shared) */
   private readonly own: OwnRoutes | null;
   private readonly fills: ClusterFills;
+  private readonly replies: ReplyOrder;
   private selfAddr: SelfAddress | null = null;
 
   constructor(
@@ -99,6 +97,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     this.answered = shared;
     this.own = shared ? null : new OwnRoutes(this, routing);
     this.fills = new ClusterFills(!shared);
+    this.replies = new ReplyOrder(client, this.own);
   }
 
   /**
@@ -158,7 +157,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     const off = d.argOffset(1);
     const slot = keyHashSlot(d.buffer, off, off + d.argLength(1));
     const req = new ClusterRequest(bytes, slot, null, false, false);
-    this.order.push(req);
+    this.replies.push(req);
     this.sendTo(this.laneForSlot(slot), req, -1, bytes, false);
     return true;
   }
@@ -195,7 +194,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
       const fanout = new KeyFanout(spec, args, (key) => keyHashSlot(key));
       if (fanout.groupCount > 1) {
         const req = new ClusterRequest(bytes, -1, fanout, false, false);
-        this.order.push(req);
+        this.replies.push(req);
         for (let g = 0; g < fanout.groupCount; g++) this.sendTo(this.laneForSlot(fanout.groupId(g)), req, g, fanout.request(g), false);
         return;
       }
@@ -204,7 +203,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     // sharded pub/sub names its channel where a key would be
     if (slot < 0 && (name === 'spublish' || name === 'ssubscribe' || name === 'sunsubscribe') && args.length > 1) slot = keyHashSlot(args[1]);
     const req = new ClusterRequest(bytes, slot, null, false, false);
-    this.order.push(req);
+    this.replies.push(req);
     this.sendTo(slot < 0 ? this.homeLane() : this.laneForSlot(slot), req, -1, bytes, false);
   }
 
@@ -216,13 +215,13 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   /** A whole-keyspace or CLUSTER command: to every master, one, a slot's, or answered here. */
   private routePlan(plan: KeyspacePlan, masters: BackendAddress[], bytes: Buffer): void {
     const req = ClusterRequest.forPlan(bytes, plan, masters, (slot) => this.routing.addrOfSlot(slot));
-    this.order.push(req);
+    this.replies.push(req);
     const addrs = req.planAddrs;
     if (addrs === null) {
       // answered here, once this send returned (the session is still handing the batch over)
       queueMicrotask(() => {
         if (this.closed) return;
-        this.finishPlan(req);
+        this.replies.finishPlan(req);
         this.onLaneFlush();
       });
       return;
@@ -230,13 +229,8 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     for (let i = 0; i < addrs.length; i++) this.sendTo(this.laneFor(addrs[i]), req, i, req.groupBytes(i), false);
   }
 
-  private finishPlan(req: ClusterRequest): void {
-    const merged = req.mergePlan(this.own?.resp3 === true);
-    this.answer(req, -1, merged, 0, merged.length, false);
-  }
-
   enqueue(req: ClusterRequest): void {
-    this.order.push(req);
+    this.replies.push(req);
   }
 
   /** The router's own request on `lane` (a replayed HELLO): its reply is swallowed. */
@@ -252,25 +246,18 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     if (!this.closed) this.client.onUpstreamLost(reason);
   }
 
-  /** A subscriber's frame: now, or behind `req`'s (a copy) while requests before it wait. */
   deliver(req: ClusterRequest | null, buf: Buffer, start: number, end: number, inChunk: boolean): void {
-    if (req === null || req.sent || this.order.peek() === req) this.emit(buf, start, end, inChunk);
-    else (req.early ??= []).push(Buffer.from(buf.subarray(start, end)));
+    this.replies.deliver(req, buf, start, end, inChunk);
   }
 
-  /** An (un)subscribe took its last confirmation. */
   complete(req: ClusterRequest): void {
-    req.done = true;
-    if (this.order.peek() !== req) return;
-    this.order.shift();
-    req.sent = true;
-    this.pump();
+    this.replies.complete(req);
   }
 
   answerLocal(req: ClusterRequest, frame: Buffer): void {
     queueMicrotask(() => {
       if (this.closed) return;
-      this.answer(req, -1, frame, 0, frame.length, false);
+      this.replies.answer(req, -1, frame, 0, frame.length, false);
       this.onLaneFlush();
     });
   }
@@ -319,7 +306,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     this.answered = true;
     const item = lane.items.peek();
     if (item !== undefined && item.req?.passthrough === true) {
-      this.passFrame(item.req, buf, start, end, inChunk);
+      this.replies.passFrame(item.req, buf, start, end, inChunk);
       return;
     }
     // a subscriber's confirmations and messages (subscriptions.ts)
@@ -327,7 +314,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     if (item === undefined || buf[start] === 0x3e) {
       // RESP3 pushes (the client's own invalidations, messages) belong to no request
       if (buf[start] === 0x3e) {
-        this.emit(buf, start, end, inChunk);
+        this.replies.emit(buf, start, end, inChunk);
         return;
       }
       this.client.onUpstreamFault(`node ${lane.key} sent a reply with no request pending`);
@@ -343,7 +330,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     if (kind !== ClusterReply.Other) {
       if (req.pinned && (kind === ClusterReply.Moved || kind === ClusterReply.Ask)) {
         // inside a transaction the node decides: another node's key is another slot
-        this.answer(req, item.group, CROSSSLOT, 0, CROSSSLOT.length, false);
+        this.replies.answer(req, item.group, CROSSSLOT, 0, CROSSSLOT.length, false);
         return;
       }
       // (a demoted home node: keyless commands go to whichever master is home once the map is read again)
@@ -352,7 +339,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
       // (a transaction's READONLY is the client's, but the map is read again all the same)
       if (req.pinned && kind === ClusterReply.ReadOnly) this.routing.redirected(kind, -1, null);
     }
-    this.answer(req, item.group, buf, start, end, inChunk);
+    this.replies.answer(req, item.group, buf, start, end, inChunk);
   }
 
   /** Follow a redirect or retry; false: give the reply to the client as it is. */
@@ -393,74 +380,8 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     return true;
   }
 
-  /** The reply to `req` (or to one group of it) is in. */
-  private answer(req: ClusterRequest, group: number, buf: Buffer, start: number, end: number, inChunk: boolean): void {
-    if (req.plan !== null && group >= 0) {
-      (req.planReplies as Buffer[])[group] = Buffer.from(buf.subarray(start, end));
-      if (--req.planLeft === 0) this.finishPlan(req);
-      return;
-    }
-    if (req.fanout !== null) {
-      req.fanout.setReply(group, Buffer.from(buf.subarray(start, end)));
-      if (!req.fanout.complete) return;
-      const merged = req.fanout.merge();
-      buf = merged;
-      start = 0;
-      end = merged.length;
-      inChunk = false;
-    }
-    if (this.order.peek() === req) {
-      this.order.shift();
-      req.sent = true;
-      this.emit(buf, start, end, inChunk);
-      this.emitEarly(req);
-      this.pump();
-    } else {
-      req.reply = req.fanout !== null ? buf : Buffer.from(buf.subarray(start, end));
-      req.done = true;
-    }
-  }
-
-  private passFrame(req: ClusterRequest, buf: Buffer, start: number, end: number, inChunk: boolean): void {
-    if (this.order.peek() === req) {
-      this.emit(buf, start, end, inChunk);
-      return;
-    }
-    (req.early ??= []).push(Buffer.from(buf.subarray(start, end)));
-  }
-
-  /** Hand over the replies that waited for the ones before them. */
-  private pump(): void {
-    for (let head = this.order.peek(); head !== undefined; head = this.order.peek()) {
-      if (head.passthrough || !head.done) {
-        this.emitEarly(head);
-        return;
-      }
-      this.order.shift();
-      head.sent = true;
-      const r = head.reply;
-      head.reply = null;
-      if (r !== null) this.emit(r, 0, r.length, false);
-      this.emitEarly(head);
-    }
-  }
-
-  /** A pass-through's or an (un)subscribe's frames so far (the messages that waited behind it). */
-  private emitEarly(req: ClusterRequest): void {
-    const early = req.early;
-    req.early = null;
-    if (early !== null) for (const f of early) this.emit(f, 0, f.length, false);
-  }
-
-  private emit(buf: Buffer, start: number, end: number, inChunk: boolean): void {
-    this.delivered = true;
-    if (!this.client.closed) this.client.onUpstreamReply(buf, start, end, inChunk);
-  }
-
   onLaneFlush(): void {
-    if (!this.delivered || this.closed) return;
-    this.delivered = false;
-    this.client.onUpstreamFlush();
+    if (!this.closed) this.replies.flush();
   }
 
   onLaneDrain(): void {
