@@ -7,10 +7,11 @@ import type { BackendAddress } from '../../src/config/config.js';
 import { CommandTable } from '../../src/commands/command-table.js';
 import { ClusterUpstream, addrKey, type ClusterRouting } from '../../src/cluster/cluster-upstream.js';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
-import type { Upstream, UpstreamClient } from '../../src/upstream/upstream.js';
+import type { UpstreamClient } from '../../src/upstream/upstream.js';
+import { FakeNode, fakeAddr } from './fake-node.js';
 import { cmd, sleep } from '../helpers/index.js';
 
-const addr = (port: number): BackendAddress => ({ host: '127.0.0.1', port, tls: false, username: null, password: null, db: 0, display: `127.0.0.1:${port}` });
+const addr = fakeAddr;
 const A = addr(7000);
 const B = addr(7001);
 const C = addr(7002);
@@ -20,42 +21,6 @@ const table = CommandTable.fromCommandReply([
   ['set', -3, ['write'], 1, 1, 1],
   ['ping', -1, ['fast'], 0, 0, 0],
 ]);
-
-class FakeNode implements Upstream {
-  readonly shared = false;
-  readonly streams = false;
-  readonly answered = true;
-  readonly congested = false;
-  readonly fillOwner = null;
-  readonly seatUser = null;
-  sent = '';
-  constructor(readonly client: UpstreamClient) {}
-  send(parts: Buffer[]): boolean {
-    this.sent += Buffer.concat(parts).toString('latin1');
-    return true;
-  }
-  answer(...frames: string[]): void {
-    const chunk = Buffer.from(frames.join(''), 'latin1');
-    let p = 0;
-    for (const f of frames) {
-      this.client.onUpstreamReply(chunk, p, p + f.length, true);
-      p += f.length;
-    }
-    this.client.onUpstreamFlush();
-  }
-  fillGeneration(): number {
-    return -1;
-  }
-  stillTracked(): boolean {
-    return false;
-  }
-  yieldTracking(): void {}
-  userChanged(): void {}
-  relayRaw(): void {}
-  pause(): void {}
-  resume(): void {}
-  close(): void {}
-}
 
 /** A name whose slot is below 8192 (A's) or not (B's, until the test moves it). */
 function nameOn(node: 'A' | 'B', prefix: string): string {
@@ -76,7 +41,7 @@ function setup() {
     home: () => A,
     addressOf: (host, port) => ({ ...A, host, port, display: `${host}:${port}` }),
     connect: (a, _shared, client) => {
-      const n = new FakeNode(client);
+      const n = new FakeNode(client, false);
       nodes.set(addrKey(a), n);
       return n;
     },

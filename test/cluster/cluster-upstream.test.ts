@@ -8,10 +8,11 @@ import { CommandTable } from '../../src/commands/command-table.js';
 import { ClusterUpstream, addrKey, type ClusterRouting } from '../../src/cluster/cluster-upstream.js';
 import { ClusterReply } from '../../src/cluster/redirect.js';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
-import type { Upstream, UpstreamClient } from '../../src/upstream/upstream.js';
+import type { UpstreamClient } from '../../src/upstream/upstream.js';
+import { FakeNode, fakeAddr } from './fake-node.js';
 import { cmd } from '../helpers/index.js';
 
-const addr = (port: number): BackendAddress => ({ host: '127.0.0.1', port, tls: false, username: null, password: null, db: 0, display: `127.0.0.1:${port}` });
+const addr = fakeAddr;
 const A = addr(7000);
 const B = addr(7001);
 const C = addr(7002);
@@ -25,46 +26,6 @@ const table = CommandTable.fromCommandReply([
   ['ping', -1, ['fast'], 0, 0, 0],
   ['dbsize', 1, ['readonly'], 0, 0, 0],
 ]);
-
-class FakeNode implements Upstream {
-  readonly shared = true;
-  readonly streams = false;
-  readonly answered = true;
-  readonly congested = false;
-  readonly fillOwner = null;
-  readonly seatUser = 'default';
-  sent = '';
-  closed = false;
-  constructor(readonly client: UpstreamClient) {}
-  send(parts: Buffer[]): boolean {
-    this.sent += Buffer.concat(parts).toString('latin1');
-    return true;
-  }
-  /** the node answers `frames` (each one whole frame) in one read */
-  answer(...frames: string[]): void {
-    const chunk = Buffer.from(frames.join(''), 'latin1');
-    let p = 0;
-    for (const f of frames) {
-      this.client.onUpstreamReply(chunk, p, p + f.length, true);
-      p += f.length;
-    }
-    this.client.onUpstreamFlush();
-  }
-  fillGeneration(): number {
-    return -1;
-  }
-  stillTracked(): boolean {
-    return false;
-  }
-  yieldTracking(): void {}
-  userChanged(): void {}
-  relayRaw(): void {}
-  pause(): void {}
-  resume(): void {}
-  close(): void {
-    this.closed = true;
-  }
-}
 
 /** Keys by the node that owns their slot: slots below 8192 on A, the rest on B. */
 function keyOn(node: 'A' | 'B', n = 0): string {

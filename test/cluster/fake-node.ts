@@ -1,0 +1,51 @@
+// A node upstream for ClusterUpstream's unit tests: it records what it was sent, and the test
+// makes it answer (whole frames, in one read), in whatever order the test says nodes answer.
+import type { BackendAddress } from '../../src/config/config.js';
+import type { Upstream, UpstreamClient } from '../../src/upstream/upstream.js';
+
+export const fakeAddr = (port: number): BackendAddress => ({ host: '127.0.0.1', port, tls: false, username: null, password: null, db: 0, display: `127.0.0.1:${port}` });
+
+export class FakeNode implements Upstream {
+  readonly streams = false;
+  readonly answered = true;
+  readonly congested = false;
+  readonly fillOwner = null;
+  readonly seatUser: string | null;
+  sent = '';
+  closed = false;
+  /** shared: a seat on a node's shared connection (user "default"); else a lane of the client's own */
+  constructor(
+    readonly client: UpstreamClient,
+    readonly shared = true,
+  ) {
+    this.seatUser = shared ? 'default' : null;
+  }
+  send(parts: Buffer[]): boolean {
+    this.sent += Buffer.concat(parts).toString('latin1');
+    return true;
+  }
+  /** the node answers `frames` (each one whole frame) in one read */
+  answer(...frames: string[]): void {
+    const chunk = Buffer.from(frames.join(''), 'latin1');
+    let p = 0;
+    for (const f of frames) {
+      this.client.onUpstreamReply(chunk, p, p + f.length, true);
+      p += f.length;
+    }
+    this.client.onUpstreamFlush();
+  }
+  fillGeneration(): number {
+    return -1;
+  }
+  stillTracked(): boolean {
+    return false;
+  }
+  yieldTracking(): void {}
+  userChanged(): void {}
+  relayRaw(): void {}
+  pause(): void {}
+  resume(): void {}
+  close(): void {
+    this.closed = true;
+  }
+}
