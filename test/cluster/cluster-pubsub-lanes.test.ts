@@ -7,8 +7,7 @@ import type { BackendAddress } from '../../src/config/config.js';
 import { CommandTable } from '../../src/commands/command-table.js';
 import { ClusterUpstream, addrKey, type ClusterRouting } from '../../src/cluster/cluster-upstream.js';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
-import type { UpstreamClient } from '../../src/upstream/upstream.js';
-import { FakeNode, fakeAddr } from './fake-node.js';
+import { FakeNode, fakeAddr, recordingClient } from './fake-node.js';
 import { cmd, sleep } from '../helpers/index.js';
 
 const addr = fakeAddr;
@@ -54,23 +53,14 @@ function setup() {
     fills: false,
     trackingOf: () => null,
   };
-  const got: string[] = [];
-  let lost = '';
-  const client: UpstreamClient = {
-    closed: false,
-    onUpstreamReply: (buf, start, end) => void got.push(buf.toString('latin1', start, end)),
-    onUpstreamFlush: () => undefined,
-    onUpstreamDrain: () => undefined,
-    onUpstreamLost: (reason) => void (lost = reason),
-    onUpstreamFault: (reason) => assert.fail(reason),
-    sendInternal: () => assert.fail('no internal requests expected'),
-  };
+  const { client, got, lost } = recordingClient();
+
   const up = new ClusterUpstream(routing, client, false);
   const send = (...commands: string[][]) => {
     const bytes = Buffer.from(commands.map((c) => cmd(...c)).join(''), 'latin1');
     up.send([bytes], bytes.length);
   };
-  return { up, got, send, moved, node: (a: BackendAddress) => nodes.get(addrKey(a)) as FakeNode, lost: () => lost };
+  return { up, got, send, moved, node: (a: BackendAddress) => nodes.get(addrKey(a)) as FakeNode, lost };
 }
 
 test('shard channels on two nodes: the counts are the one connection\'s, in the client\'s order, whichever node answers first', () => {

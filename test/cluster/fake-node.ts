@@ -1,5 +1,6 @@
 // A node upstream for ClusterUpstream's unit tests: it records what it was sent, and the test
 // makes it answer (whole frames, in one read), in whatever order the test says nodes answer.
+import assert from 'node:assert/strict';
 import type { BackendAddress } from '../../src/config/config.js';
 import type { Upstream, UpstreamClient } from '../../src/upstream/upstream.js';
 
@@ -48,4 +49,20 @@ export class FakeNode implements Upstream {
   close(): void {
     this.closed = true;
   }
+}
+
+/** A client session that records each reply frame it is handed, and why it was lost. */
+export function recordingClient(): { client: UpstreamClient; got: string[]; lost: () => string } {
+  const got: string[] = [];
+  let lost = '';
+  const client: UpstreamClient = {
+    closed: false,
+    onUpstreamReply: (buf, start, end) => void got.push(buf.toString('latin1', start, end)),
+    onUpstreamFlush: () => undefined,
+    onUpstreamDrain: () => undefined,
+    onUpstreamLost: (reason) => void (lost = reason),
+    onUpstreamFault: (reason) => assert.fail(reason),
+    sendInternal: () => assert.fail('no internal requests expected'),
+  };
+  return { client, got, lost: () => lost };
 }
