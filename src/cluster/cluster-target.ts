@@ -335,11 +335,14 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
 
   stats(): ClusterStats {
     const s = this.discovery.stats;
+    // (the last map read, not the last that changed routing: a replica's health changes
+    // without a change of slots, e.g. from "loading" to "online" once it has synced)
+    const seen = this.discovery.current ?? this.map;
     return {
       state: this.map === null ? 'discovering' : this.trouble === null ? 'ok' : 'degraded',
-      links: this.opts.links?.stats() ?? null,
+      links: this.opts.links?.stats(seen) ?? null,
       // (as the proxy reaches them: a TLS port when the seeds use TLS)
-      nodes: this.map?.describe().map((d, i) => ({ ...d, addr: addrKey(this.discovery.addressOf((this.map as SlotMap).nodes[i])) })) ?? [],
+      nodes: seen?.describe().map((d, i) => ({ ...d, addr: addrKey(this.discovery.addressOf(seen.nodes[i])) })) ?? [],
       coveredSlots: this.map?.coveredSlots ?? 0,
       redirects: { ...this.redirects },
       refreshes: s.refreshes,

@@ -233,9 +233,9 @@ export class NodeLinks {
     return nl.link.generation === generation && nl.link.redirectId !== null;
   }
 
-  /** Per node of the last topology (masters with their links, then replicas). */
-  stats(): NodeLinkStats[] {
-    const nodes = this.map?.nodes ?? [];
+  /** Per node of `seen` (the last topology read; else the last applied): masters with their links, then replicas. */
+  stats(seen: SlotMap | null = this.map): NodeLinkStats[] {
+    const nodes = seen?.nodes ?? [];
     return nodes.map((n) => {
       const nl = this.byId.get(n.id);
       const addr = nodeAddress(this.opts.seed, n);
