@@ -5,9 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BackendAddress } from '../../src/config/config.js';
 import { CommandTable } from '../../src/commands/command-table.js';
-import { ClusterUpstream, addrKey, type ClusterRouting } from '../../src/cluster/cluster-upstream.js';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
-import { FakeNode, fakeAddr, recordingClient } from './fake-node.js';
+import { fakeAddr, fakeCluster } from './fake-node.js';
 import { cmd, sleep } from '../helpers/index.js';
 
 const addr = fakeAddr;
@@ -31,36 +30,9 @@ const conf = (kind: string, ch: string, n: number): string => `*3\r\n${bulk(kind
 const smessage = (ch: string, msg: string): string => `*3\r\n${bulk('smessage')}${bulk(ch)}${bulk(msg)}`;
 
 function setup() {
-  const nodes = new Map<string, FakeNode>();
   /** slots moved away from their first owner */
   const moved = new Map<number, BackendAddress>();
-  const routing: ClusterRouting = {
-    commands: () => table,
-    addrOfSlot: (slot) => moved.get(slot) ?? (slot < 8192 ? A : B),
-    home: () => A,
-    addressOf: (host, port) => ({ ...A, host, port, display: `${host}:${port}` }),
-    connect: (a, _shared, client) => {
-      const n = new FakeNode(client, false);
-      nodes.set(addrKey(a), n);
-      return n;
-    },
-    seatable: () => false,
-    redirected: () => undefined,
-    refresh: () => undefined,
-    masterAddrs: () => [A, B],
-    masterFor: (a) => a,
-    self: { host: '127.0.0.1', port: 6380 },
-    fills: false,
-    trackingOf: () => null,
-  };
-  const { client, got, lost } = recordingClient();
-
-  const up = new ClusterUpstream(routing, client, false);
-  const send = (...commands: string[][]) => {
-    const bytes = Buffer.from(commands.map((c) => cmd(...c)).join(''), 'latin1');
-    up.send([bytes], bytes.length);
-  };
-  return { up, got, send, moved, node: (a: BackendAddress) => nodes.get(addrKey(a)) as FakeNode, lost };
+  return { ...fakeCluster(table, { shared: false, addrOfSlot: (slot) => moved.get(slot) }), moved };
 }
 
 test('shard channels on two nodes: the counts are the one connection\'s, in the client\'s order, whichever node answers first', () => {

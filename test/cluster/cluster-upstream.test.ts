@@ -3,12 +3,10 @@
 // was handed. Replies are fed by hand, in whatever order the test says the nodes answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BackendAddress } from '../../src/config/config.js';
 import { CommandTable } from '../../src/commands/command-table.js';
-import { ClusterUpstream, addrKey, type ClusterRouting } from '../../src/cluster/cluster-upstream.js';
 import { ClusterReply } from '../../src/cluster/redirect.js';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
-import { FakeNode, fakeAddr, recordingClient } from './fake-node.js';
+import { fakeAddr, fakeCluster } from './fake-node.js';
 import { cmd } from '../helpers/index.js';
 
 const addr = fakeAddr;
@@ -35,35 +33,8 @@ function keyOn(node: 'A' | 'B', n = 0): string {
 }
 
 function setup() {
-  const nodes = new Map<string, FakeNode>();
   const redirects: ClusterReply[] = [];
-  const routing: ClusterRouting = {
-    commands: () => table,
-    addrOfSlot: (slot) => (slot < 8192 ? A : B),
-    home: () => A,
-    addressOf: (host, port) => ({ ...A, host, port, display: `${host}:${port}` }),
-    connect: (a, _shared, client) => {
-      const n = new FakeNode(client);
-      nodes.set(addrKey(a), n);
-      return n;
-    },
-    seatable: () => true,
-    masterFor: (a) => a,
-    redirected: (kind) => void redirects.push(kind),
-    refresh: () => undefined,
-    masterAddrs: () => [A, B],
-    self: { host: '127.0.0.1', port: 6380 },
-    fills: false,
-    trackingOf: () => null,
-  };
-  const { client, got, lost } = recordingClient();
-
-  const up = new ClusterUpstream(routing, client, true);
-  const send = (...commands: string[][]) => {
-    const bytes = Buffer.from(commands.map((c) => cmd(...c)).join(''), 'latin1');
-    up.send([bytes], bytes.length);
-  };
-  return { up, nodes, got, redirects, send, node: (a: BackendAddress) => nodes.get(addrKey(a)) as FakeNode, lost };
+  return { ...fakeCluster(table, { shared: true, redirected: (kind) => void redirects.push(kind) }), redirects };
 }
 
 test('replies reach the client in request order, whichever node answers first', () => {

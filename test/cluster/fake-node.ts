@@ -2,6 +2,10 @@
 // makes it answer (whole frames, in one read), in whatever order the test says nodes answer.
 import assert from 'node:assert/strict';
 import type { BackendAddress } from '../../src/config/config.js';
+import type { CommandTable } from '../../src/commands/command-table.js';
+import { ClusterUpstream, addrKey, type ClusterRouting } from '../../src/cluster/cluster-upstream.js';
+import type { ClusterReply } from '../../src/cluster/redirect.js';
+import { cmd } from '../helpers/resp.js';
 import type { Upstream, UpstreamClient } from '../../src/upstream/upstream.js';
 
 export const fakeAddr = (port: number): BackendAddress => ({ host: '127.0.0.1', port, tls: false, username: null, password: null, db: 0, display: `127.0.0.1:${port}` });
@@ -65,4 +69,45 @@ export function recordingClient(): { client: UpstreamClient; got: string[]; lost
     sendInternal: () => assert.fail('no internal requests expected'),
   };
   return { client, got, lost: () => lost };
+}
+
+export const NODE_A = fakeAddr(7000);
+export const NODE_B = fakeAddr(7001);
+
+/**
+ * A ClusterUpstream over two fake nodes (slots below 8192 on NODE_A, the rest on NODE_B unless
+ * `addrOfSlot` says otherwise), for one client; `shared`: the client may sit on the nodes'
+ * shared connections, else every lane is its own.
+ */
+export function fakeCluster(
+  table: CommandTable,
+  opts: { shared: boolean; addrOfSlot?: (slot: number) => BackendAddress | undefined; redirected?: (kind: ClusterReply) => void },
+) {
+  const nodes = new Map<string, FakeNode>();
+  const routing: ClusterRouting = {
+    commands: () => table,
+    addrOfSlot: (slot) => opts.addrOfSlot?.(slot) ?? (slot < 8192 ? NODE_A : NODE_B),
+    home: () => NODE_A,
+    addressOf: (host, port) => ({ ...NODE_A, host, port, display: `${host}:${port}` }),
+    connect: (a, _shared, client) => {
+      const n = new FakeNode(client, opts.shared);
+      nodes.set(addrKey(a), n);
+      return n;
+    },
+    seatable: () => opts.shared,
+    masterFor: (a) => a,
+    redirected: (kind) => opts.redirected?.(kind),
+    refresh: () => undefined,
+    masterAddrs: () => [NODE_A, NODE_B],
+    self: { host: '127.0.0.1', port: 6380 },
+    fills: false,
+    trackingOf: () => null,
+  };
+  const { client, got, lost } = recordingClient();
+  const up = new ClusterUpstream(routing, client, opts.shared);
+  const send = (...commands: string[][]): void => {
+    const bytes = Buffer.from(commands.map((c) => cmd(...c)).join(''), 'latin1');
+    up.send([bytes], bytes.length);
+  };
+  return { up, nodes, got, send, node: (a: BackendAddress) => nodes.get(addrKey(a)) as FakeNode, lost };
 }
