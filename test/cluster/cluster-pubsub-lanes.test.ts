@@ -4,21 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BackendAddress } from '../../src/config/config.js';
-import { CommandTable } from '../../src/commands/command-table.js';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
-import { fakeAddr, fakeCluster } from './fake-node.js';
+import { NODE_A, NODE_B, fakeAddr, fakeCluster } from './fake-node.js';
 import { cmd, sleep } from '../helpers/index.js';
 
 const addr = fakeAddr;
-const A = addr(7000);
-const B = addr(7001);
+const A = NODE_A;
+const B = NODE_B;
 const C = addr(7002);
 
-const table = CommandTable.fromCommandReply([
-  ['get', 2, ['readonly'], 1, 1, 1],
-  ['set', -3, ['write'], 1, 1, 1],
-  ['ping', -1, ['fast'], 0, 0, 0],
-]);
 
 /** A name whose slot is below 8192 (A's) or not (B's, until the test moves it). */
 function nameOn(node: 'A' | 'B', prefix: string): string {
@@ -32,7 +26,7 @@ const smessage = (ch: string, msg: string): string => `*3\r\n${bulk('smessage')}
 function setup() {
   /** slots moved away from their first owner */
   const moved = new Map<number, BackendAddress>();
-  return { ...fakeCluster(table, { shared: false, addrOfSlot: (slot) => moved.get(slot) }), moved };
+  return { ...fakeCluster({ shared: false, addrOfSlot: (slot) => moved.get(slot) }), moved };
 }
 
 test('shard channels on two nodes: the counts are the one connection\'s, in the client\'s order, whichever node answers first', () => {

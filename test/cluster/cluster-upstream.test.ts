@@ -3,26 +3,16 @@
 // was handed. Replies are fed by hand, in whatever order the test says the nodes answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandTable } from '../../src/commands/command-table.js';
 import { ClusterReply } from '../../src/cluster/redirect.js';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
-import { fakeAddr, fakeCluster } from './fake-node.js';
+import { NODE_A, NODE_B, fakeAddr, fakeCluster } from './fake-node.js';
 import { cmd } from '../helpers/index.js';
 
 const addr = fakeAddr;
-const A = addr(7000);
-const B = addr(7001);
+const A = NODE_A;
+const B = NODE_B;
 const C = addr(7002);
 
-/** GET, SET, MGET, DEL, PING, DBSIZE as COMMAND describes them (first key, last key, step) */
-const table = CommandTable.fromCommandReply([
-  ['get', 2, ['readonly'], 1, 1, 1],
-  ['set', -3, ['write'], 1, 1, 1],
-  ['mget', -2, ['readonly'], 1, -1, 1],
-  ['del', -2, ['write'], 1, -1, 1],
-  ['ping', -1, ['fast'], 0, 0, 0],
-  ['dbsize', 1, ['readonly'], 0, 0, 0],
-]);
 
 /** Keys by the node that owns their slot: slots below 8192 on A, the rest on B. */
 function keyOn(node: 'A' | 'B', n = 0): string {
@@ -34,7 +24,7 @@ function keyOn(node: 'A' | 'B', n = 0): string {
 
 function setup() {
   const redirects: ClusterReply[] = [];
-  return { ...fakeCluster(table, { shared: true, redirected: (kind) => void redirects.push(kind) }), redirects };
+  return { ...fakeCluster({ shared: true, redirected: (kind) => void redirects.push(kind) }), redirects };
 }
 
 test('replies reach the client in request order, whichever node answers first', () => {

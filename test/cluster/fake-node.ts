@@ -2,7 +2,7 @@
 // makes it answer (whole frames, in one read), in whatever order the test says nodes answer.
 import assert from 'node:assert/strict';
 import type { BackendAddress } from '../../src/config/config.js';
-import type { CommandTable } from '../../src/commands/command-table.js';
+import { CommandTable } from '../../src/commands/command-table.js';
 import { ClusterUpstream, addrKey, type ClusterRouting } from '../../src/cluster/cluster-upstream.js';
 import type { ClusterReply } from '../../src/cluster/redirect.js';
 import { cmd } from '../helpers/resp.js';
@@ -71,6 +71,16 @@ export function recordingClient(): { client: UpstreamClient; got: string[]; lost
   return { client, got, lost: () => lost };
 }
 
+/** GET, SET, MGET, DEL, PING, DBSIZE as COMMAND describes them (first key, last key, step) */
+export const FAKE_TABLE = CommandTable.fromCommandReply([
+  ['get', 2, ['readonly'], 1, 1, 1],
+  ['set', -3, ['write'], 1, 1, 1],
+  ['mget', -2, ['readonly'], 1, -1, 1],
+  ['del', -2, ['write'], 1, -1, 1],
+  ['ping', -1, ['fast'], 0, 0, 0],
+  ['dbsize', 1, ['readonly'], 0, 0, 0],
+]);
+
 export const NODE_A = fakeAddr(7000);
 export const NODE_B = fakeAddr(7001);
 
@@ -80,12 +90,11 @@ export const NODE_B = fakeAddr(7001);
  * shared connections, else every lane is its own.
  */
 export function fakeCluster(
-  table: CommandTable,
   opts: { shared: boolean; addrOfSlot?: (slot: number) => BackendAddress | undefined; redirected?: (kind: ClusterReply) => void },
 ) {
   const nodes = new Map<string, FakeNode>();
   const routing: ClusterRouting = {
-    commands: () => table,
+    commands: () => FAKE_TABLE,
     addrOfSlot: (slot) => opts.addrOfSlot?.(slot) ?? (slot < 8192 ? NODE_A : NODE_B),
     home: () => NODE_A,
     addressOf: (host, port) => ({ ...NODE_A, host, port, display: `${host}:${port}` }),
