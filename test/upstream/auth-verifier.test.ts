@@ -1,5 +1,6 @@
-import { test, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cmd } from '../helpers/resp.js';
 import { pino } from 'pino';
 import { AuthVerifier } from '../../src/upstream/auth-verifier.js';
 import { CredentialCache } from '../../src/upstream/credential-cache.js';
@@ -7,7 +8,7 @@ import { SharedPool } from '../../src/upstream/shared-pool.js';
 import { encodeCommand } from '../../src/resp/encode.js';
 import { UserPools } from '../../src/upstream/user-pools.js';
 import type { Upstream } from '../../src/upstream/upstream.js';
-import { FakeRedis, RecordingClient, until } from './fake-redis.js';
+import { FakeRedis, RecordingClient, until, stoppedAfterEach } from './fake-redis.js';
 
 // The parts of per-user sharing that need no real Redis: the credential memory, the AUTH
 // check connection (pairing, a lost connection, a second loss), and a user pool's login
@@ -15,12 +16,8 @@ import { FakeRedis, RecordingClient, until } from './fake-redis.js';
 
 const log = pino({ level: 'silent' });
 const b = (s: string) => Buffer.from(s, 'latin1');
-const cmd = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`;
 
-const stops: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stoppedAfterEach();
 
 test('the credential memory keeps a digest, never the password, and forgets everything at a change', () => {
   const c = new CredentialCache(2);

@@ -2,9 +2,19 @@
 // connections record what they are sent, and answer only what the test writes, byte by
 // byte. Also a recording UpstreamClient, the other side of the Upstream seam.
 import net from 'node:net';
+import { afterEach } from 'node:test';
 import { parseAddress } from '../../src/config/address.js';
 import type { BackendAddress } from '../../src/config/config.js';
 import type { UpstreamClient } from '../../src/upstream/upstream.js';
+
+/** A list to push what a test started onto: each is stopped after the test, the last first. */
+export function stoppedAfterEach(): Array<() => Promise<void> | void> {
+  const stops: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+  return stops;
+}
 
 /** Resolves once `check` holds (polled), or rejects after `ms` naming `what`. */
 export async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {

@@ -1,10 +1,10 @@
-import { test, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { OwnConnection } from '../../src/upstream/own-connection.js';
 import { trackingRequest, TRACKING_OFF, NO_TRACKING_NEEDED } from '../../src/backend/invalidation-link.js';
 import { parseAddress } from '../../src/config/address.js';
-import { FakeRedis, RecordingClient, until, type FakeConn, type TestTracking } from './fake-redis.js';
+import { FakeRedis, RecordingClient, until, type FakeConn, type TestTracking, stoppedAfterEach } from './fake-redis.js';
 
 // A client's own connection against an in-process fake Redis whose replies the test writes;
 // the client is a recorder, so the proxy's own requests (sendInternal) are only recorded
@@ -13,10 +13,7 @@ import { FakeRedis, RecordingClient, until, type FakeConn, type TestTracking } f
 const b = (s: string) => Buffer.from(s, 'latin1');
 const NOPERM = b("-NOPERM this user has no permissions to run the 'client|tracking' command\r\n");
 
-const stops: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stoppedAfterEach();
 
 interface Setup {
   fake: FakeRedis;

@@ -1,10 +1,11 @@
-import { test, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cmd } from '../helpers/resp.js';
 import { pino } from 'pino';
 import { SharedPool } from '../../src/upstream/shared-pool.js';
 import type { SharedConnection, SharedSeat } from '../../src/upstream/shared-connection.js';
 import { NO_TRACKING_NEEDED } from '../../src/backend/invalidation-link.js';
-import { FakeRedis, RecordingClient, until, type FakeConn, type TestTracking } from './fake-redis.js';
+import { FakeRedis, RecordingClient, until, type FakeConn, type TestTracking, stoppedAfterEach } from './fake-redis.js';
 
 // A SharedPool of one connection against an in-process fake Redis whose replies the test
 // writes: pairing by position, flushes, seats that leave, the connection's own CLIENT
@@ -12,12 +13,8 @@ import { FakeRedis, RecordingClient, until, type FakeConn, type TestTracking } f
 
 const log = pino({ level: 'silent' });
 const b = (s: string) => Buffer.from(s, 'latin1');
-const cmd = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`;
 
-const stops: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stoppedAfterEach();
 
 interface Setup {
   fake: FakeRedis;
