@@ -1,7 +1,7 @@
 // A raw TCP client speaking bytes: writes exactly what it is given, reads whole RESP frames.
 import net from 'node:net';
 import { bytes, escapeBytes, withTimeout } from './util.js';
-import { frameEnd } from './resp.js';
+import { cmd, frameEnd } from './resp.js';
 
 /** Thrown by reads that did not complete; carries whatever had been received. */
 export class ReadError extends Error {
@@ -147,6 +147,12 @@ export class RawClient {
       }
       await this.waitEvent(left);
     }
+  }
+
+  /** Sends one command (its arguments) and reads its reply: one frame, as latin1 text. */
+  async ask(...args: string[]): Promise<string> {
+    this.write(cmd(...args));
+    return (await this.readFrame()).toString('latin1');
   }
 
   /** One frame. */

@@ -22,12 +22,8 @@ describe('authenticated clients share connections and the cache', () => {
   let proxy: ProxyProcess;
   let admin: number;
   let direct: RawClient;
-  const ask = async (c: RawClient, ...args: string[]) => {
-    c.write(cmd(...args));
-    return (await c.readFrame()).toString('latin1');
-  };
   /** a number from INFO `section` (0 when the field is not there yet) */
-  const info = async (section: string, field: RegExp): Promise<number> => Number(field.exec(await ask(direct, 'INFO', section))?.[1] ?? 0);
+  const info = async (section: string, field: RegExp): Promise<number> => Number(field.exec(await direct.ask('INFO', section))?.[1] ?? 0);
   /** GETs Redis ran so far (refused ones are counted apart, as rejected_calls) */
   const getCalls = () => info('commandstats', /cmdstat_get:calls=(\d+)/);
   /** `bytes` on a new connection to `port`; the first `n` replies as text */
@@ -48,17 +44,17 @@ describe('authenticated clients share connections and the cache', () => {
   };
   const authed = async (port: number, user: string, pw: string): Promise<RawClient> => {
     const c = await RawClient.connect(port);
-    assert.equal(await ask(c, 'AUTH', user, pw), '+OK\r\n');
+    assert.equal(await c.ask('AUTH', user, pw), '+OK\r\n');
     return c;
   };
 
   before(async () => {
     redis = await startRedis({ args: ['--requirepass', ADMIN] });
     direct = await RawClient.connect(redis.port);
-    assert.equal(await ask(direct, 'AUTH', ADMIN), '+OK\r\n');
-    assert.equal(await ask(direct, 'ACL', 'SETUSER', 'app', 'on', `>${PW.app}`, '~*', '+@all'), '+OK\r\n');
-    assert.equal(await ask(direct, 'ACL', 'SETUSER', 'limited', 'on', `>${PW.limited}`, '~other:*', '+@all'), '+OK\r\n');
-    assert.equal(await ask(direct, 'SET', 'hot', 'v'), '+OK\r\n');
+    assert.equal(await direct.ask('AUTH', ADMIN), '+OK\r\n');
+    assert.equal(await direct.ask('ACL', 'SETUSER', 'app', 'on', `>${PW.app}`, '~*', '+@all'), '+OK\r\n');
+    assert.equal(await direct.ask('ACL', 'SETUSER', 'limited', 'on', `>${PW.limited}`, '~other:*', '+@all'), '+OK\r\n');
+    assert.equal(await direct.ask('SET', 'hot', 'v'), '+OK\r\n');
     ({ proxy, admin } = await startAdminProxy(redis.port, {
       addr: `redis://:${ADMIN}@127.0.0.1:${redis.port}`,
       args: ['--ttl', '3600', '--log-level', 'trace'],
@@ -74,8 +70,8 @@ describe('authenticated clients share connections and the cache', () => {
     const before = await getCalls();
     for (let i = 0; i < 300; i++) {
       const c = await RawClient.connect(proxy.port);
-      assert.equal(await ask(c, 'AUTH', 'app', PW.app), '+OK\r\n');
-      assert.equal(await ask(c, 'GET', 'hot'), '$1\r\nv\r\n');
+      assert.equal(await c.ask('AUTH', 'app', PW.app), '+OK\r\n');
+      assert.equal(await c.ask('GET', 'hot'), '$1\r\nv\r\n');
       c.destroy();
     }
     const ran = (await getCalls()) - before;
@@ -98,7 +94,7 @@ describe('authenticated clients share connections and the cache', () => {
   });
 
   test('AUTH followed by GETs in one write: the GETs wait for its answer, and fill the cache for the next client', async () => {
-    assert.equal(await ask(direct, 'SET', 'pipe', 'pv'), '+OK\r\n');
+    assert.equal(await direct.ask('SET', 'pipe', 'pv'), '+OK\r\n');
     const bytes = auth('app', PW.app) + get('pipe').repeat(3);
     const want = ['+OK\r\n', '$2\r\npv\r\n', '$2\r\npv\r\n', '$2\r\npv\r\n'];
     const fillsBefore = (await proxyStats(admin)).cache.fills;
@@ -138,7 +134,7 @@ describe('authenticated clients share connections and the cache', () => {
     const [a, b] = await sameAsDirect(get('hot') + cmd('SET', 'hot', 'x'), 2);
     assert.match(a, /^-NOAUTH /);
     assert.match(b, /^-NOAUTH /);
-    assert.equal(await ask(direct, 'GET', 'hot'), '$1\r\nv\r\n');
+    assert.equal(await direct.ask('GET', 'hot'), '$1\r\nv\r\n');
   });
 
   test('a user without access to a key gets NOPERM while the key is cached for another user', async () => {
@@ -160,20 +156,20 @@ describe('authenticated clients share connections and the cache', () => {
   });
 
   test('a password reset made directly on Redis: within about a second a new client with the old password gets WRONGPASS', async () => {
-    assert.equal(await ask(direct, 'ACL', 'SETUSER', 'rot', 'on', `>${PW.rot}`, '~*', '+@all'), '+OK\r\n');
+    assert.equal(await direct.ask('ACL', 'SETUSER', 'rot', 'on', `>${PW.rot}`, '~*', '+@all'), '+OK\r\n');
     const early = await authed(proxy.port, 'rot', PW.rot);
     const earlyDirect = await authed(redis.port, 'rot', PW.rot);
     try {
-      assert.equal(await ask(early, 'GET', 'hot'), '$1\r\nv\r\n');
-      assert.equal(await ask(direct, 'ACL', 'SETUSER', 'rot', 'resetpass', `>${PW.rotNew}`), '+OK\r\n');
+      assert.equal(await early.ask('GET', 'hot'), '$1\r\nv\r\n');
+      assert.equal(await direct.ask('ACL', 'SETUSER', 'rot', 'resetpass', `>${PW.rotNew}`), '+OK\r\n');
       const want = (await conversation(redis.port, auth('rot', PW.rot), 1))[0];
       assert.match(want, /^-WRONGPASS /);
       const ms = await eventually('the old password refused through the proxy', async () => (await conversation(proxy.port, auth('rot', PW.rot), 1))[0] === want, 2000, 25);
       console.log(`# a direct password reset refused the old password through the proxy after ${Math.round(ms)} ms`);
       assert.ok(ms < 1600, `${ms} ms`);
       // a connection authenticated before keeps its user, on Redis as through the proxy
-      assert.equal(await ask(earlyDirect, 'GET', 'hot'), '$1\r\nv\r\n');
-      assert.equal(await ask(early, 'GET', 'hot'), '$1\r\nv\r\n');
+      assert.equal(await earlyDirect.ask('GET', 'hot'), '$1\r\nv\r\n');
+      assert.equal(await early.ask('GET', 'hot'), '$1\r\nv\r\n');
       assert.deepEqual(await sameAsDirect(auth('rot', PW.rotNew) + cmd('ACL', 'WHOAMI'), 2), ['+OK\r\n', '$3\r\nrot\r\n']);
     } finally {
       early.destroy();
@@ -182,12 +178,12 @@ describe('authenticated clients share connections and the cache', () => {
   });
 
   test("ACL DELUSER made directly on Redis: the deleted user's clients are closed, as Redis closes its own", async () => {
-    assert.equal(await ask(direct, 'ACL', 'SETUSER', 'gone', 'on', `>${PW.gone}`, '~*', '+@all'), '+OK\r\n');
+    assert.equal(await direct.ask('ACL', 'SETUSER', 'gone', 'on', `>${PW.gone}`, '~*', '+@all'), '+OK\r\n');
     const viaProxy = [await authed(proxy.port, 'gone', PW.gone), await authed(proxy.port, 'gone', PW.gone)];
     const viaRedis = await authed(redis.port, 'gone', PW.gone);
-    assert.equal(await ask(viaProxy[0], 'GET', 'hot'), '$1\r\nv\r\n');
+    assert.equal(await viaProxy[0].ask('GET', 'hot'), '$1\r\nv\r\n');
     const t0 = Date.now();
-    assert.equal(await ask(direct, 'ACL', 'DELUSER', 'gone'), ':1\r\n');
+    assert.equal(await direct.ask('ACL', 'DELUSER', 'gone'), ':1\r\n');
     await viaRedis.readUntilClosed(2000);
     for (const c of viaProxy) await c.readUntilClosed(2000);
     console.log(`# the deleted user's proxy clients were closed after ${Date.now() - t0} ms`);
@@ -195,11 +191,11 @@ describe('authenticated clients share connections and the cache', () => {
   });
 
   test('ACL SETUSER u off made directly on Redis: what Redis does to connections of u, the proxy does to its clients', async () => {
-    assert.equal(await ask(direct, 'ACL', 'SETUSER', 'offu', 'on', `>${PW.off}`, '~*', '+@all'), '+OK\r\n');
+    assert.equal(await direct.ask('ACL', 'SETUSER', 'offu', 'on', `>${PW.off}`, '~*', '+@all'), '+OK\r\n');
     const viaProxy = await authed(proxy.port, 'offu', PW.off);
     const viaRedis = await authed(redis.port, 'offu', PW.off);
     try {
-      assert.equal(await ask(direct, 'ACL', 'SETUSER', 'offu', 'off'), '+OK\r\n');
+      assert.equal(await direct.ask('ACL', 'SETUSER', 'offu', 'off'), '+OK\r\n');
       const want = (await conversation(redis.port, auth('offu', PW.off), 1))[0];
       await eventually('offu refused through the proxy', async () => (await conversation(proxy.port, auth('offu', PW.off), 1))[0] === want, 2000, 25);
       // Redis 7.0 keeps a disabled user's connections (and 7.2 too); whatever it does, the same
@@ -214,14 +210,14 @@ describe('authenticated clients share connections and the cache', () => {
   });
 
   test("a pool connection Redis closes (CLIENT KILL USER) closes its clients and drops the entries filled through it", async () => {
-    assert.equal(await ask(direct, 'SET', 'killed', 'kv'), '+OK\r\n');
+    assert.equal(await direct.ask('SET', 'killed', 'kv'), '+OK\r\n');
     const c = await authed(proxy.port, 'app', PW.app);
     const viaRedis = await authed(redis.port, 'app', PW.app);
-    assert.equal(await ask(c, 'GET', 'killed'), '$2\r\nkv\r\n');
+    assert.equal(await c.ask('GET', 'killed'), '$2\r\nkv\r\n');
     const before = await getCalls();
-    assert.equal(await ask(c, 'GET', 'killed'), '$2\r\nkv\r\n');
+    assert.equal(await c.ask('GET', 'killed'), '$2\r\nkv\r\n');
     assert.equal((await getCalls()) - before, 0, 'cached');
-    assert.match(await ask(direct, 'CLIENT', 'KILL', 'USER', 'app'), /^:\d+\r\n$/);
+    assert.match(await direct.ask('CLIENT', 'KILL', 'USER', 'app'), /^:\d+\r\n$/);
     // closed as a direct connection of app is
     await viaRedis.readUntilClosed(2000);
     await c.readUntilClosed(2000);
