@@ -5,6 +5,8 @@
 // that is a replica now: refresh the map, retry at its master). Every reply passes through here, so the check
 // reads at most a few bytes and allocates nothing; only a redirect is parsed.
 
+import { READONLY_ERROR, isErrorWord, startsWithBytes } from '../resp/error-word.js';
+
 export const enum ClusterReply {
   Other = 0,
   Moved = 1,
@@ -26,35 +28,21 @@ const MOVED = Buffer.from('-MOVED ');
 const ASK = Buffer.from('-ASK ');
 const TRYAGAIN = Buffer.from('-TRYAGAIN');
 const CLUSTERDOWN = Buffer.from('-CLUSTERDOWN');
-const READONLY = Buffer.from('-READONLY');
-
-function startsWith(buf: Uint8Array, pos: number, end: number, word: Buffer): boolean {
-  if (end - pos < word.length) return false;
-  for (let i = 0; i < word.length; i++) if (buf[pos + i] !== word[i]) return false;
-  return true;
-}
-
-/** `word` followed by a space or the line's end (so that `-TRYAGAINX` is another error). */
-function isWord(buf: Uint8Array, pos: number, end: number, word: Buffer): boolean {
-  if (!startsWith(buf, pos, end, word)) return false;
-  const next = pos + word.length;
-  return next === end || buf[next] === 0x20 || buf[next] === 0x0d;
-}
 
 /** What the reply at buf[pos, end) is, from its first bytes. */
 export function classifyReply(buf: Uint8Array, pos: number, end: number): ClusterReply {
   if (buf[pos] !== 0x2d || pos + 4 > end) return ClusterReply.Other; // not a simple error
   switch (buf[pos + 1]) {
     case 0x4d: // M
-      return startsWith(buf, pos, end, MOVED) ? ClusterReply.Moved : ClusterReply.Other;
+      return startsWithBytes(buf, pos, end, MOVED) ? ClusterReply.Moved : ClusterReply.Other;
     case 0x41: // A
-      return startsWith(buf, pos, end, ASK) ? ClusterReply.Ask : ClusterReply.Other;
+      return startsWithBytes(buf, pos, end, ASK) ? ClusterReply.Ask : ClusterReply.Other;
     case 0x54: // T
-      return isWord(buf, pos, end, TRYAGAIN) ? ClusterReply.TryAgain : ClusterReply.Other;
+      return isErrorWord(buf, pos, end, TRYAGAIN) ? ClusterReply.TryAgain : ClusterReply.Other;
     case 0x43: // C
-      return isWord(buf, pos, end, CLUSTERDOWN) ? ClusterReply.ClusterDown : ClusterReply.Other;
+      return isErrorWord(buf, pos, end, CLUSTERDOWN) ? ClusterReply.ClusterDown : ClusterReply.Other;
     case 0x52: // R
-      return isWord(buf, pos, end, READONLY) ? ClusterReply.ReadOnly : ClusterReply.Other;
+      return isErrorWord(buf, pos, end, READONLY_ERROR) ? ClusterReply.ReadOnly : ClusterReply.Other;
     default:
       return ClusterReply.Other;
   }

@@ -1,6 +1,7 @@
 import type { FillOwner } from '../cache/reply-cache.js';
 import type { Upstream, UpstreamClient } from './upstream.js';
 import { NoConnection } from './no-connection.js';
+import { READONLY_ERROR, startsWithBytes } from '../resp/error-word.js';
 
 // A client's upstream while the proxy follows a Sentinel-managed primary: it stands between
 // the session and the real upstream (an own connection or a shared seat), in both
@@ -26,7 +27,7 @@ const DASH = 0x2d;
 
 /** Is buf[start, end) an error reply starting "-READONLY"? */
 export function isReadonlyError(buf: Buffer, start: number, end: number): boolean {
-  return buf[start] === DASH && end - start > 9 && buf.toString('latin1', start + 1, start + 9) === 'READONLY';
+  return startsWithBytes(buf, start, end, READONLY_ERROR);
 }
 
 export class FollowedUpstream implements Upstream, UpstreamClient {
