@@ -207,6 +207,11 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     this.sendTo(slot < 0 ? this.homeLane() : this.laneForSlot(slot), req, -1, bytes, false);
   }
 
+  /** `lane`'s node may no longer be a master: keyless commands go to whichever master is home once the map is read again. */
+  private leaveHome(lane: NodeLane): void {
+    if (this.homeAddr !== null && addrKey(this.homeAddr) === lane.key) this.homeAddr = null;
+  }
+
   /** The proxy's address as this client reached it (CLUSTER SLOTS and friends name it). */
   private self(): SelfAddress {
     return (this.selfAddr ??= selfAsReached(this.routing.self, this.client.socket));
@@ -333,8 +338,8 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
         this.replies.answer(req, item.group, CROSSSLOT, 0, CROSSSLOT.length, false);
         return;
       }
-      // (a demoted home node: keyless commands go to whichever master is home once the map is read again)
-      if (kind === ClusterReply.ReadOnly && this.homeAddr !== null && addrKey(this.homeAddr) === lane.key) this.homeAddr = null;
+      // (a demoted home node)
+      if (kind === ClusterReply.ReadOnly) this.leaveHome(lane);
       if (!req.pinned && this.redirect(lane, req, item.group, kind, buf, start, end)) return;
       // (a transaction's READONLY is the client's, but the map is read again all the same)
       if (req.pinned && kind === ClusterReply.ReadOnly) this.routing.redirected(kind, -1, null);
@@ -392,8 +397,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     if (this.closed) return;
     if (this.laneMap.get(lane.key) === lane) this.laneMap.delete(lane.key);
     if (this.fills.uses(lane)) this.fills.untrack();
-    // keyless commands go to whichever master is home once the map is read again
-    if (this.homeAddr !== null && addrKey(this.homeAddr) === lane.key) this.homeAddr = null;
+    this.leaveHome(lane);
     this.routing.refresh(`connection to ${lane.key} lost`);
     // a lane that owed nothing is opened again when needed (subscriptions it held are made
     // again elsewhere: subscriptions.ts); one that owed replies (or held the client's
