@@ -1,6 +1,7 @@
 import type { BackendAddress } from '../config/config.js';
 import { MESSAGES } from '../commands/session-commands.js';
 import { encodeCommand } from '../resp/encode.js';
+import { confirmationChannel, firstElementName } from '../resp/pubsub-frame.js';
 import { parseRedisInt } from '../resp/redis-int.js';
 import { keyHashSlot } from './key-slot.js';
 import type { ClusterRouting } from './cluster-upstream.js';
@@ -68,29 +69,6 @@ class LaneSubs {
   get count(): number {
     return this.sets[0].size + this.sets[1].size + this.sets[2].size;
   }
-}
-
-/** Lower-case name of an aggregate's first element when it is a short bulk ("message", "subscribe"). */
-function firstName(buf: Buffer, start: number, end: number): string {
-  let p = buf.indexOf(0x0a, start) + 1;
-  if (p <= 0 || p >= end || buf[p] !== 0x24) return '';
-  const cr = buf.indexOf(0x0d, p);
-  const len = parseRedisInt(buf, p + 1, cr);
-  if (!(len > 0 && len <= 24)) return '';
-  p = cr + 2;
-  return buf.toString('latin1', p, p + len).toLowerCase();
-}
-
-/** The channel of a confirmation (its second element), or null (a nil one). */
-function channelOf(buf: Buffer, start: number): string | null {
-  let p = buf.indexOf(0x0a, start) + 1;
-  p = buf.indexOf(0x0a, p) + 1;
-  p = buf.indexOf(0x0a, p) + 1;
-  if (buf[p] !== 0x24) return null;
-  const cr = buf.indexOf(0x0d, p);
-  const len = parseRedisInt(buf, p + 1, cr);
-  if (!(len >= 0)) return null;
-  return buf.toString('latin1', cr + 2, cr + 2 + len);
 }
 
 /** The confirmation with `count` as its last element, or null when it already says so. */
@@ -308,7 +286,7 @@ export class Subscriptions {
     }
     const req = item?.req ?? null;
     const ls = this.laneSubs.get(lane);
-    const name = firstName(buf, start, end);
+    const name = firstElementName(buf, start, end);
     const kind = KINDS.get(name);
     const mine = req?.sub != null;
     // (RESP3 confirmations are pushes: an array is a reply, whatever it holds)
@@ -353,7 +331,7 @@ export class Subscriptions {
       (item.swallow as (frame: Buffer) => void)(Buffer.from(buf.subarray(start, end)));
       return;
     }
-    const channel = channelOf(buf, start);
+    const channel = confirmationChannel(buf, start);
     if (name === 'sunsubscribe' && channel !== null) {
       // the node let the channel go: its slot is someone else's now (a failover, a resharding)
       this.cluster.refresh(`shard channel moved off ${lane.key}`);
@@ -376,7 +354,7 @@ export class Subscriptions {
   }
 
   private apply(set: Set<string>, name: string, buf: Buffer, start: number): void {
-    const channel = channelOf(buf, start);
+    const channel = confirmationChannel(buf, start);
     if (channel === null) return;
     if (name.includes('unsub')) set.delete(channel);
     else set.add(channel);

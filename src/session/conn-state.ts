@@ -1,5 +1,5 @@
 import { StateCommand, SubscriptionKind } from '../commands/session-commands.js';
-import { parseRedisInt } from '../resp/redis-int.js';
+import { confirmationChannel } from '../resp/pubsub-frame.js';
 import type { StateChange } from './pending.js';
 
 // A client's connection state as Redis confirmed it, learnt from replies, never from
@@ -14,18 +14,6 @@ const RESET_REPLY = Buffer.from('+RESET\r\n');
 
 function isErrorFrame(frame: Buffer): boolean {
   return frame[0] === 0x2d || frame[0] === 0x21;
-}
-
-/** The bulk payload of a 3-element (un)subscribe confirmation's second element, or null. */
-function confirmationChannel(frame: Buffer): string | null {
-  let p = frame.indexOf(0x0a) + 1; // after "*3"
-  p = frame.indexOf(0x0a, p) + 1; // after "$n" of the kind
-  p = frame.indexOf(0x0a, p) + 1; // after the kind
-  if (frame[p] !== 0x24) return null; // null channel ("_" or not a bulk)
-  const cr = frame.indexOf(0x0d, p);
-  const len = parseRedisInt(frame, p + 1, cr);
-  if (!(len >= 0)) return null;
-  return frame.toString('latin1', cr + 2, cr + 2 + len);
 }
 
 /** What a transaction queued so far will do at EXEC. */
@@ -147,7 +135,7 @@ export class ConnState {
     const set = this.subs[kind];
     // at the head, every earlier confirmation is in: the set is what Redis will unsubscribe
     if (remaining === 0) remaining = Math.max(1, set.size);
-    const channel = confirmationChannel(frame);
+    const channel = confirmationChannel(frame, 0);
     // (unsubscribe, punsubscribe, sunsubscribe)
     if (confirmationName.endsWith('unsubscribe')) {
       if (channel !== null) set.delete(channel);

@@ -1,4 +1,5 @@
 import { parseRedisInt } from '../resp/redis-int.js';
+import { firstElementName } from '../resp/pubsub-frame.js';
 import { CONFIRMATIONS, MESSAGES, StateCommand } from '../commands/session-commands.js';
 import { NO_TRACKING_NEEDED } from '../backend/invalidation-link.js';
 import type { OutBytes } from '../io/write-batch.js';
@@ -25,17 +26,6 @@ function frameOf(buf: Buffer, start: number, end: number, inChunk: boolean): Buf
   return inChunk ? buf.subarray(start, end) : buf;
 }
 
-/** Lower-cased name of an aggregate's first element when it is a short bulk string ("message", "subscribe"). */
-function firstName(frame: Buffer): string {
-  let p = frame.indexOf(0x0a) + 1;
-  if (p <= 0 || frame[p] !== 0x24) return '';
-  const cr = frame.indexOf(0x0d, p);
-  const len = parseRedisInt(frame, p + 1, cr);
-  if (!(len > 0 && len <= 24)) return '';
-  p = cr + 2;
-  return frame.toString('latin1', p, p + len).toLowerCase();
-}
-
 export class ReplyPairer {
   constructor(private readonly s: ClientSession) {}
 
@@ -56,14 +46,14 @@ export class ReplyPairer {
     // RESP2 messages on a subscribed connection belong to no request.
     if (t === 0x3e) {
       const head = s.pending.peek();
-      const name = firstName(frameOf(buf, start, end, inChunk));
+      const name = firstElementName(buf, start, end);
       // the proxy's tracking lost its link: Redis tells the tracked connection, not the client
       if (name === 'tracking-redir-broken' && !state.tracking) return;
       if (head === undefined || head.kind !== Kind.Subscribe || !CONFIRMATIONS.has(name)) {
         this.emit(buf, start, end, inChunk);
         return;
       }
-    } else if (t === 0x2a && state.subCount > 0 && state.proto === 2 && MESSAGES.has(firstName(frameOf(buf, start, end, inChunk)))) {
+    } else if (t === 0x2a && state.subCount > 0 && state.proto === 2 && MESSAGES.has(firstElementName(buf, start, end))) {
       this.emit(buf, start, end, inChunk);
       return;
     }
@@ -127,7 +117,7 @@ export class ReplyPairer {
       case Kind.Subscribe: {
         this.emit(buf, start, end, inChunk);
         const frame = frameOf(buf, start, end, inChunk);
-        p.count = s.state.confirm(p.subKind, frame, firstName(frame), p.count);
+        p.count = s.state.confirm(p.subKind, frame, firstElementName(frame, 0, frame.length), p.count);
         if (p.count > 0) return false;
         s.state.inFlight--;
         return true;
