@@ -14,6 +14,7 @@ import { ClusterRequest, NodeLane, type LaneItem, type LaneOwner } from './node-
 import { OwnRoutes, type LaneRouter } from './own-routes.js';
 import { ClusterFills } from './cluster-fills.js';
 import { ReplyOrder } from './reply-order.js';
+import { addrKey } from './topology.js';
 
 // The cluster as one Redis for one client: the session hands it whole request frames (it
 // does not stream: streams is false), and it sends each command to the master of its key's
@@ -68,9 +69,7 @@ const CROSSSLOT = Buffer.from("-CROSSSLOT Keys in request don't hash to the same
 const ignore = (): void => undefined;
 
 
-export function addrKey(a: BackendAddress): string {
-  return `${a.host}:${a.port}`;
-}
+export { addrKey };
 
 function lower(b: Buffer): string {
   return b.toString('latin1').toLowerCase();

@@ -5,7 +5,7 @@ import { InvalidationLink, NO_TRACKING_NEEDED, type LinkCache, type LinkState, t
 import type { ReplyCache, SlotDropReason } from '../cache/reply-cache.js';
 import { SLOT_COUNT } from './key-slot.js';
 import { nodeAddress } from './cluster-discovery.js';
-import { formatRanges, type ClusterNode, type NodeHealth, type NodeRole, type SlotMap, type SlotRange } from './topology.js';
+import { addrKey, formatRanges, type ClusterNode, type NodeHealth, type NodeRole, type SlotMap, type SlotRange } from './topology.js';
 import type { TopologyChange } from './topology-change.js';
 
 // The cache on a cluster: one invalidation link per master, and the slots whose entries the
@@ -24,7 +24,7 @@ import type { TopologyChange } from './topology-change.js';
 // (ReplyCache.invalidateSlots, blockSlots: a fill in flight across a drop or a block is
 // discarded); this keeps which node owns which slot and whether its link tracks.
 //
-// What the router does with it, per GET that may fill (slot: the key's, addrKey: addrKeyOf
+// What the router does with it, per GET that may fill (slot: the key's, addrKey: topology.ts's addrKey
 // of its master's address):
 //   - its connections to that master track for targetFor(addrKey) (OwnConnection's
 //     `tracking`, SharedPool.tracking); equip() is called for each new link, the place to
@@ -79,10 +79,6 @@ export interface NodeLinkStats {
   dropped: NodeDrops;
 }
 
-/** The key targetFor knows a node by: `host:port` of its client address. */
-export function addrKeyOf(addr: Pick<BackendAddress, 'host' | 'port'>): string {
-  return `${addr.host}:${addr.port}`;
-}
 
 /** One master and its link. */
 class NodeLink {
@@ -128,7 +124,7 @@ export class NodeLinks {
       // a failed master that owns nothing (its replica took over) is not worth a link
       if (n.slots.length === 0 && n.health === 'failed') continue;
       const addr = nodeAddress(this.opts.seed, n);
-      const key = addrKeyOf(addr);
+      const key = addrKey(addr);
       let nl = this.byId.get(n.id);
       // readdressed (restarted elsewhere): its tracking is gone with the old address's process
       if (nl !== undefined && nl.key !== key) {
@@ -188,7 +184,7 @@ export class NodeLinks {
     for (const nl of fresh) nl.link.start();
   }
 
-  /** What a connection to the master at `addrKey` (see addrKeyOf) points its tracking at; null: no such master. */
+  /** What a connection to the master at `addrKey` (see addrKey) points its tracking at; null: no such master. */
   targetFor(addrKey: string): TrackingTarget | null {
     return this.byAddr.get(addrKey)?.link ?? null;
   }
@@ -241,7 +237,7 @@ export class NodeLinks {
       const addr = nodeAddress(this.opts.seed, n);
       return {
         id: n.id,
-        addr: addrKeyOf(addr),
+        addr: addrKey(addr),
         role: n.role,
         health: n.health,
         slots: formatRanges(n.slots),

@@ -1,8 +1,8 @@
-import type { BackendAddress } from '../config/config.js';
 import { encodeCommand } from '../resp/encode.js';
 import { keyHashSlot } from './key-slot.js';
 import type { NodeLane } from './node-lane.js';
 import { parseRedirect } from './redirect.js';
+import { addrKey } from './topology.js';
 import type { SubCluster, SubRouter } from './subscriptions.js';
 
 // Subscriptions that lost their node, made again (subscriptions.ts hands them over):
@@ -32,10 +32,6 @@ export interface Orphan {
   /** the lane its re-subscription is in flight on */
   on: NodeLane | null;
   hops: number;
-}
-
-function keyOf(a: BackendAddress): string {
-  return `${a.host}:${a.port}`;
 }
 
 export class Resubscriber {
@@ -123,7 +119,7 @@ export class Resubscriber {
   private targetOf(o: Orphan, now: number): NodeLane | null {
     if (o.kind !== SHARD) return this.classicLane(o.avoid);
     const addr = this.cluster.addrOfSlot(keyHashSlot(Buffer.from(o.name, 'latin1')));
-    if (addr === null || (keyOf(addr) === o.avoid && now - o.since < WAIT_OWNER_MS)) return null;
+    if (addr === null || (addrKey(addr) === o.avoid && now - o.since < WAIT_OWNER_MS)) return null;
     return this.r.laneFor(addr);
   }
 

@@ -1,6 +1,11 @@
 import { asString, field, RedisErrorReply, type RespValue } from '../resp/reply-value.js';
 import { SLOT_COUNT } from './key-slot.js';
 
+/** The key a node is known by across the cluster code: `host:port` of the address the proxy reaches it at. */
+export function addrKey(addr: { readonly host: string; readonly port: number }): string {
+  return `${addr.host}:${addr.port}`;
+}
+
 // Who owns which slot, read from a node's `CLUSTER SHARDS` (Redis 7) or `CLUSTER SLOTS` reply.
 // A SlotMap is a snapshot, never changed once built: a refresh builds a new one and
 // topology-change.ts says what differs. Both replies give the same map for the same cluster,

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { ReplyCache } from '../../src/cache/reply-cache.js';
 import { ClusterDiscovery, addressLike, nodeAddress } from '../../src/cluster/cluster-discovery.js';
-import { NodeLinks, addrKeyOf } from '../../src/cluster/node-links.js';
+import { NodeLinks } from '../../src/cluster/node-links.js';
+import { addrKey } from '../../src/cluster/topology.js';
 import { keyHashSlotLatin1, SLOT_COUNT } from '../../src/cluster/key-slot.js';
 import type { SlotMap } from '../../src/cluster/topology.js';
 import type { TopologyChange } from '../../src/cluster/topology-change.js';
@@ -76,7 +77,7 @@ async function authed(port: number): Promise<RawClient> {
 function ownerOf(slot: number) {
   const n = discovery.current!.masterOf(slot);
   assert.ok(n, `slot ${slot} has an owner`);
-  return { node: n, key: addrKeyOf(nodeAddress(SEED, n)) };
+  return { node: n, key: addrKey(nodeAddress(SEED, n)) };
 }
 
 async function connTo(addrKey: string, port: number): Promise<NodeConn> {
@@ -254,7 +255,7 @@ test('a moved slot: its entries are dropped (even nils MIGRATE leaves behind), e
   onChange = null;
   assert.ok(seen, 'a change was announced');
   // the new owner's link was tracking already: the slot may fill at once, under its generation
-  assert.deepEqual(seen, { blocked: false, gen: links.targetFor(addrKeyOf(nodeAddress(SEED, discovery.current!.masterOf(slot)!)))!.generation });
+  assert.deepEqual(seen, { blocked: false, gen: links.targetFor(addrKey(nodeAddress(SEED, discovery.current!.masterOf(slot)!)))!.generation });
   for (const k of inSlot) assert.equal(cached(k), false, `${k} dropped`);
   for (const ks of others.values()) for (const k of ks) assert.equal(cached(k), true, `${k} kept`);
   const dropped = cache.stats.slotDropsOwnerChanged - dropsBefore;
