@@ -31,6 +31,19 @@ export function checklist(results: Pick<Results, 'summaries' | 'memory' | 'stale
 
   const c: Ctx = { S, items, status, ratioItem };
 
+  /**
+   * Node's floor beside a pass-through target: the ceiling server answers every request
+   * itself, with no Redis behind it, so no Node proxy can beat its cost per request.
+   */
+  const withNodeFloor = (id: string, w: string, t: string): void => {
+    const item = items.find((i) => i.id === id);
+    const floor = S(w, 'ceiling');
+    const twem = S(w, 'twemproxy');
+    if (!item || !floor || !twem) return;
+    const cpu = (x: Summary | undefined): string => (x?.targetCpuPerM != null ? `${x.targetCpuPerM.toFixed(1)} µs` : '—');
+    item.measured += `; Node's floor in this run, the ceiling server (answers itself, no Redis): ${fmtOps(floor.opsPerSec)} ops/s = ${(floor.opsPerSec / twem.opsPerSec).toFixed(2)}× twemproxy; CPU per request: proxy ${cpu(S(w, t))}, ceiling ${cpu(floor)}, twemproxy ${cpu(twem)}`;
+  };
+
   ratioItem('hit-p1-ceiling', 'Cached GET, 50 clients -P 1: ≥ 95% of the ceiling', 'get-hit-p1', 'proxy', 'ceiling', 0.95);
   ratioItem('hit-p1-twem', 'Cached GET, 50 clients -P 1: ≥ twemproxy', 'get-hit-p1', 'proxy', 'twemproxy', 1);
   ratioItem('hit-p16-ceiling', 'Cached GET, 50 clients -P 16: ≥ 90% of the ceiling', 'get-hit-p16', 'proxy', 'ceiling', 0.9);
@@ -39,6 +52,8 @@ export function checklist(results: Pick<Results, 'summaries' | 'memory' | 'stale
   ratioItem('set-p1-relay', 'Pass-through SET -P 1: > 1.7× naive relay', 'set-p1', 'proxy', 'relay', 1.7, true);
   ratioItem('miss-p1-twem', 'Pass-through GET miss -P 1: ≥ twemproxy', 'get-miss-p1', 'proxy-cap1', 'twemproxy', 1);
   ratioItem('miss-p1-relay', 'Pass-through GET miss -P 1: > 1.7× naive relay', 'get-miss-p1', 'proxy-cap1', 'relay', 1.7, true);
+  withNodeFloor('set-p1-twem', 'set-p1', 'proxy');
+  withNodeFloor('miss-p1-twem', 'get-miss-p1', 'proxy-cap1');
   ratioItem('set-p16-twem', 'Pass-through SET -P 16: ≥ 1.2× twemproxy', 'set-p16', 'proxy', 'twemproxy', 1.2);
   ratioItem('miss-p16-twem', 'Pass-through GET miss -P 16: ≥ 1.2× twemproxy', 'get-miss-p16', 'proxy-cap1', 'twemproxy', 1.2);
 

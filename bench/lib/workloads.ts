@@ -94,7 +94,8 @@ const PAIR = ['redis', 'proxy', 'twemproxy'];
 // "Cost of tracking": the same proxy with --coherence ttl (no CLIENT TRACKING), next to its
 // tracking twin in the round-robin, in one hit and one miss workload.
 const LOCAL_ALL_TTL = ['redis', 'proxy', 'proxy-ttl', 'proxy-nocache', 'twemproxy', 'ceiling', 'relay'];
-const LOCAL_MISS_TTL = ['redis', 'proxy-cap1', 'proxy-cap1-ttl', 'proxy-nocache', 'twemproxy', 'relay'];
+// (the ceiling answers from its Map: beside the misses, the floor of a Node server that forwards nothing)
+const LOCAL_MISS_TTL = ['redis', 'proxy-cap1', 'proxy-cap1-ttl', 'proxy-nocache', 'twemproxy', 'ceiling', 'relay'];
 
 /** [tracking target, its --coherence ttl twin] per workload, for the "Cost of tracking" table */
 export const TRACKING_COST: Array<{ workload: string; tracking: string; ttl: string }> = [
