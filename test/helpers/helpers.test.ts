@@ -1,4 +1,5 @@
 // Checks the harness itself against a direct redis-server (no proxy involved).
+import { readFileSync } from 'node:fs';
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -91,6 +92,26 @@ test('getFreePort returns a bindable port; withTimeout rejects late promises', a
   await new Promise<void>((r) => srv.close(() => r()));
   await assert.rejects(withTimeout(new Promise(() => {}), 20, 'never'), /never: timed out after 20 ms/);
   assert.equal(await withTimeout(Promise.resolve(7), 20, 'now'), 7);
+});
+
+test('getFreePort: ports below the ephemeral range, never the same twice, never one in use', async () => {
+  const ephemeralStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/)[0]);
+  // hold many ports at once, as a cluster test does: each must be new and free
+  const held: net.Server[] = [];
+  const ports = new Set<number>();
+  try {
+    for (let i = 0; i < 200; i++) {
+      const port = await getFreePort();
+      assert.ok(port >= 15_000 && port < ephemeralStart, `port ${port} is below ${ephemeralStart}`);
+      assert.ok(!ports.has(port), `port ${port} handed out twice`);
+      ports.add(port);
+      const srv = net.createServer();
+      await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(port, '127.0.0.1', resolve));
+      held.push(srv);
+    }
+  } finally {
+    await Promise.all(held.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
+  }
 });
 
 test('RawClient: exact frame counts from a pipelined write, RESP3 types and attributes', async () => {

@@ -1,23 +1,60 @@
 // Small shared utilities: free ports, bounded waits, byte-string encoding and readable byte dumps.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** Binds port 0 on 127.0.0.1, reads the port the kernel chose, closes it. */
-export function getFreePort(): Promise<number> {
+// Ports for the tests' servers come from below the kernel's ephemeral range. A port the
+// kernel handed out for listen(0) and that was closed again is from the range every
+// outgoing connection's local port comes from: with hundreds of client connections in
+// flight, one could take it before redis-server or the proxy bound it (EADDRINUSE, or a
+// client reaching another test's server). Each process starts at a random place, never
+// hands out a port twice, and checks that a port is free before handing it out.
+const FIRST_TEST_PORT = 15_000;
+
+function ephemeralRangeStart(): number {
+  try {
+    const lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/)[0]);
+    return Number.isInteger(lo) && lo > 0 ? lo : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+const testPortEnd = ephemeralRangeStart();
+const handedOut = new Set<number>();
+let nextTestPort = FIRST_TEST_PORT + Math.floor(Math.random() * Math.max(1, testPortEnd - FIRST_TEST_PORT));
+
+/** Listen on `port` (0: any) at 127.0.0.1 and close again; resolves to the port, or null if it was taken. */
+function tryPort(port: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once('error', (err: NodeJS.ErrnoException) => (port !== 0 && (err.code === 'EADDRINUSE' || err.code === 'EACCES') ? resolve(null) : reject(err)));
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
       if (addr === null || typeof addr === 'string') {
         srv.close();
         reject(new Error('getFreePort: unexpected server address'));
         return;
       }
-      const { port } = addr;
-      srv.close(() => resolve(port));
+      srv.close(() => resolve(addr.port));
     });
   });
+}
+
+/** A port nothing listens on at 127.0.0.1 now, not handed out before by this process. */
+export async function getFreePort(): Promise<number> {
+  const span = testPortEnd - FIRST_TEST_PORT;
+  // (a machine whose ephemeral range starts low leaves no room below it: ask the kernel)
+  if (span < 2_000) return (await tryPort(0)) as number;
+  for (let tries = 0; tries < span; tries++) {
+    const port = nextTestPort;
+    nextTestPort = nextTestPort + 1 >= testPortEnd ? FIRST_TEST_PORT : nextTestPort + 1;
+    if (handedOut.has(port)) continue;
+    if ((await tryPort(port)) === null) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`getFreePort: no free port in ${FIRST_TEST_PORT}-${testPortEnd - 1}`);
 }
 
 export class TimeoutError extends Error {}
