@@ -45,7 +45,7 @@ export function markdown(res: Results): string {
 
   L.push('## Throughput and latency');
   L.push('');
-  L.push('Latency columns: per-request round trip seen by the client (redis-benchmark reports p50/p99/max; p99.9 comes from bench/loadgen.ts); max is the slowest request over all kept runs. Ratios compare ops/s with the same workload\'s direct Redis, twemproxy, ceiling (cache hits) or naive relay (pass-through).');
+  L.push('Latency columns: per-request round trip seen by the client (p99.9 from redis-benchmark\'s percentile distribution: its first step at or past 99.9%); max is the slowest request over all kept runs. Ratios compare ops/s with the same workload\'s direct Redis, twemproxy, ceiling (cache hits) or naive relay (pass-through).');
   L.push('');
   L.push(`† = the load generator used ≥ ${GENERATOR_BOUND_PCT}% of a core during the run: that row measures the generator as much as the target.`);
   L.push('');

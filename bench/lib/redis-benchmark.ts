@@ -1,4 +1,5 @@
-// Run redis-benchmark against one port and parse its --csv output.
+// Run redis-benchmark against one port and parse its report (the summary and the latency
+// distribution, which has the p99.9 that --csv leaves out).
 
 import fs from 'node:fs';
 import { runCapture, ticksPerSecond } from './procs.js';
@@ -23,6 +24,8 @@ export interface RbResult {
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
+  /** from the latency-by-percentile distribution: the first step at or past 99.9% */
+  p999Ms: number;
   maxMs: number;
   requests: number;
   wallMs: number;
@@ -31,7 +34,7 @@ export interface RbResult {
 }
 
 /** CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms" */
-export function parseRbCsv(text: string): Omit<RbResult, 'requests' | 'wallMs' | 'generatorCpuS'> {
+export function parseRbCsv(text: string): Omit<RbResult, 'requests' | 'wallMs' | 'generatorCpuS' | 'p999Ms'> {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -55,6 +58,36 @@ export function parseRbCsv(text: string): Omit<RbResult, 'requests' | 'wallMs' |
     p99Ms: get('p99_latency_ms'),
     maxMs: get('max_latency_ms'),
   };
+}
+
+/**
+ * The human report (no --csv): "throughput summary: N requests per second", the "latency
+ * summary (msec)" header and values, and "99.902% <= 4.471 milliseconds" lines of the
+ * percentile distribution.
+ */
+export function parseRbReport(text: string): Omit<RbResult, 'requests' | 'wallMs' | 'generatorCpuS'> {
+  // (the live progress lines end in \r, not \n)
+  const lines = text.split(/\r\n|\r|\n/);
+  const title = /^====== (.*) ======$/.exec(lines.find((l) => l.startsWith('====== ')) ?? '')?.[1] ?? '';
+  const rpsLine = lines.find((l) => l.includes('throughput summary:'));
+  const rps = rpsLine ? Number(/throughput summary:\s*([\d.]+)/.exec(rpsLine)?.[1]) : Number.NaN;
+  const head = lines.findIndex((l) => /^\s*avg\s+min\s+p50/.test(l));
+  if (head < 0 || !rpsLine) throw new Error(`no summary in redis-benchmark output: ${text.slice(-300)}`);
+  const cols = lines[head].trim().split(/\s+/);
+  const vals = (lines[head + 1] ?? '').trim().split(/\s+/).map(Number);
+  const get = (name: string): number => {
+    const i = cols.indexOf(name);
+    return i >= 0 && i < vals.length ? vals[i] : Number.NaN;
+  };
+  let p999Ms = Number.NaN;
+  for (const l of lines) {
+    const m = /^([\d.]+)% <= ([\d.]+) milliseconds/.exec(l);
+    if (m && Number(m[1]) >= 99.9) {
+      p999Ms = Number(m[2]);
+      break;
+    }
+  }
+  return { test: title, rps, avgMs: get('avg'), minMs: get('min'), p50Ms: get('p50'), p95Ms: get('p95'), p99Ms: get('p99'), p999Ms, maxMs: get('max') };
 }
 
 function splitCsv(line: string): string[] {
@@ -84,7 +117,6 @@ export async function runRedisBenchmark(spec: RbSpec): Promise<RbResult> {
     '-P', String(spec.pipeline),
     '-n', String(spec.requests),
     '-r', String(spec.keyspace),
-    '--csv',
     ...spec.command,
   ];
   const cpu0 = childrenCpuSeconds();
@@ -94,5 +126,5 @@ export async function runRedisBenchmark(spec: RbSpec): Promise<RbResult> {
   const cpu1 = childrenCpuSeconds();
   if (r.timedOut) throw new Error(`redis-benchmark timed out after ${spec.timeoutMs} ms`);
   if (r.code !== 0) throw new Error(`redis-benchmark exited ${r.code}: ${r.stderr.slice(0, 300)}`);
-  return { ...parseRbCsv(r.stdout), requests: spec.requests, wallMs, generatorCpuS: cpu1 - cpu0 };
+  return { ...parseRbReport(r.stdout), requests: spec.requests, wallMs, generatorCpuS: cpu1 - cpu0 };
 }

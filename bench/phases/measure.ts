@@ -110,7 +110,7 @@ async function rbRun(b: Bench, w: Workload, run: RbWorkload, t: Target, rep: num
   rbRequests.set(k, Math.max(run.clients * run.pipeline * 20, Math.min(n, 50_000_000)));
   return {
     workload: w.id, target: t.id, rep, tool: 'redis-benchmark', startedAt, opsPerSec: r.rps, requests: r.requests, wallMs: r.wallMs,
-    p50Us: r.p50Ms * 1000, p99Us: r.p99Ms * 1000, p999Us: null, maxUs: r.maxMs * 1000, generatorCpuS: r.generatorCpuS,
+    p50Us: r.p50Ms * 1000, p99Us: r.p99Ms * 1000, p999Us: Number.isFinite(r.p999Ms) ? r.p999Ms * 1000 : null, maxUs: r.maxMs * 1000, generatorCpuS: r.generatorCpuS,
     clientGets: run.command[0].toUpperCase() === 'GET' ? r.requests : 0, errors: 0, nils: 0, failure: null,
   };
 }
