@@ -193,7 +193,10 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   listener.setTimeouts(config.idleTimeout * 1000, config.backendTimeout * 1000);
   const address = await listener.listen(config.port, config.bind);
   // (CLUSTER SLOTS through the proxy names it: an address clients can reach it at)
-  if (cluster) cluster.self = { host: address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address, port: address.port };
+  if (cluster) {
+    cluster.self = { host: address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address, port: address.port };
+    cluster.announce = config.clusterAnnounce;
+  }
 
   if (!isLoopback(config.bind) && config.addr.password === null && !clientTls) {
     log.warn({ bind: config.bind }, 'listening on a non-loopback address without TLS while Redis has no password in --addr: anyone who can reach this port can use Redis');

@@ -202,6 +202,8 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
 
   /** where the proxy listens (set once it does): CLUSTER SLOTS/SHARDS/NODES name a client's own socket's local end, this where it has none */
   self: SelfAddress = { host: '127.0.0.1', port: 0 };
+  /** --cluster-announce: what CLUSTER SLOTS/SHARDS/NODES name instead (null: a client's own socket's local end) */
+  announce: SelfAddress | null = null;
 
   /** the masters that own slots, in the map's order (made again at each change) */
   private masters: BackendAddress[] = [];

@@ -55,6 +55,8 @@ export interface ClusterRouting {
   masterAddrs(): BackendAddress[];
   /** the proxy as clients reach it (CLUSTER SLOTS and friends name it) */
   readonly self: SelfAddress;
+  /** --cluster-announce: named instead of the address a client reached (null: none) */
+  readonly announce: SelfAddress | null;
   /** is there a cache to fill (links per master) */
   readonly fills: boolean;
   /** may keys of that master's slots fill now: its link tracks ('ttl-only': no tracking needed) */
@@ -213,7 +215,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
 
   /** The proxy's address as this client reached it (CLUSTER SLOTS and friends name it). */
   private self(): SelfAddress {
-    return (this.selfAddr ??= selfAsReached(this.routing.self, this.client.socket));
+    return (this.selfAddr ??= this.routing.announce ?? selfAsReached(this.routing.self, this.client.socket));
   }
 
   /** A whole-keyspace or CLUSTER command: to every master, one, a slot's, or answered here. */

@@ -49,6 +49,8 @@ export interface Config {
   sharedConnections: number;
   /** most ACL users with a pool of shared connections at once; 0 = authenticated clients get their own */
   maxUserPools: number;
+  /** behind Redis Cluster: the address CLUSTER SLOTS/SHARDS/NODES name (null: the one each client reached) */
+  clusterAnnounce: { host: string; port: number } | null;
   /** seconds a silent client is kept (0 = forever), like Redis's `timeout` */
   idleTimeout: number;
   /** seconds Redis may take to answer a non-blocking command (0 = no limit) */

@@ -94,6 +94,10 @@ export const FLAGS: readonly FlagSpec[] = [
     text: 'Most ACL users whose authenticated clients share a pool of `--shared-connections` connections (and their cache entries) at once; a pool unused for a minute closes. Past it, a client of another user gets a connection of its own, as with `0`.',
   }),
   flag({
+    name: 'cluster-announce', key: 'clusterAnnounce', arg: '<host:port>', default: '', defaultLabel: 'the address each client reached', value: v.announceAddress,
+    text: "Behind Redis Cluster: the address that `CLUSTER SLOTS`, `SHARDS` and `NODES` through the proxy give as the one node's, for cluster-aware clients that reach the proxy at an address it cannot see (a container's published port, NAT, a load balancer), like Redis's `cluster-announce-ip` and `cluster-announce-port`.",
+  }),
+  flag({
     name: 'idle-timeout', key: 'idleTimeout', arg: '<seconds>', default: '0', value: v.seconds, live: true,
     text: "Close a client that has been silent this long, like Redis's `timeout`. `0` means never.",
   }),

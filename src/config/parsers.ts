@@ -50,6 +50,15 @@ export const bindAddress = valueType('an address to listen on', (text, notIt) =>
   return text;
 });
 
+/** host:port that clients are told to connect to; an IPv6 host in brackets, as in a URL */
+export const announceAddress = valueType<{ host: string; port: number } | null>('host:port (an IPv6 address in brackets: [2001:db8::1]:6379), or empty', (text, notIt) => {
+  if (text === '') return null;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:\[\]]+)):(\d{1,5})$/.exec(text);
+  const port = m ? toPort(m[3]) : null;
+  if (!m || port === null) throw notIt();
+  return { host: m[1] ?? m[2], port };
+});
+
 const DECIMAL = /^(\d+(\.\d*)?|\.\d+)$/;
 
 export const ttlSeconds = valueType('a number of seconds > 0', (text, notIt) => {

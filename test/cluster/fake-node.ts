@@ -109,6 +109,7 @@ export function fakeCluster(
     refresh: () => undefined,
     masterAddrs: () => [NODE_A, NODE_B],
     self: { host: '127.0.0.1', port: 6380 },
+    announce: null,
     fills: false,
     trackingOf: () => null,
   };

@@ -2,27 +2,33 @@
 // name the address each client reached it at (its socket's local end, an IPv4-mapped IPv6
 // address unwrapped), not 127.0.0.1: a remote cluster-aware client then comes back to an
 // address it can reach. Every address of this machine that takes connections is tried.
+// With --cluster-announce they name that address instead (a client behind NAT maps it back).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import { Cluster } from 'ioredis';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
-import { clusterNodesReply, clusterShardsReply, clusterSlotsReply } from '../../src/cluster/keyspace-self.js';
+import { clusterNodesReply, clusterShardsReply, clusterSlotsReply, selfNodeId } from '../../src/cluster/keyspace-self.js';
 import { startCluster, type RedisCluster } from '../helpers/cluster.js';
 import { startAdminProxy, RawClient, cmd, type AdminProxy } from '../helpers/index.js';
 
 let cluster: RedisCluster;
 let any4: AdminProxy;
 let any6: AdminProxy;
+let announced: AdminProxy;
+/** what --cluster-announce names (TEST-NET-3: nothing answers there) */
+const ANNOUNCED = { host: '203.0.113.7', port: 7777 };
 
 before(async () => {
   cluster = await startCluster();
   any4 = await startAdminProxy(cluster.ports[0], { until: 'readyz', readyMs: 20_000, args: ['--bind', '0.0.0.0'] });
   any6 = await startAdminProxy(cluster.ports[0], { until: 'readyz', readyMs: 20_000, args: ['--bind', '::'] });
+  announced = await startAdminProxy(cluster.ports[0], { until: 'readyz', readyMs: 20_000, args: ['--bind', '0.0.0.0', '--cluster-announce', `${ANNOUNCED.host}:${ANNOUNCED.port}`] });
 });
 after(async () => {
   await any4?.proxy.stop();
   await any6?.proxy.stop();
+  await announced?.proxy.stop();
   await cluster?.stop();
 });
 
@@ -101,6 +107,45 @@ test('ioredis\'s Cluster client pointed at the proxy through a non-loopback addr
     // and it reached the cluster
     const owner = await cluster.ownerOf(keyHashSlot(Buffer.from('sa:a')));
     assert.equal(String(await cluster.call(owner.port, 'GET', 'sa:a')), '1');
+  } finally {
+    client.disconnect();
+  }
+});
+
+test('--cluster-announce: CLUSTER SLOTS, SHARDS, NODES name the announced address, whatever address the client reached', async () => {
+  let tried = 0;
+  for (const host of addresses('IPv4')) {
+    const c = await connectable(host, announced.proxy.port);
+    if (c === null) continue;
+    try {
+      c.write(cmd('CLUSTER', 'SLOTS') + cmd('CLUSTER', 'SHARDS') + cmd('CLUSTER', 'NODES') + cmd('CLUSTER', 'MYID'));
+      const [slots, shards, nodes, myid] = await c.readFrames(4);
+      assert.equal(slots.toString('latin1'), clusterSlotsReply(ANNOUNCED, false).toString('latin1'), `CLUSTER SLOTS via ${host}`);
+      assert.equal(shards.toString('latin1'), clusterShardsReply(ANNOUNCED, false).toString('latin1'), `CLUSTER SHARDS via ${host}`);
+      assert.equal(nodes.toString('latin1'), clusterNodesReply(ANNOUNCED, false).toString('latin1'), `CLUSTER NODES via ${host}`);
+      assert.ok(nodes.includes('203.0.113.7:7777@'), `CLUSTER NODES names ${ANNOUNCED.host}:${ANNOUNCED.port}`);
+      assert.ok(myid.includes(selfNodeId(ANNOUNCED)), 'CLUSTER MYID is the announced node id');
+      tried++;
+    } finally {
+      c.destroy();
+    }
+  }
+  assert.ok(tried > 0);
+});
+
+test('--cluster-announce: ioredis\'s Cluster client behind a NAT (natMap from the announced address) works through the proxy', async () => {
+  const natMap = { [`${ANNOUNCED.host}:${ANNOUNCED.port}`]: { host: '127.0.0.1', port: announced.proxy.port } };
+  const client = new Cluster([{ host: '127.0.0.1', port: announced.proxy.port }], { natMap, enableReadyCheck: true, clusterRetryStrategy: () => null });
+  try {
+    await client.set('an:a', '1');
+    await client.set('{an}b', '2');
+    assert.equal(await client.get('an:a'), '1');
+    assert.deepEqual(await client.mget('{an}b', 'an:a'), ['2', '1']);
+    const masters = client.nodes('master');
+    assert.equal(masters.length, 1, 'one master: the proxy');
+    assert.equal(masters[0].options.port, announced.proxy.port, 'reached through the NAT mapping of the announced address');
+    const owner = await cluster.ownerOf(keyHashSlot(Buffer.from('an:a')));
+    assert.equal(String(await cluster.call(owner.port, 'GET', 'an:a')), '1');
   } finally {
     client.disconnect();
   }

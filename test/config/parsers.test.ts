@@ -17,6 +17,16 @@ function refusal(type: v.ValueType<unknown>, text: string): string {
 }
 
 describe('value types', () => {
+  it('reads an announced address as host:port, an IPv6 host in brackets; empty is none', () => {
+    assert.deepEqual(v.announceAddress.parse('203.0.113.7:7000'), { host: '203.0.113.7', port: 7000 });
+    assert.deepEqual(v.announceAddress.parse('proxy.example.com:6379'), { host: 'proxy.example.com', port: 6379 });
+    assert.deepEqual(v.announceAddress.parse('[2001:db8::1]:6380'), { host: '2001:db8::1', port: 6380 });
+    assert.equal(v.announceAddress.parse(''), null);
+    for (const bad of ['203.0.113.7', '2001:db8::1:6380', 'host:0', 'host:65536', ':6379', 'a b:1', '[x]:1']) {
+      assert.equal(refusal(v.announceAddress, bad), `${JSON.stringify(bad)} is not host:port (an IPv6 address in brackets: [2001:db8::1]:6379), or empty`);
+    }
+  });
+
   it('reads sizes as Redis writes them: no unit or b is bytes, k/m/g are 1000s, kb/mb/gb are 1024s', () => {
     const cases: [string, number][] = [
       ['0', 0], ['4096', 4096], ['10b', 10], ['1k', 1000], ['1kb', 1024], ['2m', 2_000_000], ['2MB', 2 * 1024 ** 2],
