@@ -196,6 +196,8 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
   if (cluster) {
     cluster.self = { host: address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address, port: address.port };
     cluster.announce = config.clusterAnnounce;
+  } else if (config.clusterAnnounce !== null) {
+    log.warn({ clusterAnnounce: `${config.clusterAnnounce.host}:${config.clusterAnnounce.port}` }, '--cluster-announce has no effect: Redis at --addr is not a cluster');
   }
 
   if (!isLoopback(config.bind) && config.addr.password === null && !clientTls) {
