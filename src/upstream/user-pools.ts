@@ -217,6 +217,8 @@ export class UserPools {
   private retire(user: string, pool: SharedPool, why: string): void {
     if (this.pools.get(user) === pool) this.pools.delete(user);
     if (this.retired.has(pool)) return;
+    // (the rules changed, whether the ACL watch saw it yet or not: nothing accepted before is answered from memory)
+    this.credentials.clear();
     this.retired.add(pool);
     // (Redis's message names the user at most)
     this.opts.log.info({ user, reason: why }, `Redis no longer accepts the credentials of ${JSON.stringify(user)}'s pool: no new client joins it`);
