@@ -111,6 +111,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
         seeds: config.seeds,
         tls: redisTls,
         sharedConnections: config.sharedConnections,
+        maxUserPools: config.maxUserPools,
         log,
         commands: () => commands,
         tableLoader,
@@ -217,7 +218,7 @@ export async function startProxy(config: Config, opts: StartOptions = {}): Promi
       ? { enabled: true, ready: cache.isReady(), entries: cache.size, bytes: cache.bytes, ...cache.stats.snapshot() }
       : { enabled: false },
     link: cache ? { state: target.linkState, connects: target.connects, lastError: target.link?.lastError ?? '' } : null,
-    redis: { reachable: target.healthy, primary: target.primary?.display ?? null, sharing: target.sharing, userPools: target instanceof PrimaryTarget ? target.userPools : null },
+    redis: { reachable: target.healthy, primary: target.primary?.display ?? null, sharing: target.sharing, userPools: target.userPools },
     sentinel: follower?.state(),
     cluster: cluster?.stats(),
     // RSS counts V8 garbage not yet collected; heapUsed is what is live after the last GC

@@ -6,7 +6,8 @@ import type { CommandTableLoader } from '../backend/command-table-loader.js';
 import type { CommandTable } from '../commands/command-table.js';
 import { OwnConnection } from '../upstream/own-connection.js';
 import { SharedPool } from '../upstream/shared-pool.js';
-import type { Upstream, UpstreamClient, UpstreamProvider } from '../upstream/upstream.js';
+import { AwaitingAuth } from '../upstream/awaiting-auth.js';
+import type { AuthAnswer, Upstream, UpstreamClient, UpstreamProvider } from '../upstream/upstream.js';
 import { ClusterDiscovery, addressLike, openAuthed } from './cluster-discovery.js';
 import { ClusterReply } from './redirect.js';
 import type { SlotMap } from './topology.js';
@@ -15,13 +16,18 @@ import type { ReplyCache } from '../cache/reply-cache.js';
 import type { SelfAddress } from './keyspace-self.js';
 import type { TopologyChange } from './topology-change.js';
 import { ClusterUpstream, addrKey, type ClusterRouting } from './cluster-upstream.js';
+import { ClusterUserPools } from './cluster-user-pools.js';
+import { UserLaneSeat } from './user-lane-seat.js';
+import type { UserLogin } from './user-login.js';
 
 // A Redis Cluster behind the proxy (--addr naming one or more of its nodes): the provider of
 // ClusterUpstreams, which route each command to its slot's master. It owns what is bound to
 // the cluster rather than to one client:
 //
 //   ClusterDiscovery ──'change'──▶ the slot map; a SharedPool per master (made for new
-//                                  masters, stopped a little after a node stops being one)
+//                                  masters, stopped a little after a node stops being one),
+//                                  and per master the pools of authenticated users
+//                                  (ClusterUserPools: ACL rules are each node's own)
 //   MOVED seen by a client ──▶ that slot goes to the named node until the map is read again
 //   MOVED, a lost node connection, READONLY, CLUSTERDOWN ──▶ the map is read again (at most
 //                                  one refresh in flight, see ClusterDiscovery); and on a timer
@@ -31,8 +37,10 @@ import { ClusterUpstream, addrKey, type ClusterRouting } from './cluster-upstrea
 export interface ClusterTargetOptions {
   seeds: BackendAddress[];
   tls: TlsClientOptions | undefined;
-  /** size of each master's shared pool; 0: none */
+  /** size of each master's shared pool, and of each user's pool on it; 0: none */
   sharedConnections: number;
+  /** most ACL users with a pool on one master (0: authenticated clients get lanes of their own) */
+  maxUserPools?: number;
   log: Logger;
   commands: () => CommandTable | null;
   tableLoader: CommandTableLoader;
@@ -64,6 +72,8 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
   readonly discovery: ClusterDiscovery;
   private map: SlotMap | null = null;
   private readonly pools = new Map<string, SharedPool>();
+  /** the pools of authenticated clients, and their AUTH checks, per master (null: no per-user sharing) */
+  private readonly users: ClusterUserPools | null;
   /** slots a MOVED sent elsewhere since the map was read */
   private readonly moved = new Map<number, BackendAddress>();
   private readonly redirects = { moved: 0, ask: 0, tryagain: 0, clusterdown: 0, readonly: 0 };
@@ -71,6 +81,11 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
   private startError: string | null = null;
 
   constructor(private readonly opts: ClusterTargetOptions) {
+    const maxUserPools = opts.maxUserPools ?? 0;
+    this.users =
+      opts.sharedConnections > 0 && maxUserPools > 0
+        ? new ClusterUserPools({ tls: opts.tls, size: opts.sharedConnections, maxPools: maxUserPools, log: opts.log, links: opts.links })
+        : null;
     this.discovery = new ClusterDiscovery({ seeds: opts.seeds, tls: opts.tls, refreshIntervalMs: opts.refreshIntervalMs ?? 5000 });
     this.discovery.on('change', (change: TopologyChange, map: SlotMap, reason: string) => this.onChange(change, map, reason));
     this.discovery.on('refresh-error', (err: Error, reason: string) => {
@@ -146,6 +161,7 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     this.discovery.stop();
     for (const p of this.pools.values()) p.stop();
     this.pools.clear();
+    this.users?.stop();
   }
 
   private onChange(change: TopologyChange, map: SlotMap, reason: string): void {
@@ -173,6 +189,8 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
         setTimeout(() => pool.stop(), POOL_GRACE_MS).unref();
       }
     }
+    // (after the links: a new master's user pools point their tracking at its link)
+    this.users?.update(this.masters);
     const nodes = map.describe();
     const summary = map.masters.map((m) => `${m.host}:${m.port} [${nodes.find((n) => n.id === m.id)?.slots ?? ''}]`).join(', ');
     this.opts.log.info(
@@ -221,7 +239,9 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     return addressLike(this.opts.seeds[0], host, port);
   }
 
-  connect(addr: BackendAddress, shared: boolean, client: UpstreamClient): Upstream {
+  connect(addr: BackendAddress, shared: boolean, client: UpstreamClient, login?: UserLogin | null): Upstream {
+    // an authenticated client's lane: a seat on the node's pool of its user, once the node took its credentials
+    if (shared && login != null && this.users !== null) return new UserLaneSeat(this.users, addr, this.opts.tls, login, client);
     if (shared) {
       const conn = this.pools.get(addrKey(addr))?.pick();
       if (conn) return conn.seat(client);
@@ -285,8 +305,38 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     const home = this.home();
     const pool = home === null ? undefined : this.pools.get(addrKey(home));
     // (the probe of the home node's pool says whether a fresh connection needs a password)
-    if (pool === undefined || !pool.probe.open || pool.connectionsUp === 0) return null;
+    if (pool === undefined || !pool.probe.open || pool.connectionsUp === 0) {
+      // where the cluster wants one: no connection until the client's first request (see AwaitingAuth)
+      return this.users !== null && pool?.probe.locked === true ? new AwaitingAuth(client) : null;
+    }
     return new ClusterUpstream(this, client, true);
+  }
+
+  canPool(user: string): boolean {
+    const home = this.home();
+    return this.users !== null && this.map !== null && this.opts.commands() !== null && home !== null && this.users.canPool(home, user);
+  }
+
+  /** A client's AUTH is checked by its home node: the reply it gets is that node's. */
+  verify(args: Buffer[], then: AuthAnswer): void {
+    const home = this.home();
+    if (this.users === null || home === null) then(null);
+    else this.users.verify(home, args, then);
+  }
+
+  /**
+   * A router of the user's pools, if every master takes the credentials (null: the AUTH goes
+   * down lanes of the client's own). Its home lane is opened at once: the client is then its
+   * user's client on that node, as a direct one would be (an ACL DELUSER closes it).
+   */
+  joinPool(user: string, password: Buffer, client: UpstreamClient, then: (seat: Upstream | null) => void): void {
+    if (this.users === null) return then(null);
+    this.users.admit(this.masters, user, password, (login) => {
+      if (login === null || client.closed || this.stopped) return then(null);
+      const up = new ClusterUpstream(this, client, true, login);
+      up.homeLane();
+      then(up);
+    });
   }
 
   open(client: UpstreamClient): Upstream {
@@ -295,10 +345,12 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
 
   accessChanging(): void {
     for (const p of this.pools.values()) p.probe.hold();
+    this.users?.accessChanging();
   }
 
   accessChanged(): void {
     for (const p of this.pools.values()) p.probe.now();
+    this.users?.accessChanged();
   }
 
   // ── what /stats, /readyz, metrics read ──
@@ -318,9 +370,14 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
   readonly primary = null;
 
   get sharedConnectionsUp(): number {
-    let n = 0;
+    let n = this.users?.connectionsUp ?? 0;
     for (const p of this.pools.values()) n += p.connectionsUp;
     return n;
+  }
+
+  /** for /stats: users with a pool (a user's pools on several masters count once each), AUTHs answered from memory, and checked by a node */
+  get userPools(): { users: number; authFromMemory: number; authChecks: number } | null {
+    return this.users?.stats() ?? null;
   }
 
   get sharing(): boolean {

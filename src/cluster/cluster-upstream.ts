@@ -15,6 +15,7 @@ import { OwnRoutes, type LaneRouter } from './own-routes.js';
 import { ClusterFills } from './cluster-fills.js';
 import { ReplyOrder } from './reply-order.js';
 import { addrKey } from './topology.js';
+import type { UserLogin } from './user-login.js';
 
 // The cluster as one Redis for one client: the session hands it whole request frames (it
 // does not stream: streams is false), and it sends each command to the master of its key's
@@ -28,8 +29,9 @@ import { addrKey } from './topology.js';
 //   other commands ─▶ the first key's slot (a node's CROSSSLOT comes back as it is); keyless
 //                     ones to the client's home node
 //
-// Shared (a seat on each node's pool) for clients without connection state; own (lanes of
-// the client's own, opened lazily) for the others, which also keep what is the connection's
+// Shared (a seat on each node's pool) for clients without connection state, and, with a
+// login, for clients the cluster accepted as one ACL user (seats on each node's pool of that
+// user: user-lane-seat.ts); own (lanes of the client's own, opened lazily) for the others, which also keep what is the connection's
 // (own-routes.ts: replayed HELLO/AUTH, transactions pinned to a node, pass-through lanes for
 // subscribers). Whether a GET may fill the cache is cluster-fills.ts's.
 
@@ -42,8 +44,8 @@ export interface ClusterRouting {
   home(): BackendAddress | null;
   /** a node named by a redirect, with the seeds' credentials */
   addressOf(host: string, port: number): BackendAddress;
-  /** an upstream to one node: a seat on its pool (shared) or a connection of the client's own */
-  connect(addr: BackendAddress, shared: boolean, client: UpstreamClient): Upstream;
+  /** an upstream to one node: a seat on its pool (shared; with a login, on its pool of that user) or a connection of the client's own */
+  connect(addr: BackendAddress, shared: boolean, client: UpstreamClient, login?: UserLogin | null): Upstream;
   /** would connect() give a seat on the node's pool now */
   seatable(addr: BackendAddress): boolean;
   /** the master `addr` serves now: itself while the map has it as a master, else its master if it is a replica */
@@ -94,6 +96,8 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     private readonly routing: ClusterRouting,
     private readonly client: UpstreamClient,
     readonly shared: boolean,
+    /** shared by the clients of one ACL user: the credentials its lanes join that user's pools with (null: the default user's pools) */
+    private readonly login: UserLogin | null = null,
   ) {
     this.answered = shared;
     this.own = shared ? null : new OwnRoutes(this, routing);
@@ -102,11 +106,16 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   }
 
   /**
-   * The user a shared client is (Upstream.seatUser): the node pools need no password (the
-   * home pool's probe says so before a client shares), so the default user.
+   * The user a shared client is (Upstream.seatUser): its login's, or, on the default pools,
+   * which need no password (the home pool's probe says so before a client shares), the default user.
    */
   get seatUser(): string | null {
-    return this.shared ? 'default' : null;
+    return this.shared ? (this.login?.user ?? 'default') : null;
+  }
+
+  /** (Upstream.seatLogin) what makes a router of the client's own that user's too */
+  get seatLogin(): Buffer | null {
+    return this.login?.command ?? null;
   }
 
   get clientClosed(): boolean {
@@ -291,7 +300,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     let lane = this.laneMap.get(key);
     // a shared client's lane that had to be a connection of its own (the node's pool was not
     // up yet) moves to a seat once it owes nothing: only seats are tracked for the cache
-    if (lane !== undefined && this.shared && lane.inner?.shared === false && lane.items.length === 0 && this.routing.seatable(a)) {
+    if (lane !== undefined && this.shared && this.login === null && lane.inner?.shared === false && lane.items.length === 0 && this.routing.seatable(a)) {
       this.laneMap.delete(key);
       lane.close();
       lane = undefined;
@@ -300,7 +309,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
       lane = new NodeLane(key, a, this);
       this.laneMap.set(key, lane);
       for (const b of this.own?.replay ?? []) this.swallow(lane, b);
-      lane.inner = this.routing.connect(a, this.shared, lane);
+      lane.inner = this.routing.connect(a, this.shared, lane, this.login);
     }
     return lane;
   }
@@ -407,7 +416,9 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     const own = this.own;
     let owed = false;
     for (let it = lane.items.shift(); it !== undefined; it = lane.items.shift()) if (it.swallow === null) owed = true;
-    if (owed || own?.pins(lane) === true) this.client.onUpstreamLost(`${reason} (node ${lane.key})`);
+    // (a seat on a user's pool: Redis closes those connections for the user's sake too, ACL
+    // DELUSER, CLIENT KILL USER, and closes a direct client of that user with them)
+    if (owed || own?.pins(lane) === true || (this.login !== null && lane.inner?.shared === true)) this.client.onUpstreamLost(`${reason} (node ${lane.key})`);
     else own?.subs.laneLost(lane);
   }
 
