@@ -117,7 +117,7 @@ export class ClusterFills {
 
   /** The generation `lane` is tracked for, if its master's slots may fill (st); NO_TRACKING_NEEDED; or -1. */
   private laneGeneration(st: 'tracking' | 'ttl-only' | null, lane: NodeLane): number {
-    if (st === null) return -1;
+    if (st === null || lane.refusedReplay) return -1;
     const inner = lane.inner as Upstream;
     const g = inner.fillGeneration();
     if (g === -1) {

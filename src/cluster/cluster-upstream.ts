@@ -248,9 +248,16 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     this.replies.push(req);
   }
 
-  /** The router's own request on `lane` (a replayed HELLO): its reply is swallowed. */
+  /**
+   * The router's own request on `lane` (a replayed AUTH, HELLO, SELECT): its reply is
+   * swallowed. A refusal (the node does not take the client's password: ACL rules are each
+   * node's own) leaves the lane another user than the client's: nothing fills through it.
+   */
   swallow(lane: NodeLane, bytes: Buffer): void {
-    lane.queue(bytes, { req: null, group: -1, swallow: ignore });
+    const swallow = (frame: Buffer): void => {
+      if (frame[0] === 0x2d) lane.refusedReplay = true;
+    };
+    lane.queue(bytes, { req: null, group: -1, swallow });
   }
 
   lanes(): Iterable<NodeLane> {

@@ -136,6 +136,8 @@ export class NodeLane implements UpstreamClient {
   private bytes = 0;
   private replies = 0;
   lost = false;
+  /** a replayed AUTH/HELLO/SELECT was refused here: the lane may be another user than the client's, so it never fills */
+  refusedReplay = false;
 
   constructor(
     readonly key: string,

@@ -16,6 +16,7 @@ function lane(gen: number): NodeLane & { gen: number } {
   const l = {
     gen,
     lost: false,
+    refusedReplay: false,
     items: { length: 0 },
     queue: () => undefined,
     inner: {
@@ -94,4 +95,13 @@ test('an MGET\'s token rests on every master, and is never a GET\'s', () => {
   assert.equal(f.stillTracked(one), false);
   f.untrack();
   assert.equal(f.stillTracked(f.generation(masters, laneFor, keyOn(A))), true);
+});
+
+test('a lane whose node refused the client\'s replayed AUTH fills nothing: it may be another user there', () => {
+  const { lanes, masters, laneFor } = setup({ A: true, B: true });
+  const f = new ClusterFills(true);
+  (lanes.get(B) as NodeLane).refusedReplay = true;
+  assert.ok(f.generation(masters, laneFor, keyOn(A)) > 0, "A's keys fill");
+  assert.equal(f.generation(masters, laneFor, keyOn(B)), -1, "B's do not");
+  assert.equal(f.generation(masters, laneFor), -1, 'nor an MGET over both');
 });
