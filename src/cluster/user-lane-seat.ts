@@ -14,8 +14,8 @@ import type { UserLogin } from './user-login.js';
 // connection of the client's own instead, with the client's AUTH sent first and its reply
 // swallowed, as a client of its own has its AUTH replayed on every lane: the client then gets
 // from that node exactly what it would get there today (NOAUTH where the node refused it).
-// Nothing is filled through such a lane (it is tracked for no link): it has no FillOwner to
-// die with it, and the router's entries are meant to outlive it.
+// Nothing is filled through such a lane: it may be another user than the client's on that
+// node, it has no FillOwner to die with it, and the router's entries are meant to outlive it.
 //
 //   lane ─send─▶ [held] ─node's check +OK, seat up─▶ SharedSeat on pool[node, user]
 //                       └─refused / no room / late──▶ OwnConnection: AUTH u pw (swallowed), then the held requests
@@ -30,7 +30,9 @@ export class UserLaneSeat implements Upstream, UpstreamClient {
   private heldReplies = 0;
   private paused = false;
   private left = false;
-  /** a connection of the client's own: its first reply is to the login, not the client's */
+  /** inner is a connection of the client's own (nothing fills through it) */
+  private own = false;
+  /** its first reply is to the login, not the client's */
   private swallowFirst = false;
 
   constructor(
@@ -54,6 +56,7 @@ export class UserLaneSeat implements Upstream, UpstreamClient {
     let replies = this.heldReplies;
     if (inner === null) {
       inner = new OwnConnection({ addr: this.addr, tls: this.tls, tracking: null }, this);
+      this.own = true;
       this.swallowFirst = true;
       parts = [this.login.command, ...parts];
       bytes += this.login.command.length;
@@ -97,7 +100,7 @@ export class UserLaneSeat implements Upstream, UpstreamClient {
   }
 
   fillGeneration(key?: string): number {
-    return this.inner?.fillGeneration(key) ?? -1;
+    return this.own ? -1 : (this.inner?.fillGeneration(key) ?? -1);
   }
   stillTracked(generation: number): boolean {
     return this.inner?.stillTracked(generation) ?? false;
