@@ -91,7 +91,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   flag({
     name: 'max-user-pools', key: 'maxUserPools', arg: '<n>', default: '16', value: v.wholeNumber,
-    text: 'Most ACL users whose authenticated clients share a pool of `--shared-connections` connections (and their cache entries) at once; a pool unused for a minute closes. Past it, a client of another user gets a connection of its own, as with `0`.',
+    text: 'Most ACL users whose authenticated clients share a pool of `--shared-connections` connections (and their cache entries) at once; a pool unused for a minute closes. Past it, a client of another user gets a connection of its own, as with `0`. Behind a Redis Cluster it applies per master, as `--shared-connections` does.',
   }),
   flag({
     name: 'cluster-announce', key: 'clusterAnnounce', arg: '<host:port>', default: '', defaultLabel: 'the address each client reached', value: v.announceAddress,
