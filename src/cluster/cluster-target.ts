@@ -189,8 +189,9 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
         setTimeout(() => pool.stop(), POOL_GRACE_MS).unref();
       }
     }
-    // (after the links: a new master's user pools point their tracking at its link)
-    this.users?.update(this.masters);
+    // (after the links: a new master's user pools point their tracking at its link; every
+    // master's, as for the pools above: home() may name one that owns no slot)
+    this.users?.update(map.masters.map((m) => this.discovery.addressOf(m)));
     const nodes = map.describe();
     const summary = map.masters.map((m) => `${m.host}:${m.port} [${nodes.find((n) => n.id === m.id)?.slots ?? ''}]`).join(', ');
     this.opts.log.info(
