@@ -376,7 +376,7 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     return n;
   }
 
-  /** for /stats: users with a pool (a user's pools on several masters count once each), AUTHs answered from memory, and checked by a node */
+  /** for /stats: user pools (one per user and master, summed), AUTHs answered from memory, and checked by a node */
   get userPools(): { users: number; authFromMemory: number; authChecks: number } | null {
     return this.users?.stats() ?? null;
   }
