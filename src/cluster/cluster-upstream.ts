@@ -33,7 +33,8 @@ import type { UserLogin } from './user-login.js';
 // login, for clients the cluster accepted as one ACL user (seats on each node's pool of that
 // user: user-lane-seat.ts); own (lanes of the client's own, opened lazily) for the others,
 // which also keep what is the connection's (own-routes.ts: replayed HELLO/AUTH, transactions
-// pinned to a node, pass-through lanes for subscribers). Whether a GET may fill the cache is cluster-fills.ts's.
+// pinned to a node, pass-through lanes for subscribers). Whether a GET may fill the cache is
+// cluster-fills.ts's.
 
 /** What the router needs of the cluster (ClusterTarget). */
 export interface ClusterRouting {
