@@ -255,10 +255,25 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
    * node's own) leaves the lane another user than the client's: nothing fills through it.
    */
   swallow(lane: NodeLane, bytes: Buffer): void {
+    lane.replaysOwed++;
     const swallow = (frame: Buffer): void => {
+      lane.replaysOwed--;
       if (frame[0] === 0x2d) lane.refusedReplay = true;
     };
     lane.queue(bytes, { req: null, group: -1, swallow });
+  }
+
+  /**
+   * (Upstream.mayServe) A client of its own that authenticated is served a cached value only
+   * once the key's node took its credentials: ACL rules are each node's own, and the user's
+   * entries for that node's keys were read by clients that node accepted. Until its lane has
+   * answered the replayed AUTH, or where it refused it, the GET goes to the node.
+   */
+  mayServe(buf: Buffer, off: number, len: number): boolean {
+    if (this.own === null || !this.own.authenticated) return true;
+    const addr = this.routing.addrOfSlot(keyHashSlot(buf, off, off + len));
+    const lane = addr === null ? undefined : this.laneMap.get(addrKey(addr));
+    return lane !== undefined && !lane.lost && !lane.refusedReplay && lane.replaysOwed === 0;
   }
 
   lanes(): Iterable<NodeLane> {

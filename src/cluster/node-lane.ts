@@ -138,6 +138,8 @@ export class NodeLane implements UpstreamClient {
   lost = false;
   /** a replayed AUTH/HELLO/SELECT was refused here: the lane may be another user than the client's, so it never fills */
   refusedReplay = false;
+  /** replayed AUTH/HELLO/SELECTs sent here whose replies are not in yet */
+  replaysOwed = 0;
 
   constructor(
     readonly key: string,

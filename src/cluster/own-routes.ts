@@ -38,6 +38,8 @@ export class OwnRoutes {
   passLane: NodeLane | null = null;
   /** HELLO 3 was sent: the proxy's own replies (CLUSTER SLOTS, merges) are RESP3, pushes are told from replies */
   resp3 = false;
+  /** an AUTH (or HELLO ... AUTH) was sent: which nodes took it decides what the cache may serve (ClusterUpstream.mayServe) */
+  authenticated = false;
   readonly subs: Subscriptions;
 
   constructor(
@@ -122,8 +124,10 @@ export class OwnRoutes {
       this.sendNew(home, bytes, -1, false);
       for (const l of r.lanes()) if (l !== home) r.swallow(l, bytes);
       if (name === 'hello' && args.length > 1) this.resp3 = args[1].toString('latin1') === '3';
+      if (name === 'auth' || (name === 'hello' && args.some((a, i) => i > 1 && lower(a) === 'auth'))) this.authenticated = true;
       if (name === 'reset') {
         this.resp3 = false;
+        this.authenticated = false;
         this.subs.reset();
         this.replay.length = 0;
         this.watchLane = null;

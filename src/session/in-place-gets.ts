@@ -50,7 +50,7 @@ export function serveHitsInPlace(s: ClientSession, router: RequestRouter, buf: B
   let pos = 0;
   for (;;) {
     const end = canonicalGetAt(buf, pos, n, FOUND);
-    if (end < 0) break;
+    if (end < 0 || !router.servesKey(buf, FOUND.keyOff, FOUND.keyLen)) break;
     const hit = cache.lookupBytes(buf, FOUND.keyOff, FOUND.keyLen, user, s.state.db, false);
     if (hit === undefined) break; // (looked up again, and counted, by the general path)
     s.observer?.onCommand('get');

@@ -5,6 +5,7 @@ import { NO_TRACKING_NEEDED } from '../backend/invalidation-link.js';
 import type { FillTicket, ReplyCache } from '../cache/reply-cache.js';
 import { Kind, Pending } from './pending.js';
 import type { ClientSession } from './session.js';
+import type { RequestRouter } from './requests.js';
 
 // MGET through the cache (issue 18): each key is looked up as a GET's would be; the cached
 // ones stand in for their elements (KeyFanout.setValue), the missing ones go to Redis as one
@@ -115,13 +116,13 @@ export class MgetJob {
  * the caller found usable. Every key cached: a Ready record. Otherwise the missing keys go
  * to Redis, with their PTTLs, and an Mget record pairs the replies.
  */
-export function routeMget(s: ClientSession, cache: ReplyCache, args: Buffer[], buf: Buffer, start: number, end: number): void {
+export function routeMget(s: ClientSession, router: RequestRouter, cache: ReplyCache, args: Buffer[], buf: Buffer, start: number, end: number): void {
   const user = s.state.user;
   const db = s.state.db;
   const hits: Array<string | null | undefined> = new Array(args.length - 1);
   // (an unproven user is served nothing, as for GET: every key goes to Redis and may fill)
   const fanout = new KeyFanout(MGET_SPEC, args, (key, k) => {
-    const hit = user === null ? undefined : cache.lookupBytes(key, 0, key.length, user, db);
+    const hit = user === null || !router.servesKey(key, 0, key.length) ? undefined : cache.lookupBytes(key, 0, key.length, user, db);
     hits[k] = hit;
     return hit === undefined ? MISSING : CACHED;
   });

@@ -84,6 +84,12 @@ export class RequestRouter {
     return this.s.state.user !== null && !this.s.relaysRequests && this.cacheUsable(cache);
   }
 
+  /** Does the upstream let the cache answer this client's GET of buf[off, off + len) (Upstream.mayServe)? */
+  servesKey(buf: Buffer, off: number, len: number): boolean {
+    const up = this.s.upstream;
+    return up === null || up.mayServe === undefined || up.mayServe(buf, off, len);
+  }
+
   /**
    * May this client's GET use the cache? (Serving also needs a proven user.) While the user
    * is unproven (a new connection, or after RESET) a GET may still fill: if Redis answers it
@@ -106,6 +112,7 @@ export class RequestRouter {
     if (!isGet(buf, d.argOffset(0), d.argLength(0)) || !this.canServeHit(cache)) return false;
     const ko = d.argOffset(1);
     const kl = d.argLength(1);
+    if (!this.servesKey(buf, ko, kl)) return false;
     const hit = cache.lookupBytes(buf, ko, kl, s.state.user as string, s.state.db); // (canServeHit: proven)
     s.observer?.onCommand('get');
     if (hit === undefined) {
@@ -187,7 +194,7 @@ export class RequestRouter {
       return;
     }
     if (name === 'mget' && args.length >= 2 && !this.headSent && this.cacheUsable(cache)) {
-      routeMget(s, cache, args, buf, start, end);
+      routeMget(s, this, cache, args, buf, start, end);
       return;
     }
     const debugMode = scriptDebugMode(name, args);
@@ -281,7 +288,7 @@ export class RequestRouter {
       return;
     }
     const user = s.state.user;
-    const hit = user === null ? undefined : cache.lookupBytes(keyBuf, 0, keyBuf.length, user, s.state.db);
+    const hit = user === null || !this.servesKey(keyBuf, 0, keyBuf.length) ? undefined : cache.lookupBytes(keyBuf, 0, keyBuf.length, user, s.state.db);
     if (hit !== undefined) {
       s.serveCached(hit);
       return;

@@ -74,6 +74,12 @@ export interface Upstream {
   fillGeneration(key?: string): number;
   /** false if the tracking a fill relied on was lost or refused meanwhile */
   stillTracked(generation: number): boolean;
+  /**
+   * May the cache answer this client's GET of the key at buf[off, off + len)? (absent: yes,
+   * once the user is proven). A cluster router of the client's own says no for a key whose
+   * node has not taken the client's credentials.
+   */
+  mayServe?(buf: Buffer, off: number, len: number): boolean;
   /** whose tracking reports the keys filled through it (null: the pool's, whose loss empties the cache) */
   readonly fillOwner: FillOwner | null;
   /**

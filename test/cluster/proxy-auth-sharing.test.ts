@@ -10,7 +10,7 @@ import { type ClusterNodeView } from '../helpers/cluster.js';
 import { startCluster, stopClusterProxy, everyLinkTracking, startAdminProxy, RawClient, cmd, eventually, proxyStats, type AdminProxy, type RedisCluster } from '../helpers/index.js';
 
 const ADMIN = 'adm-Cluster-31x';
-const PW = { app: 'app-Cluster-27q', limited: 'lim-Cluster-48z', rot: 'rot-Cluster-55k', rotNew: 'rot-Fresh-66m', gone: 'gone-Cluster-73j', part: 'part-Cluster-12p' };
+const PW = { app: 'app-Cluster-27q', limited: 'lim-Cluster-48z', rot: 'rot-Cluster-55k', rotNew: 'rot-Fresh-66m', gone: 'gone-Cluster-73j', part: 'part-Cluster-12p', twoA: 'two-Cluster-81a', twoB: 'two-Cluster-82b' };
 const ALL_SECRETS = [ADMIN, ...Object.values(PW)];
 
 let cluster: RedisCluster;
@@ -238,6 +238,42 @@ test('a user whose credentials one master refuses gets lanes of its own, as befo
   const direct = await conversation(masters[2].port, auth('part', PW.part) + get(k2), 2);
   assert.equal(got[2], direct[1]);
   assert.equal(got[3], '$4\r\npart\r\n');
+});
+
+test("a value a master would refuse is never served from the cache: a password only some masters take gets that node's answer, even while the user's entry is cached", async () => {
+  // two takes both passwords on the other masters, the third master only twoB
+  await onEveryNode('ACL', 'SETUSER', 'two', 'on', `>${PW.twoA}`, `>${PW.twoB}`, '~*', '+@all');
+  assert.equal(await cluster.call(masters[2].port, 'ACL', 'SETUSER', 'two', 'resetpass', `>${PW.twoB}`), 'OK');
+  const k0 = keys[0];
+  const k2 = keys[2];
+  const value = (k: string) => `$${2 + k.length}\r\nv-${k}\r\n`;
+  // a client every master takes fills two's entry of k2, and is answered from it
+  const filler = await authed(ap.proxy.port, 'two', PW.twoB);
+  try {
+    // (until two's pool on k2's master is up and tracking: a GET then fills, and the next is a hit)
+    await eventually("two's entry of k2 cached", async () => {
+      assert.equal(await filler.ask('GET', k2), value(k2));
+      const before = await getCalls();
+      assert.equal(await filler.ask('GET', k2), value(k2));
+      return (await getCalls()) === before;
+    });
+  } finally {
+    filler.destroy();
+  }
+  // twoA: the home node says +OK, k2's master refuses it: for k2, what that master says
+  const direct = await conversation(masters[2].port, auth('two', PW.twoA) + get(k2) + cmd('MGET', k2), 3);
+  assert.equal(direct[0].slice(0, 10), '-WRONGPASS');
+  assert.match(direct[1], /^-NOAUTH/);
+  const got = await conversation(ap.proxy.port, auth('two', PW.twoA) + get(k2) + get(k2) + cmd('MGET', k2), 4);
+  assert.deepEqual(got, ['+OK\r\n', direct[1], direct[1], direct[2]]);
+  const late = await authed(ap.proxy.port, 'two', PW.twoA);
+  try {
+    assert.equal(await late.ask('GET', k0), value(k0));
+    assert.equal(await late.ask('GET', k2), direct[1]);
+    assert.equal(await late.ask('GET', k0), value(k0));
+  } finally {
+    late.destroy();
+  }
 });
 
 test("no password ever appears in the proxy's logs or /stats; /stats counts the user pools", async () => {
