@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
 import { type ClusterNodeView } from '../helpers/cluster.js';
-import { startCluster, stopClusterProxy, everyLinkTracking, startAdminProxy, RawClient, cmd, eventually, proxyStats, type AdminProxy, type RedisCluster } from '../helpers/index.js';
+import { startCluster, stopClusterProxy, everyLinkTracking, startAdminProxy, RawClient, firstReplies, cmd, eventually, proxyStats, type AdminProxy, type RedisCluster } from '../helpers/index.js';
 
 const ADMIN = 'adm-Cluster-31x';
 const PW = { app: 'app-Cluster-27q', limited: 'lim-Cluster-48z', rot: 'rot-Cluster-55k', rotNew: 'rot-Fresh-66m', gone: 'gone-Cluster-73j', part: 'part-Cluster-12p', twoA: 'two-Cluster-81a', twoB: 'two-Cluster-82b' };
@@ -49,21 +49,10 @@ async function getCalls(): Promise<number> {
   return n;
 }
 
-/** `bytes` on a new connection to `port`; the first `n` replies as text */
-async function conversation(port: number, bytes: string, n: number): Promise<string[]> {
-  const c = await RawClient.connect(port);
-  try {
-    c.write(bytes);
-    return (await c.readFrames(n)).map((f) => f.toString('latin1'));
-  } finally {
-    c.destroy();
-  }
-}
-
 /** the same bytes to the node that owns the keys and to the proxy: the replies must be the same */
 async function sameAsDirect(nodePort: number, bytes: string, n: number): Promise<string[]> {
-  const want = await conversation(nodePort, bytes, n);
-  assert.deepEqual(await conversation(ap.proxy.port, bytes, n), want);
+  const want = await firstReplies(nodePort, bytes, n);
+  assert.deepEqual(await firstReplies(ap.proxy.port, bytes, n), want);
   return want;
 }
 
@@ -134,21 +123,21 @@ test('AUTH followed by GETs in one write: replies in order, and the next client 
   assert.equal(await cluster.call(masters[2].port, 'SET', k, 'pv'), 'OK');
   const bytes = auth('app', PW.app) + get(k) + get(hot) + get(k);
   const want = ['+OK\r\n', '$2\r\npv\r\n', '$1\r\nv\r\n', '$2\r\npv\r\n'];
-  assert.deepEqual(await conversation(ap.proxy.port, bytes, 4), want);
+  assert.deepEqual(await firstReplies(ap.proxy.port, bytes, 4), want);
   const before = await getCalls();
-  assert.deepEqual(await conversation(ap.proxy.port, bytes, 4), want);
+  assert.deepEqual(await firstReplies(ap.proxy.port, bytes, 4), want);
   assert.equal((await getCalls()) - before, 0, 'the second client was answered from the cache');
 });
 
 test('HELLO 2 AUTH shares as AUTH does: 50 connect-HELLO-GET clients are served from the cache; a refusal is the bytes of the node', async () => {
   const hello = (user: string, pw: string) => cmd('HELLO', '2', 'AUTH', user, pw);
-  const [desc, value] = await conversation(ap.proxy.port, hello('app', PW.app) + get(hot), 2);
+  const [desc, value] = await firstReplies(ap.proxy.port, hello('app', PW.app) + get(hot), 2);
   // (the server's description, from the home node)
   assert.match(desc, /^\*14\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n/);
   assert.match(desc, /\$4\r\nmode\r\n\$7\r\ncluster\r\n/);
   assert.equal(value, '$1\r\nv\r\n');
   const before = await getCalls();
-  for (let i = 0; i < 50; i++) assert.equal((await conversation(ap.proxy.port, hello('app', PW.app) + get(hot), 2))[1], '$1\r\nv\r\n');
+  for (let i = 0; i < 50; i++) assert.equal((await firstReplies(ap.proxy.port, hello('app', PW.app) + get(hot), 2))[1], '$1\r\nv\r\n');
   assert.ok((await getCalls()) - before <= 5, `the nodes ran ${(await getCalls()) - before} of the 50 GETs`);
   const [a, b] = await sameAsDirect(hotPort, hello('app', 'not-the-password') + get(hot), 2);
   assert.match(a, /^-WRONGPASS /);
@@ -156,7 +145,7 @@ test('HELLO 2 AUTH shares as AUTH does: 50 connect-HELLO-GET clients are served 
 });
 
 test('a wrong password gets WRONGPASS then NOAUTH for a cached key; no AUTH gets NOAUTH: the bytes of the key\'s node', async () => {
-  await conversation(ap.proxy.port, auth('app', PW.app) + get(hot), 2); // (cached for app)
+  await firstReplies(ap.proxy.port, auth('app', PW.app) + get(hot), 2); // (cached for app)
   const [a, b] = await sameAsDirect(hotPort, auth('app', 'not-the-password') + get(hot), 2);
   assert.match(a, /^-WRONGPASS /);
   assert.match(b, /^-NOAUTH /);
@@ -170,9 +159,9 @@ test('a wrong password gets WRONGPASS then NOAUTH for a cached key; no AUTH gets
 });
 
 test('a user without access to a key gets NOPERM while the key is cached for another user', async () => {
-  await conversation(ap.proxy.port, auth('app', PW.app) + get(hot), 2);
+  await firstReplies(ap.proxy.port, auth('app', PW.app) + get(hot), 2);
   const hits = (await proxyStats(ap.admin)).cache.hits;
-  await conversation(ap.proxy.port, auth('app', PW.app) + get(hot), 2);
+  await firstReplies(ap.proxy.port, auth('app', PW.app) + get(hot), 2);
   assert.equal((await proxyStats(ap.admin)).cache.hits, hits + 1, 'hot is cached for app');
   const [ok, refused] = await sameAsDirect(hotPort, auth('limited', PW.limited) + get(hot), 2);
   assert.equal(ok, '+OK\r\n');
@@ -180,7 +169,7 @@ test('a user without access to a key gets NOPERM while the key is cached for ano
 });
 
 test('a client that needs lanes of its own after AUTH (CLIENT SETNAME, SELECT) stays the user it authenticated as', async () => {
-  const got = await conversation(ap.proxy.port, auth('limited', PW.limited) + cmd('CLIENT', 'SETNAME', 'mine') + cmd('ACL', 'WHOAMI') + get(hot) + cmd('SELECT', '0') + cmd('ACL', 'WHOAMI'), 6);
+  const got = await firstReplies(ap.proxy.port, auth('limited', PW.limited) + cmd('CLIENT', 'SETNAME', 'mine') + cmd('ACL', 'WHOAMI') + get(hot) + cmd('SELECT', '0') + cmd('ACL', 'WHOAMI'), 6);
   assert.deepEqual(got.slice(0, 3), ['+OK\r\n', '+OK\r\n', '$7\r\nlimited\r\n']);
   assert.match(got[3], /^-NOPERM /);
   assert.deepEqual(got.slice(4), ['+OK\r\n', '$7\r\nlimited\r\n']);
@@ -193,15 +182,15 @@ test('a password reset made directly on every node: within about a second a new 
     assert.equal(await early.ask('GET', hot), '$1\r\nv\r\n');
     const t0 = performance.now();
     await onEveryNode('ACL', 'SETUSER', 'rot', 'resetpass', `>${PW.rotNew}`);
-    const want = (await conversation(cluster.ports[0], auth('rot', PW.rot), 1))[0];
+    const want = (await firstReplies(cluster.ports[0], auth('rot', PW.rot), 1))[0];
     assert.match(want, /^-WRONGPASS /);
-    await eventually('the old password refused through the proxy', async () => (await conversation(ap.proxy.port, auth('rot', PW.rot), 1))[0] === want, 2000, 25);
+    await eventually('the old password refused through the proxy', async () => (await firstReplies(ap.proxy.port, auth('rot', PW.rot), 1))[0] === want, 2000, 25);
     const ms = performance.now() - t0;
     console.log(`# a password reset on every node refused the old password through the proxy after ${Math.round(ms)} ms`);
     assert.ok(ms < 1600, `${ms} ms`);
     // a client authenticated before keeps its user, as a direct connection does
     assert.equal(await early.ask('GET', hot), '$1\r\nv\r\n');
-    assert.deepEqual(await conversation(ap.proxy.port, auth('rot', PW.rotNew) + cmd('ACL', 'WHOAMI') + get(hot), 3), ['+OK\r\n', '$3\r\nrot\r\n', '$1\r\nv\r\n']);
+    assert.deepEqual(await firstReplies(ap.proxy.port, auth('rot', PW.rotNew) + cmd('ACL', 'WHOAMI') + get(hot), 3), ['+OK\r\n', '$3\r\nrot\r\n', '$1\r\nv\r\n']);
   } finally {
     early.destroy();
   }
@@ -220,9 +209,9 @@ test("ACL DELUSER made directly on every node: the deleted user's clients are cl
   for (const c of [reader, idle]) await c.readUntilClosed(2000);
   console.log(`# the deleted user's proxy clients were closed after ${Date.now() - t0} ms`);
   // (a credential accepted less than a second ago may still be answered from memory: contract §2.6's second)
-  const want = (await conversation(hotPort, auth('gone', PW.gone), 1))[0];
+  const want = (await firstReplies(hotPort, auth('gone', PW.gone), 1))[0];
   assert.match(want, /^-WRONGPASS /);
-  const ms = await eventually('gone refused through the proxy', async () => (await conversation(ap.proxy.port, auth('gone', PW.gone), 1))[0] === want, 2000, 25);
+  const ms = await eventually('gone refused through the proxy', async () => (await firstReplies(ap.proxy.port, auth('gone', PW.gone), 1))[0] === want, 2000, 25);
   console.log(`# and refused a new client after ${Math.round(ms)} ms`);
 });
 
@@ -232,10 +221,10 @@ test('a user whose credentials one master refuses gets lanes of its own, as befo
   assert.equal(await cluster.call(masters[2].port, 'ACL', 'SETUSER', 'part', 'resetpass', '>elsewhere'), 'OK');
   const k0 = keys[0];
   const k2 = keys[2];
-  const got = await conversation(ap.proxy.port, auth('part', PW.part) + get(k0) + get(k2) + cmd('ACL', 'WHOAMI'), 4);
+  const got = await firstReplies(ap.proxy.port, auth('part', PW.part) + get(k0) + get(k2) + cmd('ACL', 'WHOAMI'), 4);
   assert.deepEqual(got.slice(0, 2), ['+OK\r\n', `$${2 + k0.length}\r\nv-${k0}\r\n`]);
   // the node refused the AUTH on that lane: what a connection of the node says then
-  const direct = await conversation(masters[2].port, auth('part', PW.part) + get(k2), 2);
+  const direct = await firstReplies(masters[2].port, auth('part', PW.part) + get(k2), 2);
   assert.equal(got[2], direct[1]);
   assert.equal(got[3], '$4\r\npart\r\n');
 });
@@ -261,10 +250,10 @@ test("a value a master would refuse is never served from the cache: a password o
     filler.destroy();
   }
   // twoA: the home node says +OK, k2's master refuses it: for k2, what that master says
-  const direct = await conversation(masters[2].port, auth('two', PW.twoA) + get(k2) + cmd('MGET', k2), 3);
+  const direct = await firstReplies(masters[2].port, auth('two', PW.twoA) + get(k2) + cmd('MGET', k2), 3);
   assert.equal(direct[0].slice(0, 10), '-WRONGPASS');
   assert.match(direct[1], /^-NOAUTH/);
-  const got = await conversation(ap.proxy.port, auth('two', PW.twoA) + get(k2) + get(k2) + cmd('MGET', k2), 4);
+  const got = await firstReplies(ap.proxy.port, auth('two', PW.twoA) + get(k2) + get(k2) + cmd('MGET', k2), 4);
   assert.deepEqual(got, ['+OK\r\n', direct[1], direct[1], direct[2]]);
   const late = await authed(ap.proxy.port, 'two', PW.twoA);
   try {
@@ -338,7 +327,7 @@ test("CLUSTER FAILOVER of hot's master: a client of app's pools follows the slot
     // (the old master's keys were dropped with the slot's change of owner: read again from the new one)
     await eventually('the new value through the proxy', async () => (await c.ask('GET', hot)) === '$5\r\nafter\r\n', 2000, 20);
     const before = await getCalls();
-    for (let i = 0; i < 20; i++) assert.deepEqual(await conversation(ap.proxy.port, auth('app', PW.app) + get(hot), 2), ['+OK\r\n', '$5\r\nafter\r\n']);
+    for (let i = 0; i < 20; i++) assert.deepEqual(await firstReplies(ap.proxy.port, auth('app', PW.app) + get(hot), 2), ['+OK\r\n', '$5\r\nafter\r\n']);
     assert.ok((await getCalls()) - before <= 2, `the nodes ran ${(await getCalls()) - before} of the 20 GETs`);
     await cluster.failover(masters[1].port);
   } finally {

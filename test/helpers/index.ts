@@ -13,7 +13,7 @@
 // keeps the test process alive on its own.
 export { getFreePort, withTimeout, sleep, bytes, escapeBytes, firstDifference, describeDifference, TimeoutError } from './util.js';
 export { frameEnd, splitFrames, cmd, RespFrameError } from './resp.js';
-export { RawClient, ReadError } from './raw-client.js';
+export { RawClient, ReadError, firstReplies } from './raw-client.js';
 export { startRedis, redisCli, pingLine, REDIS_SERVER, REDIS_CLI, type RedisServer } from './redis.js';
 export { startProxy, REPO_ROOT, CLI_PATH, type ProxyProcess, type StartProxyOptions } from './proxy.js';
 export { conversation, type Step, type StepObject, type Expect, type ConversationOptions } from './conversation.js';

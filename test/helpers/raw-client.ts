@@ -208,3 +208,14 @@ export class RawClient {
     this.socket.destroy();
   }
 }
+
+/** `bytes` written on a new connection to `port`; its first `n` replies as text (latin1), then it is closed. */
+export async function firstReplies(port: number, bytes: string, n: number): Promise<string[]> {
+  const c = await RawClient.connect(port);
+  try {
+    c.write(bytes);
+    return (await c.readFrames(n)).map((f) => f.toString('latin1'));
+  } finally {
+    c.destroy();
+  }
+}

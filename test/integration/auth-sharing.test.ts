@@ -2,7 +2,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
-import { startRedis, RawClient, cmd, proxyStats, startAdminProxy, eventually, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { startRedis, RawClient, firstReplies, cmd, proxyStats, startAdminProxy, eventually, type RedisServer, type ProxyProcess } from '../helpers/index.js';
 
 // Issue 14 / contract §2.6: clients Redis accepted as the same ACL user share the proxy's
 // connections and its cache entries, and nobody is given a value or an ability Redis would
@@ -26,20 +26,10 @@ describe('authenticated clients share connections and the cache', () => {
   const info = async (section: string, field: RegExp): Promise<number> => Number(field.exec(await direct.ask('INFO', section))?.[1] ?? 0);
   /** GETs Redis ran so far (refused ones are counted apart, as rejected_calls) */
   const getCalls = () => info('commandstats', /cmdstat_get:calls=(\d+)/);
-  /** `bytes` on a new connection to `port`; the first `n` replies as text */
-  const conversation = async (port: number, bytes: string, n: number): Promise<string[]> => {
-    const c = await RawClient.connect(port);
-    try {
-      c.write(bytes);
-      return (await c.readFrames(n)).map((f) => f.toString('latin1'));
-    } finally {
-      c.destroy();
-    }
-  };
   /** the same bytes on a new direct connection and a new connection to the proxy: the replies must be the same */
   const sameAsDirect = async (bytes: string, n: number): Promise<string[]> => {
-    const want = await conversation(redis.port, bytes, n);
-    assert.deepEqual(await conversation(proxy.port, bytes, n), want);
+    const want = await firstReplies(redis.port, bytes, n);
+    assert.deepEqual(await firstReplies(proxy.port, bytes, n), want);
     return want;
   };
   const authed = async (port: number, user: string, pw: string): Promise<RawClient> => {
@@ -98,23 +88,23 @@ describe('authenticated clients share connections and the cache', () => {
     const bytes = auth('app', PW.app) + get('pipe').repeat(3);
     const want = ['+OK\r\n', '$2\r\npv\r\n', '$2\r\npv\r\n', '$2\r\npv\r\n'];
     const fillsBefore = (await proxyStats(admin)).cache.fills;
-    assert.deepEqual(await conversation(proxy.port, bytes, 4), want);
+    assert.deepEqual(await firstReplies(proxy.port, bytes, 4), want);
     assert.ok((await proxyStats(admin)).cache.fills > fillsBefore, 'the first client filled the cache');
     const before = await getCalls();
-    assert.deepEqual(await conversation(proxy.port, bytes, 4), want);
+    assert.deepEqual(await firstReplies(proxy.port, bytes, 4), want);
     assert.equal((await getCalls()) - before, 0, 'the second one was answered from the cache');
   });
 
   test('HELLO 2 AUTH shares as AUTH does: 100 connect-HELLO-GET clients are served from the cache; refusals are the bytes Redis sends', async () => {
     const hello = (user: string, pw: string) => cmd('HELLO', '2', 'AUTH', user, pw);
     // the server's description, from Redis (the client id in it differs from a direct connection's)
-    const [desc, value] = await conversation(proxy.port, hello('app', PW.app) + get('hot'), 2);
+    const [desc, value] = await firstReplies(proxy.port, hello('app', PW.app) + get('hot'), 2);
     assert.match(desc, /^\*14\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n/);
     assert.match(desc, /\$5\r\nproto\r\n:2\r\n/);
     assert.equal(value, '$1\r\nv\r\n');
     const before = await getCalls();
     const connectedBefore = await info('clients', /connected_clients:(\d+)/);
-    for (let i = 0; i < 100; i++) assert.equal((await conversation(proxy.port, hello('app', PW.app) + get('hot'), 2))[1], '$1\r\nv\r\n');
+    for (let i = 0; i < 100; i++) assert.equal((await firstReplies(proxy.port, hello('app', PW.app) + get('hot'), 2))[1], '$1\r\nv\r\n');
     assert.ok((await getCalls()) - before <= 10, `Redis ran ${(await getCalls()) - before} of the 100 GETs`);
     assert.ok((await info('clients', /connected_clients:(\d+)/)) <= connectedBefore + 2, 'no connection of their own');
     const [a, b] = await sameAsDirect(hello('app', 'not-the-password') + get('hot'), 2);
@@ -123,7 +113,7 @@ describe('authenticated clients share connections and the cache', () => {
   });
 
   test('a wrong password gets WRONGPASS, then NOAUTH for a cached key, as on Redis', async () => {
-    await conversation(proxy.port, auth('app', PW.app) + get('hot'), 2); // (cached for app)
+    await firstReplies(proxy.port, auth('app', PW.app) + get('hot'), 2); // (cached for app)
     const [a, b] = await sameAsDirect(auth('app', 'not-the-password') + get('hot'), 2);
     assert.match(a, /^-WRONGPASS /);
     assert.match(b, /^-NOAUTH /);
@@ -139,9 +129,9 @@ describe('authenticated clients share connections and the cache', () => {
 
   test('a user without access to a key gets NOPERM while the key is cached for another user', async () => {
     // (the refused SET of the test before dropped it: filled again first)
-    await conversation(proxy.port, auth('app', PW.app) + get('hot'), 2);
+    await firstReplies(proxy.port, auth('app', PW.app) + get('hot'), 2);
     const before = (await proxyStats(admin)).cache.hits;
-    await conversation(proxy.port, auth('app', PW.app) + get('hot'), 2);
+    await firstReplies(proxy.port, auth('app', PW.app) + get('hot'), 2);
     assert.equal((await proxyStats(admin)).cache.hits, before + 1, 'hot is cached for app');
     const [ok, refused] = await sameAsDirect(auth('limited', PW.limited) + get('hot') + get('hot'), 2);
     assert.equal(ok, '+OK\r\n');
@@ -162,9 +152,9 @@ describe('authenticated clients share connections and the cache', () => {
     try {
       assert.equal(await early.ask('GET', 'hot'), '$1\r\nv\r\n');
       assert.equal(await direct.ask('ACL', 'SETUSER', 'rot', 'resetpass', `>${PW.rotNew}`), '+OK\r\n');
-      const want = (await conversation(redis.port, auth('rot', PW.rot), 1))[0];
+      const want = (await firstReplies(redis.port, auth('rot', PW.rot), 1))[0];
       assert.match(want, /^-WRONGPASS /);
-      const ms = await eventually('the old password refused through the proxy', async () => (await conversation(proxy.port, auth('rot', PW.rot), 1))[0] === want, 2000, 25);
+      const ms = await eventually('the old password refused through the proxy', async () => (await firstReplies(proxy.port, auth('rot', PW.rot), 1))[0] === want, 2000, 25);
       console.log(`# a direct password reset refused the old password through the proxy after ${Math.round(ms)} ms`);
       assert.ok(ms < 1600, `${ms} ms`);
       // a connection authenticated before keeps its user, on Redis as through the proxy
@@ -196,8 +186,8 @@ describe('authenticated clients share connections and the cache', () => {
     const viaRedis = await authed(redis.port, 'offu', PW.off);
     try {
       assert.equal(await direct.ask('ACL', 'SETUSER', 'offu', 'off'), '+OK\r\n');
-      const want = (await conversation(redis.port, auth('offu', PW.off), 1))[0];
-      await eventually('offu refused through the proxy', async () => (await conversation(proxy.port, auth('offu', PW.off), 1))[0] === want, 2000, 25);
+      const want = (await firstReplies(redis.port, auth('offu', PW.off), 1))[0];
+      await eventually('offu refused through the proxy', async () => (await firstReplies(proxy.port, auth('offu', PW.off), 1))[0] === want, 2000, 25);
       // Redis 7.0 keeps a disabled user's connections (and 7.2 too); whatever it does, the same
       viaRedis.write(cmd('PING'));
       viaProxy.write(cmd('PING'));
@@ -221,7 +211,7 @@ describe('authenticated clients share connections and the cache', () => {
     // closed as a direct connection of app is
     await viaRedis.readUntilClosed(2000);
     await c.readUntilClosed(2000);
-    const next = await conversation(proxy.port, auth('app', PW.app) + get('killed'), 2);
+    const next = await firstReplies(proxy.port, auth('app', PW.app) + get('killed'), 2);
     assert.deepEqual(next, ['+OK\r\n', '$2\r\nkv\r\n']);
     assert.equal((await getCalls()) - before, 1, 'the entry went with the connection: read from Redis again');
   });
