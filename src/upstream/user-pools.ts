@@ -140,6 +140,25 @@ export class UserPools {
     if (ANSWER_FROM_MEMORY) this.checking.set(d, w);
   }
 
+  /**
+   * A seat on `user`'s pool, now, for a client whose AUTH carries a credential the memory
+   * holds (the password is password[off, off + len), where it arrived): what verify's +OK
+   * from memory and join would give at once, without either's closure. null when they
+   * would not answer at once (not remembered, no pool yet, no connection up): the client's
+   * AUTH then takes verify's road.
+   */
+  seatFromMemory(user: string, password: Buffer, off: number, len: number, client: UpstreamClient): Upstream | null {
+    if (!ANSWER_FROM_MEMORY || this.stopped) return null;
+    const pool = this.pools.get(user);
+    if (pool === undefined) return null;
+    const creds = this.credentials;
+    if (!creds.hasKey(creds.keyOf(user, password, off, len))) return null;
+    const conn = pool.pick();
+    if (conn === null) return null;
+    this.answeredFromMemory++;
+    return conn.seat(client);
+  }
+
   /** Ask Redis (the verifier); an +OK is remembered unless the rules changed since the check was sent. */
   private check(args: Buffer[], d: string, then: AuthAnswer): CheckInFlight {
     const creds = this.credentials;
