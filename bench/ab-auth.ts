@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LoadgenClient } from './lib/loadgen-client.js';
-import { cpuSeconds, freePorts, installCleanupHandlers, registerTempDir, spawnManaged, stopAll, waitForPort, type Managed } from './lib/procs.js';
+import { cpuSeconds, freePorts, harnessCpuSeconds, installCleanupHandlers, machineCpuSeconds, registerTempDir, spawnManaged, stopAll, waitForPort, type Managed } from './lib/procs.js';
 import { MiniClient } from './lib/resp.js';
 import type { LoadResult, LoadSpec } from './loadgen.js';
 
@@ -96,6 +96,8 @@ interface Run {
   proxyCpuUs: number;
   /** Redis's, per request */
   redisCpuUs: number;
+  /** cores busy with work other than this tool's processes during the run (steal included) */
+  foreignCores: number;
   failure: string | null;
 }
 
@@ -111,7 +113,12 @@ async function measure(lg: LoadgenClient, side: Side, o: Options, round: number,
   };
   const p0 = cpuSeconds(side.proxy.pid);
   const r0 = cpuSeconds(side.redis.pid);
+  const m0 = machineCpuSeconds();
+  const h0 = harnessCpuSeconds();
+  const t0 = Date.now();
   const r: LoadResult = await lg.run(spec);
+  const m1 = machineCpuSeconds();
+  const foreign = (m1.busy - m0.busy + m1.steal - m0.steal - (harnessCpuSeconds() - h0)) / ((Date.now() - t0) / 1000);
   const perReq = (s: number): number => (r.requests > 0 ? (s * 1e6) / r.requests : Number.NaN);
   return {
     round,
@@ -120,6 +127,7 @@ async function measure(lg: LoadgenClient, side: Side, o: Options, round: number,
     p50Us: r.latencyUs.p50,
     proxyCpuUs: perReq(cpuSeconds(side.proxy.pid) - p0),
     redisCpuUs: perReq(cpuSeconds(side.redis.pid) - r0),
+    foreignCores: Math.max(0, foreign),
     failure: r.failure ?? (r.errors > 0 || r.nils > 0 ? `${r.errors} errors, ${r.nils} nils` : null),
   };
 }
@@ -144,7 +152,7 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
-  const fmt = (r: Run): string => `${r.opsPerSec.toFixed(0).padStart(6)} ops/s, proxy ${r.proxyCpuUs.toFixed(0).padStart(3)} µs/req, Redis ${r.redisCpuUs.toFixed(0).padStart(2)} µs/req${r.failure ? ` (${r.failure})` : ''}`;
+  const fmt = (r: Run): string => `${r.opsPerSec.toFixed(0).padStart(6)} ops/s, proxy ${r.proxyCpuUs.toFixed(0).padStart(3)} µs/req, Redis ${r.redisCpuUs.toFixed(0).padStart(2)} µs/req, other work ${r.foreignCores.toFixed(2)} cores${r.failure ? ` (${r.failure})` : ''}`;
   process.stdout.write(`${o.connections} connect-per-request clients, ${o.seconds} s per run, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}\n`);
   for (let round = 1; round <= o.rounds; round++) {
     // alternate which goes first, so neither always follows the other
@@ -169,7 +177,8 @@ async function main(): Promise<void> {
     `median: AUTH+GET ${side('auth', (r) => r.opsPerSec).toFixed(0)} ops/s (proxy ${side('auth', (r) => r.proxyCpuUs).toFixed(0)} µs/req), ` +
       `GET ${side('open', (r) => r.opsPerSec).toFixed(0)} ops/s (proxy ${side('open', (r) => r.proxyCpuUs).toFixed(0)} µs/req); ` +
       `ratio median ${med.toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}): ${med >= 0.9 ? 'within' : 'NOT within'} 10%; ` +
-      `CPU ratio median ${median(cpuRatios).toFixed(3)} (min ${Math.min(...cpuRatios).toFixed(3)}, max ${Math.max(...cpuRatios).toFixed(3)})\n`,
+      `CPU ratio median ${median(cpuRatios).toFixed(3)} (min ${Math.min(...cpuRatios).toFixed(3)}, max ${Math.max(...cpuRatios).toFixed(3)}); ` +
+      `other work: median ${median(runs.map((r) => r.foreignCores)).toFixed(2)} cores, max ${Math.max(...runs.map((r) => r.foreignCores)).toFixed(2)}\n`,
   );
   if (o.json) fs.writeFileSync(o.json, JSON.stringify({ options: o, runs, ratios, median: med, cpuRatios, cpuMedian: median(cpuRatios), loadavg: os.loadavg() }, null, 2));
   await lg.stop();
