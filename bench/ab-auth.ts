@@ -27,6 +27,8 @@ const USER = 'app';
 const PASSWORD = 'app-pw';
 /** the default user's password on the locked Redis (requirepass) */
 const ADMIN_PASSWORD = 'admin-pw';
+/** a round counts as quiet when neither of its runs saw more other work than this (cores; the bench's threshold too) */
+const QUIET_CORES = 0.3;
 /** the one key every request reads: loadgen names it prefix + 12 digits */
 const KEY_PREFIX = 'hot:';
 const KEY = `${KEY_PREFIX}000000000000`;
@@ -152,6 +154,8 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
+  /** the rate ratios of the rounds that were quiet */
+  const quietRatios: number[] = [];
   const fmt = (r: Run): string => `${r.opsPerSec.toFixed(0).padStart(6)} ops/s, proxy ${r.proxyCpuUs.toFixed(0).padStart(3)} µs/req, Redis ${r.redisCpuUs.toFixed(0).padStart(2)} µs/req, other work ${r.foreignCores.toFixed(2)} cores${r.failure ? ` (${r.failure})` : ''}`;
   process.stdout.write(`${o.connections} connect-per-request clients, ${o.seconds} s per run, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}\n`);
   for (let round = 1; round <= o.rounds; round++) {
@@ -169,6 +173,7 @@ async function main(): Promise<void> {
     const cpuRatio = b.proxyCpuUs / a.proxyCpuUs;
     ratios.push(ratio);
     cpuRatios.push(cpuRatio);
+    if (a.foreignCores <= QUIET_CORES && b.foreignCores <= QUIET_CORES) quietRatios.push(ratio);
     process.stdout.write(`round ${round}: AUTH+GET (requirepass) ${fmt(a)} | GET (open) ${fmt(b)} | ratio ${ratio.toFixed(3)}, CPU ratio ${cpuRatio.toFixed(3)}\n`);
   }
   const med = median(ratios);
@@ -178,9 +183,10 @@ async function main(): Promise<void> {
       `GET ${side('open', (r) => r.opsPerSec).toFixed(0)} ops/s (proxy ${side('open', (r) => r.proxyCpuUs).toFixed(0)} µs/req); ` +
       `ratio median ${med.toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}): ${med >= 0.9 ? 'within' : 'NOT within'} 10%; ` +
       `CPU ratio median ${median(cpuRatios).toFixed(3)} (min ${Math.min(...cpuRatios).toFixed(3)}, max ${Math.max(...cpuRatios).toFixed(3)}); ` +
-      `other work: median ${median(runs.map((r) => r.foreignCores)).toFixed(2)} cores, max ${Math.max(...runs.map((r) => r.foreignCores)).toFixed(2)}\n`,
+      `other work: median ${median(runs.map((r) => r.foreignCores)).toFixed(2)} cores, max ${Math.max(...runs.map((r) => r.foreignCores)).toFixed(2)}; ` +
+      `quiet rounds (other work ≤ ${QUIET_CORES} cores in both runs): ${quietRatios.length}, ratio median ${quietRatios.length > 0 ? median(quietRatios).toFixed(3) : 'n/a'}\n`,
   );
-  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ options: o, runs, ratios, median: med, cpuRatios, cpuMedian: median(cpuRatios), loadavg: os.loadavg() }, null, 2));
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ options: o, runs, ratios, median: med, cpuRatios, cpuMedian: median(cpuRatios), quietRatios, quietMedian: median(quietRatios), loadavg: os.loadavg() }, null, 2));
   await lg.stop();
 }
 
