@@ -98,6 +98,8 @@ interface Run {
   proxyCpuUs: number;
   /** Redis's, per request */
   redisCpuUs: number;
+  /** the load generator's, per request: it shares the machine's cores with the proxy */
+  clientCpuUs: number;
   /** cores busy with work other than this tool's processes during the run (steal included) */
   foreignCores: number;
   failure: string | null;
@@ -115,6 +117,7 @@ async function measure(lg: LoadgenClient, side: Side, o: Options, round: number,
   };
   const p0 = cpuSeconds(side.proxy.pid);
   const r0 = cpuSeconds(side.redis.pid);
+  const l0 = cpuSeconds(lg.pid);
   const m0 = machineCpuSeconds();
   const h0 = harnessCpuSeconds();
   const t0 = Date.now();
@@ -129,6 +132,7 @@ async function measure(lg: LoadgenClient, side: Side, o: Options, round: number,
     p50Us: r.latencyUs.p50,
     proxyCpuUs: perReq(cpuSeconds(side.proxy.pid) - p0),
     redisCpuUs: perReq(cpuSeconds(side.redis.pid) - r0),
+    clientCpuUs: perReq(cpuSeconds(lg.pid) - l0),
     foreignCores: Math.max(0, foreign),
     failure: r.failure ?? (r.errors > 0 || r.nils > 0 ? `${r.errors} errors, ${r.nils} nils` : null),
   };
@@ -156,7 +160,7 @@ async function main(): Promise<void> {
   const cpuRatios: number[] = [];
   /** the rate ratios of the rounds that were quiet */
   const quietRatios: number[] = [];
-  const fmt = (r: Run): string => `${r.opsPerSec.toFixed(0).padStart(6)} ops/s, proxy ${r.proxyCpuUs.toFixed(0).padStart(3)} µs/req, Redis ${r.redisCpuUs.toFixed(0).padStart(2)} µs/req, other work ${r.foreignCores.toFixed(2)} cores${r.failure ? ` (${r.failure})` : ''}`;
+  const fmt = (r: Run): string => `${r.opsPerSec.toFixed(0).padStart(6)} ops/s, proxy ${r.proxyCpuUs.toFixed(0).padStart(3)} µs/req, Redis ${r.redisCpuUs.toFixed(0).padStart(2)}, clients ${r.clientCpuUs.toFixed(0).padStart(3)} µs/req, other work ${r.foreignCores.toFixed(2)} cores${r.failure ? ` (${r.failure})` : ''}`;
   process.stdout.write(`${o.connections} connect-per-request clients, ${o.seconds} s per run, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}\n`);
   for (let round = 1; round <= o.rounds; round++) {
     // alternate which goes first, so neither always follows the other
@@ -179,8 +183,8 @@ async function main(): Promise<void> {
   const med = median(ratios);
   const side = (n: string, f: (r: Run) => number): number => median(runs.filter((r) => r.side === n).map(f));
   process.stdout.write(
-    `median: AUTH+GET ${side('auth', (r) => r.opsPerSec).toFixed(0)} ops/s (proxy ${side('auth', (r) => r.proxyCpuUs).toFixed(0)} µs/req), ` +
-      `GET ${side('open', (r) => r.opsPerSec).toFixed(0)} ops/s (proxy ${side('open', (r) => r.proxyCpuUs).toFixed(0)} µs/req); ` +
+    `median: AUTH+GET ${side('auth', (r) => r.opsPerSec).toFixed(0)} ops/s (proxy ${side('auth', (r) => r.proxyCpuUs).toFixed(0)}, clients ${side('auth', (r) => r.clientCpuUs).toFixed(0)} µs/req), ` +
+      `GET ${side('open', (r) => r.opsPerSec).toFixed(0)} ops/s (proxy ${side('open', (r) => r.proxyCpuUs).toFixed(0)}, clients ${side('open', (r) => r.clientCpuUs).toFixed(0)} µs/req); ` +
       `ratio median ${med.toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}): ${med >= 0.9 ? 'within' : 'NOT within'} 10%; ` +
       `CPU ratio median ${median(cpuRatios).toFixed(3)} (min ${Math.min(...cpuRatios).toFixed(3)}, max ${Math.max(...cpuRatios).toFixed(3)}); ` +
       `other work: median ${median(runs.map((r) => r.foreignCores)).toFixed(2)} cores, max ${Math.max(...runs.map((r) => r.foreignCores)).toFixed(2)}; ` +
