@@ -614,12 +614,21 @@ function parseCli(argv: string[]): Partial<LoadSpec> {
       case '--no-ping':
         spec.pingFirst = false;
         break;
+      case '--auth':
+        // `--auth pw` or `--auth user:pw` (a password with a colon: give the user too)
+        spec.auth = v.includes(':') ? [v.slice(0, v.indexOf(':')), v.slice(v.indexOf(':') + 1)] : [v];
+        i++;
+        break;
+      case '--connect-per-request':
+        spec.connectPerRequest = true;
+        break;
       case '--help':
       case '-h':
         process.stdout.write(
           'usage: node --import tsx bench/loadgen.ts [--host H] [--port P] [-c conns] [-P depth]\n' +
             '       [--duration s | -n requests] [--keys N] [--prefix key:] [--dist uniform|zipf|sequential]\n' +
-            '       [--get-ratio 0..1] [--value-size bytes] [--seed n] [--no-ping]\nprints a JSON LoadResult\n',
+            '       [--get-ratio 0..1] [--value-size bytes] [--seed n] [--no-ping]\n' +
+            '       [--auth [user:]password] [--connect-per-request]\nprints a JSON LoadResult\n',
         );
         process.exit(0);
         break;

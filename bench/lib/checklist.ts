@@ -70,6 +70,8 @@ export function checklist(results: Pick<Results, 'summaries' | 'memory' | 'stale
   latItem('lat-hit', '1 client, no pipelining: cache-hit p50 at most 10 µs slower than direct Redis', 'lat-hit-c1', 'proxy', 10);
   latItem('lat-miss', '1 client, no pipelining: miss p50 at most 25 µs slower than direct Redis', 'lat-miss-c1', 'proxy-cap1', 25);
 
+  authItems(c);
+
   networkItems(c);
 
   offloadItems(c);
@@ -142,6 +144,22 @@ function offloadItems(c: Ctx): void {
   const m = offload(c, 'mix-zipf');
   if (!m) notMeasured(c, 'redis-cpu-mix', mix);
   else c.items.push({ id: 'redis-cpu-mix', text: mix, measured: m.measured, status: 'reported' });
+}
+
+/**
+ * Issue 14: authenticated connect-per-request clients against the same clients without AUTH,
+ * both through the proxy in one run (auth-cpr and its open twin). The bench's Redis is one
+ * Redis with an ACL user, not a requirepass one: bench/ab-auth.ts is the A/B of the two, with
+ * rounds and medians, for when this one row is too noisy to decide.
+ */
+function authItems(c: Ctx): void {
+  const text = 'Authenticated clients, a connection per request (connect, AUTH, cached GET, close; 16 at once): ≥ 0.9× the same clients without AUTH, through the proxy (issue 14)';
+  const a = c.S('auth-cpr', 'proxy');
+  const b = c.S('auth-cpr-open', 'proxy');
+  if (!a || !b) return notMeasured(c, 'auth-cpr', text, `not measured (${!a ? 'auth-cpr' : 'auth-cpr-open'} missing)`);
+  const r = a.opsPerSec / b.opsPerSec;
+  const cpu = a.targetCpuPerM !== null && b.targetCpuPerM !== null ? `; proxy CPU ${a.targetCpuPerM.toFixed(0)} vs ${b.targetCpuPerM.toFixed(0)} s per million requests` : '';
+  c.items.push({ id: 'auth-cpr', text, measured: `${fmtOps(a.opsPerSec)} vs ${fmtOps(b.opsPerSec)} ops/s = ${r.toFixed(2)}× (need ≥ 0.9×)${cpu}`, status: c.status(r >= 0.9) });
 }
 
 function networkItems(c: Ctx): void {

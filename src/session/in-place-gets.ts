@@ -40,14 +40,14 @@ export function canonicalGetAt(buf: Buffer, pos: number, n: number, found: { key
 const FOUND = { keyOff: 0, keyLen: 0 };
 
 /**
- * Answers the canonical GETs at the head of buf[0, n) that are cache hits, as the
+ * Answers the canonical GETs at the head of buf[from, n) that are cache hits, as the
  * decoder's path would, and returns where the rest of the read starts.
  */
-export function serveHitsInPlace(s: ClientSession, router: RequestRouter, buf: Buffer, n: number): number {
+export function serveHitsInPlace(s: ClientSession, router: RequestRouter, buf: Buffer, from: number, n: number): number {
   const cache = s.ctx.cache;
-  if (!router.canServeHit(cache)) return 0;
+  if (!router.canServeHit(cache)) return from;
   const user = s.state.user as string; // (canServeHit: proven)
-  let pos = 0;
+  let pos = from;
   for (;;) {
     const end = canonicalGetAt(buf, pos, n, FOUND);
     if (end < 0 || !router.servesKey(buf, FOUND.keyOff, FOUND.keyLen)) break;

@@ -1,12 +1,14 @@
 import { RequestDecoder, DecodeStatus } from '../resp/request-decoder.js';
 import { encodeError } from '../resp/encode.js';
 import { serveHitsInPlace } from './in-place-gets.js';
+import { answerAuthInPlace } from './in-place-auth.js';
 import { lower, type RequestRouter } from './requests.js';
 import type { ClientSession } from './session.js';
 
 // The read side of a session: bytes from the client's socket, cut into requests by the
-// decoder and handed to the RequestRouter one by one, in order. The GETs at the head of a
-// read that are cache hits are answered from the read buffer itself (in-place-gets.ts);
+// decoder and handed to the RequestRouter one by one, in order. An AUTH at the head of a read
+// with a remembered credential (in-place-auth.ts), and the GETs at its head (or after that
+// AUTH) that are cache hits (in-place-gets.ts), are answered from the read buffer itself;
 // an unfinished request that can never be a cacheable GET is streamed on as it arrives.
 
 const NO_BYTES = Buffer.alloc(0);
@@ -27,15 +29,20 @@ export class RequestReader {
   }
 
   /**
-   * A read into the listener's buffer, which the next read (of any client) overwrites: the
-   * cache hits at its head are answered straight from it, and only the rest is copied
-   * and taken as a chunk. A hit thus costs no allocation, and nothing of the buffer is
-   * kept past this call.
+   * A read into the listener's buffer, which the next read (of any client) overwrites: a
+   * remembered AUTH and the cache hits at its head are answered straight from it, and only
+   * the rest is copied and taken as a chunk. A hit thus costs no allocation, and nothing of
+   * the buffer is kept past this call.
    */
   onRead(n: number, buf: Buffer): void {
     const s = this.s;
     s.noteInput();
-    const served = this.decoder.buffered === 0 && !s.holding && this.streamed === 0 ? serveHitsInPlace(s, this.router, buf, n) : 0;
+    let served = 0;
+    if (this.decoder.buffered === 0 && !s.holding && this.streamed === 0) {
+      // (an AUTH answered from memory first: the GETs after it are then its user's)
+      served = answerAuthInPlace(s, buf, n);
+      served = serveHitsInPlace(s, this.router, buf, served, n);
+    }
     if (served === n) {
       s.flushOut();
       s.afterInput();

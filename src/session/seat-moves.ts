@@ -113,11 +113,7 @@ export class SeatMoves {
   /** The held AUTH was answered `reply`: and with a seat on its user's pool when it succeeded. */
   authAnswered(reply: Buffer, seat: Upstream | null, user: string | null, hello: boolean): void {
     const s = this.s;
-    if (seat !== null) {
-      s.upstream?.close();
-      s.upstream = seat;
-      s.state.user = user;
-    }
+    if (seat !== null) this.takeSeat(seat, user as string);
     if (seat !== null && hello) {
       // HELLO 2 AUTH: the reply is the server's description, asked on the new seat
       s.toUpstream(HELLO_2);
@@ -127,6 +123,14 @@ export class SeatMoves {
       s.enqueueReady(reply, false);
     }
     this.continueAfterHeld();
+  }
+
+  /** Leave the shared seat for `seat`, on `user`'s pool: Redis accepted the client's AUTH as `user`. */
+  takeSeat(seat: Upstream, user: string): void {
+    const s = this.s;
+    s.upstream?.close();
+    s.upstream = seat;
+    s.state.user = user;
   }
 
   /** No seat for the held AUTH: it goes down a connection of the client's own, as before (Redis answers it there). */

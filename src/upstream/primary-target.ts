@@ -157,6 +157,12 @@ export class PrimaryTarget implements UpstreamProvider, TrackingTarget, FollowHo
     else this.users.verify(args, then);
   }
 
+  seatFromMemory(user: string, password: Buffer, off: number, len: number, client: UpstreamClient): Upstream | null {
+    // (behind Sentinel a seat is wrapped to follow the primary: that keeps joinPool's road)
+    if (this.users === null || this.opts.follower !== null || this.opts.commands() === null) return null;
+    return this.users.seatFromMemory(user, password, off, len, client);
+  }
+
   joinPool(user: string, password: Buffer, client: UpstreamClient, then: (seat: Upstream | null) => void): void {
     const users = this.users;
     if (users === null) return then(null);

@@ -113,6 +113,13 @@ export interface UpstreamProvider {
   verify?(args: Buffer[], then: AuthAnswer): void;
   /** A seat on `user`'s pool (Redis accepted these credentials), once one of its connections is up; null: none to be had */
   joinPool?(user: string, password: Buffer, client: UpstreamClient, then: (seat: Upstream | null) => void): void;
+  /**
+   * A seat on `user`'s pool at once, when the credential memory holds this one (the password
+   * is password[off, off + len)) and the pool has a connection up; null otherwise, and then
+   * nothing happened: the AUTH goes through verify and joinPool as usual. What verify and
+   * joinPool would do for a remembered credential, in one call (see session/in-place-auth).
+   */
+  seatFromMemory?(user: string, password: Buffer, off: number, len: number, client: UpstreamClient): Upstream | null;
   /** a place on a shared connection, when clients may share now; null: the client needs its own */
   share(client: UpstreamClient): Upstream | null;
   /** a connection of the client's own */

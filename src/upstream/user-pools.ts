@@ -58,11 +58,11 @@ export class UserPools {
   /** a tracked connection of some pool closed: entries filled through it are reported no more */
   onTrackingLost: (() => void) | null = null;
   readonly verifier: AuthVerifier;
-  readonly credentials = new CredentialCache();
+  readonly credentials: CredentialCache;
   private readonly pools = new Map<string, SharedPool>();
   /** refused by Redis: closing once their last client leaves */
   private readonly retired = new Set<SharedPool>();
-  /** checks in flight, by the credentials' digest */
+  /** checks in flight, by the credentials' key in the memory (CredentialCache.keyOf) */
   private readonly checking = new Map<string, CheckInFlight>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -71,6 +71,10 @@ export class UserPools {
 
   constructor(private readonly opts: UserPoolsOptions) {
     this.verifier = new AuthVerifier(opts.addr, opts.tls, opts.log);
+    const { username, password } = opts.addr;
+    // (a user as a client's AUTH is read: latin1 of the bytes the proxy's own AUTH sends)
+    const configured = password === null ? null : { user: Buffer.from(username ?? 'default').toString('latin1'), password: Buffer.from(password) };
+    this.credentials = new CredentialCache(undefined, undefined, undefined, configured);
   }
 
   start(): void {
@@ -116,9 +120,9 @@ export class UserPools {
   verify(args: Buffer[], then: AuthAnswer): void {
     const user = args.length === 3 ? args[1].toString('latin1') : 'default';
     const creds = this.credentials;
-    const d = creds.digestOf(user, args[args.length - 1]);
+    const d = creds.keyOf(user, args[args.length - 1]);
     if (ANSWER_FROM_MEMORY) {
-      if (creds.hasDigest(d)) {
+      if (creds.hasKey(d)) {
         this.answeredFromMemory++;
         then(OK);
         return;
@@ -136,6 +140,25 @@ export class UserPools {
     if (ANSWER_FROM_MEMORY) this.checking.set(d, w);
   }
 
+  /**
+   * A seat on `user`'s pool, now, for a client whose AUTH carries a credential the memory
+   * holds (the password is password[off, off + len), where it arrived): what verify's +OK
+   * from memory and join would give at once, without either's closure. null when they
+   * would not answer at once (not remembered, no pool yet, no connection up): the client's
+   * AUTH then takes verify's road.
+   */
+  seatFromMemory(user: string, password: Buffer, off: number, len: number, client: UpstreamClient): Upstream | null {
+    if (!ANSWER_FROM_MEMORY || this.stopped) return null;
+    const pool = this.pools.get(user);
+    if (pool === undefined) return null;
+    const creds = this.credentials;
+    if (!creds.hasKey(creds.keyOf(user, password, off, len))) return null;
+    const conn = pool.pick();
+    if (conn === null) return null;
+    this.answeredFromMemory++;
+    return conn.seat(client);
+  }
+
   /** Ask Redis (the verifier); an +OK is remembered unless the rules changed since the check was sent. */
   private check(args: Buffer[], d: string, then: AuthAnswer): CheckInFlight {
     const creds = this.credentials;
@@ -143,7 +166,7 @@ export class UserPools {
     this.verifier.check(encodeCommand(args), (reply) => {
       if (this.checking.get(d) === w) this.checking.delete(d);
       const ok = reply !== null && reply.equals(OK);
-      if (ok) creds.addDigest(d, w.epoch);
+      if (ok) creds.addKey(d, w.epoch);
       then(reply);
       for (const j of w.joined) {
         if (ok && w.epoch === creds.epoch) {

@@ -8,7 +8,7 @@ export interface ProxyStats {
   /** the invalidation link; null when the cache is off */
   link: { state: string; connects: number; lastError: string } | null;
   /** sharing: a client connecting now would ride a shared connection */
-  redis: { reachable: boolean; sharing: boolean };
+  redis: { reachable: boolean; sharing: boolean; userPools?: { users: number; authFromMemory: number; authChecks: number } | null };
   memory: Record<string, number>;
 }
 
