@@ -6,6 +6,8 @@
 // and the end the ratios' median (the target: ≥ 0.9). Beside the rate ratio, the ratio of
 // the proxies' CPU per request (open over authenticated): what the rates' ratio would be
 // with the proxy the bottleneck, and much less moved by other work on a shared machine.
+// Each round also runs the same two workloads against the two Redis servers directly: their
+// ratio is what the AUTH's own round trip costs these clients without any proxy, the floor.
 //
 //   node --import tsx bench/ab-auth.ts [--rounds 5] [--seconds 2] [-c 16] [--cli dist/cli.js] [--json out.json]
 //
@@ -67,6 +69,7 @@ interface Side {
   redis: Managed;
   proxy: Managed;
   proxyPort: number;
+  redisPort: number;
   auth: string[];
 }
 
@@ -86,7 +89,7 @@ async function startSide(name: string, locked: boolean, o: Options, tmp: string)
     cwd: repoRoot,
   });
   await waitForPort(proxyPort, 15_000, proxy);
-  return { name, redis, proxy, proxyPort, auth: locked ? [USER, PASSWORD] : [] };
+  return { name, redis, proxy, proxyPort, redisPort, auth: locked ? [USER, PASSWORD] : [] };
 }
 
 interface Run {
@@ -105,9 +108,10 @@ interface Run {
   failure: string | null;
 }
 
-async function measure(lg: LoadgenClient, side: Side, o: Options, round: number, seconds: number): Promise<Run> {
+/** direct: the clients talk to the side's Redis itself (what the AUTH round trip costs without a proxy) */
+async function measure(lg: LoadgenClient, side: Side, o: Options, round: number, seconds: number, direct = false): Promise<Run> {
   const spec: Partial<LoadSpec> = {
-    port: side.proxyPort,
+    port: direct ? side.redisPort : side.proxyPort,
     connections: o.connections,
     durationMs: seconds * 1000,
     keyPrefix: KEY_PREFIX,
@@ -127,10 +131,10 @@ async function measure(lg: LoadgenClient, side: Side, o: Options, round: number,
   const perReq = (s: number): number => (r.requests > 0 ? (s * 1e6) / r.requests : Number.NaN);
   return {
     round,
-    side: side.name,
+    side: direct ? `${side.name}-direct` : side.name,
     opsPerSec: r.opsPerSec,
     p50Us: r.latencyUs.p50,
-    proxyCpuUs: perReq(cpuSeconds(side.proxy.pid) - p0),
+    proxyCpuUs: direct ? 0 : perReq(cpuSeconds(side.proxy.pid) - p0),
     redisCpuUs: perReq(cpuSeconds(side.redis.pid) - r0),
     clientCpuUs: perReq(cpuSeconds(lg.pid) - l0),
     foreignCores: Math.max(0, foreign),
@@ -160,25 +164,31 @@ async function main(): Promise<void> {
   const cpuRatios: number[] = [];
   /** the rate ratios of the rounds that were quiet */
   const quietRatios: number[] = [];
+  /** direct Redis's own ratio of the same two workloads, per round: the floor the AUTH's round trip sets */
+  const directRatios: number[] = [];
   const fmt = (r: Run): string => `${r.opsPerSec.toFixed(0).padStart(6)} ops/s, proxy ${r.proxyCpuUs.toFixed(0).padStart(3)} µs/req, Redis ${r.redisCpuUs.toFixed(0).padStart(2)}, clients ${r.clientCpuUs.toFixed(0).padStart(3)} µs/req, other work ${r.foreignCores.toFixed(2)} cores${r.failure ? ` (${r.failure})` : ''}`;
   process.stdout.write(`${o.connections} connect-per-request clients, ${o.seconds} s per run, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}\n`);
   for (let round = 1; round <= o.rounds; round++) {
     // alternate which goes first, so neither always follows the other
     const order = round % 2 === 1 ? [locked, open] : [open, locked];
     const got = new Map<string, Run>();
-    for (const s of order) {
-      const r = await measure(lg, s, o, round, o.seconds);
-      runs.push(r);
-      got.set(s.name, r);
+    for (const direct of [false, true]) {
+      for (const s of order) {
+        const r = await measure(lg, s, o, round, o.seconds, direct);
+        runs.push(r);
+        got.set(r.side, r);
+      }
     }
     const a = got.get('auth') as Run;
     const b = got.get('open') as Run;
     const ratio = a.opsPerSec / b.opsPerSec;
     const cpuRatio = b.proxyCpuUs / a.proxyCpuUs;
+    const directRatio = (got.get('auth-direct') as Run).opsPerSec / (got.get('open-direct') as Run).opsPerSec;
+    directRatios.push(directRatio);
     ratios.push(ratio);
     cpuRatios.push(cpuRatio);
     if (a.foreignCores <= QUIET_CORES && b.foreignCores <= QUIET_CORES) quietRatios.push(ratio);
-    process.stdout.write(`round ${round}: AUTH+GET (requirepass) ${fmt(a)} | GET (open) ${fmt(b)} | ratio ${ratio.toFixed(3)}, CPU ratio ${cpuRatio.toFixed(3)}\n`);
+    process.stdout.write(`round ${round}: AUTH+GET (requirepass) ${fmt(a)} | GET (open) ${fmt(b)} | ratio ${ratio.toFixed(3)}, CPU ratio ${cpuRatio.toFixed(3)}; direct Redis: ${got.get('auth-direct')?.opsPerSec.toFixed(0)} vs ${got.get('open-direct')?.opsPerSec.toFixed(0)} ops/s, ratio ${directRatio.toFixed(3)}\n`);
   }
   const med = median(ratios);
   const side = (n: string, f: (r: Run) => number): number => median(runs.filter((r) => r.side === n).map(f));
@@ -188,9 +198,10 @@ async function main(): Promise<void> {
       `ratio median ${med.toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}): ${med >= 0.9 ? 'within' : 'NOT within'} 10%; ` +
       `CPU ratio median ${median(cpuRatios).toFixed(3)} (min ${Math.min(...cpuRatios).toFixed(3)}, max ${Math.max(...cpuRatios).toFixed(3)}); ` +
       `other work: median ${median(runs.map((r) => r.foreignCores)).toFixed(2)} cores, max ${Math.max(...runs.map((r) => r.foreignCores)).toFixed(2)}; ` +
-      `quiet rounds (other work ≤ ${QUIET_CORES} cores in both runs): ${quietRatios.length}, ratio median ${quietRatios.length > 0 ? median(quietRatios).toFixed(3) : 'n/a'}\n`,
+      `quiet rounds (other work ≤ ${QUIET_CORES} cores in both runs): ${quietRatios.length}, ratio median ${quietRatios.length > 0 ? median(quietRatios).toFixed(3) : 'n/a'}; ` +
+      `direct Redis, the same two workloads: ratio median ${median(directRatios).toFixed(3)} (min ${Math.min(...directRatios).toFixed(3)}, max ${Math.max(...directRatios).toFixed(3)})\n`,
   );
-  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ options: o, runs, ratios, median: med, cpuRatios, cpuMedian: median(cpuRatios), quietRatios, quietMedian: median(quietRatios), loadavg: os.loadavg() }, null, 2));
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify({ options: o, runs, ratios, median: med, cpuRatios, cpuMedian: median(cpuRatios), quietRatios, quietMedian: median(quietRatios), directRatios, directMedian: median(directRatios), loadavg: os.loadavg() }, null, 2));
   await lg.stop();
 }
 
