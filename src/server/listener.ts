@@ -149,7 +149,7 @@ export class Listener {
           this.outputLimitDisconnects += s.outputLimitHits;
           this.log.debug({ client, clients: this.sessions.size }, 'client disconnected');
         },
-      });
+      }, client);
     } catch (err) {
       (reading ?? socket).destroy();
       throw err;

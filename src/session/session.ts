@@ -85,11 +85,12 @@ export class ClientSession implements UpstreamClient {
   /** closes a half-closed client whose replies never come (cleared at close: it would hold the session for its 10 s) */
   private graceTimer: NodeJS.Timeout | null = null;
 
-  constructor(client: net.Socket, ctx: SessionContext) {
+  /** remote: the client's address as the listener read it (a getpeername each time it is read off a socket) */
+  constructor(client: net.Socket, ctx: SessionContext, remote: string) {
     this.client = client;
     this.ctx = ctx;
     this.observer = ctx.observer;
-    this.remote = `${client.remoteAddress}:${client.remotePort}`;
+    this.remote = remote;
     this.pending = new PendingQueue(this.batch, ctx.observer !== undefined);
     this.requests = new RequestRouter(this);
     this.replies = new ReplyPairer(this);
