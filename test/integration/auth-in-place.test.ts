@@ -1,6 +1,6 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedis, RawClient, cmd, proxyStats, startAdminProxy, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
+import { startRedis, RawClient, firstReplies, cmd, proxyStats, startAdminProxy, sleep, type RedisServer, type ProxyProcess } from '../helpers/index.js';
 
 // An AUTH alone at the head of a read, with a credential Redis accepted within the last
 // second, is answered from the credential memory where the read arrived (session/
@@ -21,16 +21,6 @@ describe('AUTH answered from the credential memory in place', () => {
   let admin: number;
   let direct: RawClient;
 
-  /** `bytes` in one write on a new connection to `port`; the first `n` replies as text */
-  const conversation = async (port: number, bytes: string, n: number): Promise<string[]> => {
-    const c = await RawClient.connect(port);
-    try {
-      c.write(bytes);
-      return (await c.readFrames(n)).map((f) => f.toString('latin1'));
-    } finally {
-      c.destroy();
-    }
-  };
   const memory = async () => {
     const u = (await proxyStats(admin)).redis.userPools;
     assert.ok(u, 'per-user sharing is on');
@@ -40,7 +30,7 @@ describe('AUTH answered from the credential memory in place', () => {
   const remember = async (user: string, pw: string): Promise<void> => {
     for (let i = 0; i < 3; i++) {
       const before = (await memory()).authFromMemory;
-      assert.deepEqual(await conversation(proxy.port, auth(user, pw) + get('hot'), 2), ['+OK\r\n', '$1\r\nv\r\n']);
+      assert.deepEqual(await firstReplies(proxy.port, auth(user, pw) + get('hot'), 2), ['+OK\r\n', '$1\r\nv\r\n']);
       if ((await memory()).authFromMemory > before) return;
     }
     assert.fail(`${user}'s AUTH was never answered from memory`);
@@ -81,7 +71,7 @@ describe('AUTH answered from the credential memory in place', () => {
     assert.equal(await direct.ask('SET', 'other', 'ov'), '+OK\r\n');
     const bytes = auth('rot', PW.rot) + get('hot') + cmd('ACL', 'WHOAMI') + get('other') + get('hot') + cmd('PING');
     const want = ['+OK\r\n', '$1\r\nv\r\n', '$3\r\nrot\r\n', '$2\r\nov\r\n', '$1\r\nv\r\n', '+PONG\r\n'];
-    for (let i = 0; i < 3; i++) assert.deepEqual(await conversation(proxy.port, bytes, want.length), want);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await firstReplies(proxy.port, bytes, want.length), want);
   });
 
   test('a wrong password is never answered from memory: Redis refuses it, with the bytes a direct client gets', async () => {
@@ -89,14 +79,14 @@ describe('AUTH answered from the credential memory in place', () => {
     for (const pw of [PW.app.slice(0, -1), `${PW.app}x`, PW.app.replace('S', 's'), '']) {
       const before = (await memory()).authChecks;
       const bytes = auth('app', pw) + get('hot');
-      const want = await conversation(redis.port, bytes, 2);
+      const want = await firstReplies(redis.port, bytes, 2);
       assert.match(want[0], /^-WRONGPASS /);
-      assert.deepEqual(await conversation(proxy.port, bytes, 2), want, JSON.stringify(pw));
+      assert.deepEqual(await firstReplies(proxy.port, bytes, 2), want, JSON.stringify(pw));
       assert.ok((await memory()).authChecks > before, 'Redis was asked');
     }
     // and another user's password is not app's
-    const want = await conversation(redis.port, auth('rot', PW.app), 1);
-    assert.deepEqual(await conversation(proxy.port, auth('rot', PW.app), 1), want);
+    const want = await firstReplies(redis.port, auth('rot', PW.app), 1);
+    assert.deepEqual(await firstReplies(proxy.port, auth('rot', PW.app), 1), want);
   });
 
   test('an AUTH that arrives while an earlier request is still in flight waits for its reply, which is not lost', async () => {
@@ -144,12 +134,12 @@ describe('AUTH answered from the credential memory in place', () => {
       // no wait: the memory went when the change went through the proxy
       const before = (await memory()).authChecks;
       const bytes = auth(user, oldPw) + get('hot');
-      const got = await conversation(proxy.port, bytes, 2);
-      const want = await conversation(redis.port, bytes, 2);
+      const got = await firstReplies(proxy.port, bytes, 2);
+      const want = await firstReplies(redis.port, bytes, 2);
       assert.match(want[0], /^-WRONGPASS /);
       assert.deepEqual(got, want);
       assert.ok((await memory()).authChecks > before, 'Redis was asked');
-      assert.deepEqual(await conversation(proxy.port, auth(user, newPw) + cmd('ACL', 'WHOAMI'), 2), ['+OK\r\n', `$${user.length}\r\n${user}\r\n`]);
+      assert.deepEqual(await firstReplies(proxy.port, auth(user, newPw) + cmd('ACL', 'WHOAMI'), 2), ['+OK\r\n', `$${user.length}\r\n${user}\r\n`]);
     });
   }
 });
