@@ -344,12 +344,17 @@ export class ClusterTarget implements UpstreamProvider, ClusterRouting {
     return new ClusterUpstream(this, client, false);
   }
 
+  /** counts changes of rules or passwords (ClusterRouting.accessEpoch) */
+  accessEpoch = 0;
+
   accessChanging(): void {
+    this.accessEpoch++;
     for (const p of this.pools.values()) p.probe.hold();
     this.users?.accessChanging();
   }
 
   accessChanged(): void {
+    this.accessEpoch++;
     for (const p of this.pools.values()) p.probe.now();
     this.users?.accessChanged();
   }

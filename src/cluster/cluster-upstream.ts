@@ -16,6 +16,7 @@ import { ClusterFills } from './cluster-fills.js';
 import { ReplyOrder } from './reply-order.js';
 import { addrKey } from './topology.js';
 import type { UserLogin } from './user-login.js';
+import { UserLaneSeat } from './user-lane-seat.js';
 
 // The cluster as one Redis for one client: the session hands it whole request frames (it
 // does not stream: streams is false), and it sends each command to the master of its key's
@@ -60,6 +61,8 @@ export interface ClusterRouting {
   readonly self: SelfAddress;
   /** --cluster-announce: named instead of the address a client reached (null: none) */
   readonly announce: SelfAddress | null;
+  /** changes of ACL rules or passwords seen so far (through the proxy, or by a node's ACL watch) */
+  readonly accessEpoch: number;
   /** is there a cache to fill (links per master) */
   readonly fills: boolean;
   /** may keys of that master's slots fill now: its link tracks ('ttl-only': no tracking needed) */
@@ -83,6 +86,8 @@ function lower(b: Buffer): string {
 export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
   readonly streams = false;
   answered: boolean;
+  /** the access epoch when it was made (mayServe) */
+  private readonly epoch: number;
   private readonly decoder = new RequestDecoder({ maxBulkLen: Number.MAX_SAFE_INTEGER });
   private readonly laneMap = new Map<string, NodeLane>();
   private closed = false;
@@ -101,6 +106,7 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
     private readonly login: UserLogin | null = null,
   ) {
     this.answered = shared;
+    this.epoch = routing.accessEpoch;
     this.own = shared ? null : new OwnRoutes(this, routing);
     this.fills = new ClusterFills(!shared);
     this.replies = new ReplyOrder(client, this.own);
@@ -270,10 +276,24 @@ export class ClusterUpstream implements Upstream, LaneOwner, LaneRouter {
    * answered the replayed AUTH, or where it refused it, the GET goes to the node.
    */
   mayServe(buf: Buffer, off: number, len: number): boolean {
-    if (this.own === null || !this.own.authenticated) return true;
+    if (this.own === null) {
+      // A router of a user's pools: every master took its credentials at its AUTH. After a
+      // change of rules, only a master it already has a seat on (Redis keeps an authenticated
+      // connection), or that took them again for a new seat, has its keys served from the cache.
+      if (this.login === null || this.epoch === this.routing.accessEpoch) return true;
+      const inner = this.laneOfKey(buf, off, len)?.inner;
+      return inner instanceof UserLaneSeat && inner.seated;
+    }
+    if (!this.own.authenticated) return true;
+    const lane = this.laneOfKey(buf, off, len);
+    return lane !== undefined && !lane.refusedReplay && lane.replaysOwed === 0;
+  }
+
+  /** the open lane to the master of the key at buf[off, off + len), if any */
+  private laneOfKey(buf: Buffer, off: number, len: number): NodeLane | undefined {
     const addr = this.routing.addrOfSlot(keyHashSlot(buf, off, off + len));
     const lane = addr === null ? undefined : this.laneMap.get(addrKey(addr));
-    return lane !== undefined && !lane.lost && !lane.refusedReplay && lane.replaysOwed === 0;
+    return lane === undefined || lane.lost ? undefined : lane;
   }
 
   lanes(): Iterable<NodeLane> {

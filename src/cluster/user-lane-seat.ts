@@ -70,6 +70,11 @@ export class UserLaneSeat implements Upstream, UpstreamClient {
     if (bytes > 0) this.lane.onUpstreamDrain();
   }
 
+  /** on a seat of the node's pool of the user: the node took the credentials */
+  get seated(): boolean {
+    return this.inner !== null && !this.own;
+  }
+
   // ── Upstream: the lane's side ──
 
   get shared(): boolean {

@@ -110,6 +110,7 @@ export function fakeCluster(
     masterAddrs: () => [NODE_A, NODE_B],
     self: { host: '127.0.0.1', port: 6380 },
     announce: null,
+    accessEpoch: 0,
     fills: false,
     trackingOf: () => null,
   };

@@ -7,10 +7,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyHashSlot } from '../../src/cluster/key-slot.js';
 import { type ClusterNodeView } from '../helpers/cluster.js';
-import { startCluster, stopClusterProxy, everyLinkTracking, startAdminProxy, RawClient, firstReplies, cmd, eventually, proxyStats, type AdminProxy, type RedisCluster } from '../helpers/index.js';
+import { startCluster, stopClusterProxy, everyLinkTracking, startAdminProxy, RawClient, firstReplies, cmd, eventually, sleep, proxyStats, type AdminProxy, type RedisCluster } from '../helpers/index.js';
 
 const ADMIN = 'adm-Cluster-31x';
-const PW = { app: 'app-Cluster-27q', limited: 'lim-Cluster-48z', rot: 'rot-Cluster-55k', rotNew: 'rot-Fresh-66m', gone: 'gone-Cluster-73j', part: 'part-Cluster-12p', twoA: 'two-Cluster-81a', twoB: 'two-Cluster-82b' };
+const PW = { app: 'app-Cluster-27q', limited: 'lim-Cluster-48z', rot: 'rot-Cluster-55k', rotNew: 'rot-Fresh-66m', gone: 'gone-Cluster-73j', part: 'part-Cluster-12p', twoA: 'two-Cluster-81a', twoB: 'two-Cluster-82b', late: 'late-Cluster-91c', lateNew: 'late-Fresh-92d' };
 const ALL_SECRETS = [ADMIN, ...Object.values(PW)];
 
 let cluster: RedisCluster;
@@ -262,6 +262,44 @@ test("a value a master would refuse is never served from the cache: a password o
     assert.equal(await late.ask('GET', k0), value(k0));
   } finally {
     late.destroy();
+  }
+});
+
+test("a password changed on one master only: a client of the user's pools is then served that master's keys as a new connection there would be, not from the cache", async () => {
+  await onEveryNode('ACL', 'SETUSER', 'late', 'on', `>${PW.late}`, '~*', '+@all');
+  const k0 = keys[0];
+  const k2 = keys[2];
+  const value = (k: string) => `$${2 + k.length}\r\nv-${k}\r\n`;
+  // c shares late's pools, and has used the home master only
+  const c = await authed(ap.proxy.port, 'late', PW.late);
+  const filler = await authed(ap.proxy.port, 'late', PW.late);
+  try {
+    assert.equal(await c.ask('GET', k0), value(k0));
+    await eventually("late's entry of k2 cached", async () => {
+      assert.equal(await filler.ask('GET', k2), value(k2));
+      const before = await getCalls();
+      assert.equal(await filler.ask('GET', k2), value(k2));
+      return (await getCalls()) === before;
+    });
+    // made directly on k2's master: its ACL watch tells the proxy within about a second
+    assert.equal(await cluster.call(masters[2].port, 'ACL', 'SETUSER', 'late', 'resetpass', `>${PW.lateNew}`), 'OK');
+    const direct = await firstReplies(masters[2].port, auth('late', PW.late) + get(k2), 2);
+    assert.match(direct[1], /^-NOAUTH/);
+    // (the ACL watch reads ACL LIST every second; the change empties the cache)
+    await sleep(2500);
+    // the filler sits on late's pool there, which Redis keeps authenticated: it fills k2 again
+    await eventually("late's entry of k2 cached again", async () => {
+      assert.equal(await filler.ask('GET', k2), value(k2));
+      const before = await getCalls();
+      assert.equal(await filler.ask('GET', k2), value(k2));
+      return (await getCalls()) === before;
+    });
+    // c had no seat there: what a new connection to that master gets, not the entry
+    assert.equal(await c.ask('GET', k2), direct[1]);
+    assert.equal(await c.ask('GET', k0), value(k0));
+  } finally {
+    c.destroy();
+    filler.destroy();
   }
 });
 
