@@ -1,3 +1,4 @@
+import { BULK, canonicalBulkAt } from '../resp/canonical-bulk.js';
 import type { ClientSession } from './session.js';
 
 // AUTH [user] password at the head of a read, answered where the read arrived when the
@@ -28,27 +29,6 @@ export interface AuthArgs {
 
 /** canonicalAuthAt's scratch (one per process: a read is handled whole before the next) */
 const FOUND: AuthArgs = { userOff: 0, userLen: -1, pwOff: 0, pwLen: 0 };
-/** bulkAt's answer */
-const BULK = { off: 0, len: 0 };
-
-/**
- * `$<len>\r\n<bytes>\r\n` at buf[pos], complete before n: sets BULK and returns where it ends,
- * or -1 (no leading zeros, at most 9 digits: a longer one is not within one read anyway).
- */
-function bulkAt(buf: Buffer, pos: number, n: number): number {
-  if (pos >= n || buf[pos] !== 0x24) return -1;
-  const digits = pos + 1;
-  let i = digits;
-  let len = 0;
-  while (i < n && i - digits < 9 && buf[i] >= 0x30 && buf[i] <= 0x39) len = len * 10 + buf[i++] - 0x30;
-  if (i === digits || (buf[digits] === 0x30 && i - digits > 1)) return -1;
-  const off = i + 2;
-  const end = off + len + 2;
-  if (end > n || buf[i] !== 13 || buf[i + 1] !== 10 || buf[end - 2] !== 13 || buf[end - 1] !== 10) return -1;
-  BULK.off = off;
-  BULK.len = len;
-  return end;
-}
 
 /**
  * `*2\r\n$4\r\nAUTH\r\n<password bulk>` or `*3\r\n$4\r\nAUTH\r\n<user bulk><password bulk>` (AUTH
@@ -66,13 +46,13 @@ export function canonicalAuthAt(buf: Buffer, n: number, found: AuthArgs): number
   ) {
     return -1;
   }
-  let end = bulkAt(buf, 14, n);
+  let end = canonicalBulkAt(buf, 14, n, 9);
   if (end < 0) return -1;
   found.userLen = -1;
   if (argc === 3) {
     found.userOff = BULK.off;
     found.userLen = BULK.len;
-    end = bulkAt(buf, end, n);
+    end = canonicalBulkAt(buf, end, n, 9);
     if (end < 0) return -1;
   }
   found.pwOff = BULK.off;

@@ -1,3 +1,4 @@
+import { BULK, canonicalBulkAt } from '../resp/canonical-bulk.js';
 import { isGet } from './requests.js';
 import type { ClientSession } from './session.js';
 import type { RequestRouter } from './requests.js';
@@ -17,22 +18,14 @@ export function canonicalGetAt(buf: Buffer, pos: number, n: number, found: { key
   if (
     buf[pos] !== 0x2a || buf[pos + 1] !== 0x32 || buf[pos + 2] !== 13 || buf[pos + 3] !== 10 ||
     buf[pos + 4] !== 0x24 || buf[pos + 5] !== 0x33 || buf[pos + 6] !== 13 || buf[pos + 7] !== 10 ||
-    !isGet(buf, pos + 8, 3) || buf[pos + 11] !== 13 || buf[pos + 12] !== 10 || buf[pos + 13] !== 0x24
+    !isGet(buf, pos + 8, 3) || buf[pos + 11] !== 13 || buf[pos + 12] !== 10
   ) {
     return -1;
   }
-  const digits = pos + 14;
-  let i = digits;
-  let kl = 0;
-  while (i < n && i - digits < 10 && buf[i] >= 0x30 && buf[i] <= 0x39) kl = kl * 10 + buf[i++] - 0x30;
-  // (no digits or a leading zero: the decoder says what Redis would; a key within one
-  // read is far below --proto-max-bulk-len, which is at least 1mb)
-  if (i === digits || (buf[digits] === 0x30 && i - digits > 1)) return -1;
-  const ko = i + 2;
-  const end = ko + kl + 2;
-  if (end > n || buf[i] !== 13 || buf[i + 1] !== 10 || buf[end - 2] !== 13 || buf[end - 1] !== 10) return -1;
-  found.keyOff = ko;
-  found.keyLen = kl;
+  const end = canonicalBulkAt(buf, pos + 13, n, 10);
+  if (end < 0) return -1;
+  found.keyOff = BULK.off;
+  found.keyLen = BULK.len;
   return end;
 }
 
